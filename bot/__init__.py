@@ -1,0 +1,1 @@
+"""Verbatim: answers questions about news articles with verbatim quotes and their sources."""

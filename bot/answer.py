@@ -1,0 +1,232 @@
+"""The answering engine: a question in, verbatim quotes with their sources (or an abstention) out.
+
+Every quote's text is `article_text[start:end]` of a stored article: nothing is generated.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bot.search import Hit, QueryTerms, Retriever, stems, terms
+from bot.settings import Settings
+from index.chunk import word_count
+from index.embed import Encoder
+from index.reader import IndexUnavailableError, LoadedIndex, load_index
+
+_SMALL_TALK = re.compile(
+    r"^(hi|hello|hey|hiya|howdy|yo|thanks|thank you|thank you very much|thx|ty|cheers|ok|okay|"
+    r"cool|great|nice|bye|goodbye|good (morning|afternoon|evening|night)|help|start|"
+    r"who are you|what are you|what can you do)\W*$",
+    re.IGNORECASE,
+)
+HELP = ("I answer questions about the news articles I hold, quoting them word for word with "
+        "the source. Ask me something like “How far is Qasr Bin Ghashir from Tripoli?”")
+UNAVAILABLE = "The article index is unavailable right now; please try again later."
+MIN_QUOTE_WORDS = 8
+MIN_STANDALONE_WORDS = 4
+
+
+@dataclass
+class Quote:
+    text: str
+    article_id: str
+    title: str
+    source: str | None
+    url: str | None
+    published: str | None
+    paragraph: int
+    start: int
+    end: int
+    score: float
+    passage_id: int = field(default=0, repr=False)
+
+
+@dataclass
+class Answer:
+    question: str
+    abstained: bool
+    quotes: list[Quote] = field(default_factory=list)
+    suggestions: list[dict[str, str]] = field(default_factory=list)
+    latency_ms: float = 0.0
+    error: str | None = None
+    help: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    index_version: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "question": self.question,
+            "abstained": self.abstained,
+            "quotes": [{k: v for k, v in asdict(q).items() if k != "passage_id"}
+                       for q in self.quotes],
+            "suggestions": self.suggestions,
+            "latency_ms": round(self.latency_ms, 3),
+        }
+        if self.error is not None:
+            data["error"] = self.error
+        if self.help is not None:
+            data["help"] = self.help
+        return data
+
+
+class QuestionError(ValueError):
+    """The question cannot be answered as asked (empty or too long)."""
+
+
+def validate(question: str, max_chars: int) -> str:
+    text = question.strip()
+    if not text:
+        raise QuestionError("The question is empty: type a question about the news articles.")
+    if len(text) > max_chars:
+        raise QuestionError(f"The question is too long ({len(text)} characters; the limit is "
+                            f"{max_chars}). Please ask a shorter question.")
+    return text
+
+
+class Engine:
+    """Loads the model once and answers questions against the live index; reloads atomically."""
+
+    def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
+        self.settings = settings
+        self.encoder = encoder or Encoder(settings.embedding_model, settings.embed_batch_size)
+        self._state: tuple[LoadedIndex, Retriever] | None = None
+        self.index_error: str | None = None
+        self._reload_lock = threading.Lock()
+
+    @property
+    def index(self) -> LoadedIndex | None:
+        state = self._state
+        return state[0] if state else None
+
+    def load(self) -> bool:
+        """Load the live index if it is newer than the one in use; keep the old one on failure."""
+        from index import publish
+
+        with self._reload_lock:
+            folder = publish.current_version(self.settings.resolved_index_dir)
+            if self._state is not None and folder == self._state[0].folder:
+                return False
+            try:
+                loaded = load_index(self.settings.resolved_index_dir, self.encoder.name)
+            except IndexUnavailableError as err:
+                self.index_error = str(err)
+                raise
+            old = self._state
+            self._state = (loaded, Retriever(loaded))
+            self.index_error = None
+            if old is not None:
+                # Questions in flight keep their reference to the old index; its SQLite files
+                # stay readable, and the reader lock is released so cleanup may remove it later.
+                old[0].close()
+            return True
+
+    def answer(self, question: str, mode: str = "hybrid") -> Answer:
+        started = time.perf_counter()
+        try:
+            text = validate(question, self.settings.max_question_chars)
+        except QuestionError as err:
+            return Answer(question=question, abstained=True, error=str(err))
+        if _SMALL_TALK.match(text) or not terms(text):
+            return Answer(question=text, abstained=True, help=HELP,
+                          latency_ms=(time.perf_counter() - started) * 1000)
+        state = self._state
+        if state is None:
+            return Answer(question=text, abstained=True, error=UNAVAILABLE)
+        index, retriever = state
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        vector = self.encoder.encode_query(text)
+        t1 = time.perf_counter()
+        query = retriever.query_terms(text)
+        hits = retriever.search(vector, query, k=10, mode=mode)
+        t2 = time.perf_counter()
+        answer = self._compose(text, index, query, vector, hits)
+        t3 = time.perf_counter()
+        timings.update(encode_ms=(t1 - t0) * 1000, search_ms=(t2 - t1) * 1000,
+                       select_ms=(t3 - t2) * 1000)
+        answer.timings = timings
+        answer.latency_ms = (t3 - started) * 1000
+        answer.index_version = index.version
+        return answer
+
+    def _compose(self, question: str, index: LoadedIndex, query: QueryTerms,
+                 vector: np.ndarray, hits: list[Hit]) -> Answer:
+        threshold = self.settings.abstain_threshold
+        quotes: list[Quote] = []
+        seen: set[str] = set()
+        scored = sorted((self._best_quote(index, query, vector, hit) for hit in hits),
+                        key=lambda pair: pair[1], reverse=True)
+        for quote, confidence in scored:
+            if confidence < threshold:
+                break
+            if word_count(quote.text) < MIN_STANDALONE_WORDS:
+                continue  # a heading or fragment cannot stand alone as an answer
+            key = " ".join(quote.text.lower().split())
+            if key in seen:
+                continue
+            seen.add(key)
+            quotes.append(quote)
+            if len(quotes) >= self.settings.max_quotes:
+                break
+        if quotes:
+            return Answer(question=question, abstained=False, quotes=quotes)
+        return Answer(question=question, abstained=True,
+                      suggestions=suggestions(index, hits))
+
+    def _best_quote(self, index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
+                    hit: Hit) -> tuple[Quote, float]:
+        """The passage's best sentence (with a neighbour when it is too short) and a confidence."""
+        article_row, paragraph, p_start, p_end = index.passage(hit.passage_id)
+        text = index.article_text(article_row)
+        first, last = index.sentences_of.get(hit.passage_id, (0, 0))
+        spans = [(int(s), int(e)) for s, e in index.sentence_table[first:last, 2:4]] or [
+            (p_start, p_end)]
+        cosines = (index.sentence_vectors[first:last] @ vector if last > first
+                   else np.zeros(len(spans)))
+        covers = [query.coverage(set(stems(terms(text[s:e])))) for s, e in spans]
+        scores = [float(c) + 0.3 * cov for c, cov in zip(cosines, covers, strict=True)]
+        best = int(np.argmax(scores))
+        lo = hi = best
+        while word_count(text[spans[lo][0]:spans[hi][1]]) < MIN_QUOTE_WORDS:
+            if hi + 1 < len(spans) and (lo == 0 or scores[hi + 1] >= scores[lo - 1]):
+                hi += 1
+            elif lo > 0:
+                lo -= 1
+            else:
+                break
+        start, end = spans[lo][0], spans[hi][1]
+        passage_cover = query.coverage(set(stems(terms(text[p_start:p_end]))))
+        confidence = confidence_score(max(hit.dense, hit.sentence), passage_cover)
+        info = index.articles[article_row]
+        quote = Quote(text=text[start:end], article_id=info.article_id, title=info.title,
+                      source=info.source, url=info.url, published=info.published,
+                      paragraph=paragraph, start=start, end=end, score=round(confidence, 4),
+                      passage_id=hit.passage_id)
+        return quote, confidence
+
+
+def confidence_score(cosine: float, coverage: float) -> float:
+    """Evidence that a passage answers: dense similarity and how much of the question it covers."""
+    return 0.5 * cosine + 0.5 * coverage
+
+
+def suggestions(index: LoadedIndex, hits: list[Hit], limit: int = 3) -> list[dict[str, str]]:
+    """The nearest distinct article titles, offered when the articles do not answer."""
+    result: list[dict[str, str]] = []
+    seen: set[int] = set()
+    for hit in hits:
+        article_row = index.passage(hit.passage_id)[0]
+        if article_row in seen:
+            continue
+        seen.add(article_row)
+        info = index.articles[article_row]
+        result.append({"article_id": info.article_id, "title": info.title})
+        if len(result) >= limit:
+            break
+    return result

@@ -1,0 +1,119 @@
+"""Command line: `python -m bot [run|ask|console]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.settings import Settings
+from index.settings import describe_error
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="the Telegram bot with a token, else the console (default)")
+    console = sub.add_parser("console", help="chat with the engine in the terminal")
+    console.add_argument("--index-dir", type=Path)
+    ask = sub.add_parser("ask", help="answer one question, or a JSONL file of them")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--questions-file", type=Path)
+    ask.add_argument("--index-dir", type=Path)
+    ask.add_argument("--json", action="store_true")
+    return parser.parse_args(argv)
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "index_dir", None) is not None:
+        overrides["index_dir"] = args.index_dir
+    return Settings(**overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = load_settings(args)
+    except ValidationError as err:
+        print(describe_error(err), file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("faiss.loader", "sentence_transformers", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    command = args.command or "run"
+    if command == "ask":
+        return ask(args, settings)
+    if command == "console" or not settings.telegram_bot_token:
+        from bot.console import run_console
+
+        return run_console(settings)
+    from bot.telegram_app import run_bot
+
+    return run_bot(settings)
+
+
+def make_engine(settings: Settings):
+    """The engine with its index loaded, or (None, message) when either cannot be had."""
+    from bot.answer import Engine
+    from index.embed import ModelError
+    from index.reader import IndexUnavailableError
+
+    try:
+        engine = Engine(settings)
+    except ModelError as err:
+        return None, str(err)
+    try:
+        engine.load()
+    except IndexUnavailableError as err:
+        return engine, str(err)
+    return engine, None
+
+
+def ask(args: argparse.Namespace, settings: Settings) -> int:
+    if (args.question is None) == (args.questions_file is None):
+        print("error: give a QUESTION or --questions-file F (not both)", file=sys.stderr)
+        return 2
+    logging.getLogger().setLevel(logging.WARNING)
+    engine, problem = make_engine(settings)
+    if problem:
+        if args.json:
+            print(json.dumps({"question": args.question, "error": problem, "quotes": []}))
+        else:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    from bot.render import as_text
+
+    if args.questions_file is not None:
+        return ask_many(engine, args.questions_file)
+    answer = engine.answer(args.question)
+    print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else as_text(answer))
+    return 2 if answer.error else 0
+
+
+def ask_many(engine, path: Path) -> int:
+    """One JSON object per line of the questions file, in order; bad lines carry an error."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        print(f"error: cannot read {path}: {err}", file=sys.stderr)
+        return 2
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            question = record["question"]
+            if not isinstance(question, str):
+                raise TypeError("'question' is not text")
+        except (ValueError, KeyError, TypeError) as err:
+            print(json.dumps({"question": None, "error": f"line {number}: no question ({err})",
+                              "quotes": []}), flush=True)
+            continue
+        print(json.dumps(engine.answer(question).to_json(), ensure_ascii=False), flush=True)
+    return 0

@@ -1,0 +1,181 @@
+"""Hybrid retrieval: dense passage and sentence vectors (FAISS) fused with FTS5 bm25."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from index.reader import LoadedIndex
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just
+me more most my myself no nor not now of off on once only or other our ours ourselves out over
+own same she should so some such than that the their theirs them themselves then there these
+they this those through to too under until up very was we were what when where which while who
+whom why will with would you your yours yourself yourselves tell say said says please know
+anything something did does also
+""".split())
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_STEMMER = snowballstemmer.stemmer("porter")
+RRF_K = 60
+MODES = ("hybrid", "dense", "lexical")
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip diacritics, like FTS5's unicode61 tokenizer."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def terms(text: str) -> list[str]:
+    """Content words of a text, folded, in order, without duplicates or stop words."""
+    seen: dict[str, None] = {}
+    for token in _TOKEN.findall(fold(text)):
+        if token not in STOPWORDS and token not in seen and (len(token) > 1 or token.isdigit()):
+            seen[token] = None
+    return list(seen)
+
+
+def stems(words: list[str]) -> list[str]:
+    return _STEMMER.stemWords(words)
+
+
+@dataclass
+class QueryTerms:
+    """A question's content stems, their fuzzy spelling variants, and idf weights."""
+
+    stems: list[str]
+    variants: dict[str, list[str]] = field(default_factory=dict)
+    idf: dict[str, float] = field(default_factory=dict)
+
+    def fts_query(self) -> str:
+        groups = []
+        for stem in self.stems:
+            alternatives = [stem, *self.variants.get(stem, [])]
+            groups.append("(" + " OR ".join(f'"{a}"' for a in alternatives) + ")")
+        return " OR ".join(groups)
+
+    def coverage(self, text_stems: set[str]) -> float:
+        """Idf-weighted share of the question's terms found (in any spelling) in a text."""
+        total = sum(self.idf.values())
+        if total <= 0:
+            return 0.0
+        found = sum(weight for stem, weight in self.idf.items()
+                    if stem in text_stems or any(v in text_stems
+                                                 for v in self.variants.get(stem, ())))
+        return found / total
+
+
+@dataclass
+class Hit:
+    """A passage ranked for a question."""
+
+    passage_id: int
+    score: float
+    dense: float = 0.0
+    sentence: float = 0.0
+    lexical_rank: int | None = None
+
+
+class Retriever:
+    """Ranks passages of one loaded index for a question vector and its words."""
+
+    def __init__(self, index: LoadedIndex, dense_k: int = 50, lexical_k: int = 50) -> None:
+        self.index = index
+        self.dense_k = dense_k
+        self.lexical_k = lexical_k
+        self.doc_count = max(1, index.passage_count)
+        buckets: dict[tuple[str, int], list[str]] = defaultdict(list)
+        for term in index.vocabulary:
+            if term and term.isalpha():
+                buckets[(term[0], len(term))].append(term)
+        self._buckets = buckets
+
+    def query_terms(self, question: str) -> QueryTerms:
+        words = terms(question)
+        stemmed = list(dict.fromkeys(stems(words)))
+        query = QueryTerms(stemmed)
+        vocab = self.index.vocabulary
+        for stem in stemmed:
+            if len(stem) >= 5 and stem.isalpha():
+                found = self._variants(stem)
+                if found:
+                    query.variants[stem] = found
+        for stem in stemmed:
+            df = max([vocab.get(stem, 0)] + [vocab.get(v, 0) for v in query.variants.get(stem, [])])
+            query.idf[stem] = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
+        return query
+
+    def _variants(self, stem: str) -> list[str]:
+        """Spellings within a small edit distance in the index vocabulary (Hifter ~ Haftar)."""
+        max_distance = 2 if len(stem) >= 6 else 1
+        candidates: list[str] = []
+        for length in range(len(stem) - max_distance, len(stem) + max_distance + 1):
+            candidates.extend(self._buckets.get((stem[0], length), ()))
+        found = process.extract(stem, candidates, scorer=Levenshtein.distance,
+                                score_cutoff=max_distance, limit=4)
+        return [term for term, _, _ in found if term != stem]
+
+    def search(self, vector: np.ndarray, query: QueryTerms, k: int = 10,
+               mode: str = "hybrid") -> list[Hit]:
+        """Top passages by reciprocal-rank fusion of the dense and lexical rankings."""
+        hits: dict[int, Hit] = {}
+        rankings: list[list[int]] = []
+        if mode in ("hybrid", "dense"):
+            scores, ids = self.index.passages.search(vector, self.dense_k)
+            dense_ids = [int(i) for i in ids[0] if i >= 0]
+            for pid, score in zip(dense_ids, scores[0], strict=False):
+                hits.setdefault(pid, Hit(pid, 0.0)).dense = float(score)
+            rankings.append(dense_ids)
+            sscores, sids = self.index.sentences.search(vector, self.dense_k * 2)
+            best: dict[int, float] = {}
+            table, rows = self.index.sentence_table, self.index.sentence_row
+            for sid, score in zip(sids[0], sscores[0], strict=False):
+                if sid < 0:
+                    continue
+                pid = int(table[rows[int(sid)], 1])
+                if pid not in best:
+                    best[pid] = float(score)
+            for pid, score in best.items():
+                hits.setdefault(pid, Hit(pid, 0.0)).sentence = score
+            rankings.append(list(best))
+        if mode in ("hybrid", "lexical") and query.stems:
+            lexical_ids = self.lexical(query)
+            for rank, pid in enumerate(lexical_ids):
+                hits.setdefault(pid, Hit(pid, 0.0)).lexical_rank = rank
+            rankings.append(lexical_ids)
+        for ranking in rankings:
+            for rank, pid in enumerate(ranking):
+                hits[pid].score += 1.0 / (RRF_K + rank + 1)
+        ordered = sorted(hits.values(), key=lambda h: h.score, reverse=True)[:k]
+        self._fill_dense(ordered, vector)
+        return ordered
+
+    def lexical(self, query: QueryTerms) -> list[int]:
+        rows = self.index.connection().execute(
+            "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?",
+            (query.fts_query(), self.lexical_k),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def _fill_dense(self, hits: list[Hit], vector: np.ndarray) -> None:
+        """Cosines for hits found only lexically, so every hit carries dense evidence."""
+        for hit in hits:
+            if hit.dense == 0.0 or hit.sentence == 0.0:
+                start, end = self.index.sentences_of.get(hit.passage_id, (0, 0))
+                if end > start:
+                    cos = self.index.sentence_vectors[start:end] @ vector
+                    hit.sentence = max(hit.sentence, float(cos.max()))
+                if hit.dense == 0.0:
+                    hit.dense = float(self.index.passages.index.reconstruct(hit.passage_id)
+                                      @ vector)

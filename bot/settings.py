@@ -1,0 +1,39 @@
+"""All settings of the bot (env vars and `.env`); the index settings are shared with the builder."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
+from index.settings import IndexSettings, split_list
+
+
+class Settings(IndexSettings):
+    """Every setting, named as its environment variable without a prefix."""
+
+    telegram_bot_token: str | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535)
+    telegram_webhook_secret: str | None = None
+    database_url: str | None = None
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    max_question_chars: int = Field(1000, ge=1)
+    max_quotes: int = Field(3, ge=1, le=10)
+    abstain_threshold: float = 0.5
+    answer_workers: int = Field(2, ge=1, le=64)
+    log_level: str = "INFO"
+
+    @field_validator("admin_ids", "allowed_chat_ids", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        return split_list(value)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'state.sqlite3'}"

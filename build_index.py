@@ -1,0 +1,83 @@
+"""Build or update the article index: `python build_index.py [--corpus PATH ...] [--full] ...`.
+
+Exit codes: 0 built (bad files skipped with warnings), 1 `--strict` met a bad article or
+`--check` found problems, 2 usage error or unreadable corpus / index directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from index.settings import IndexSettings, describe_error
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Build the Verbatim article index.")
+    parser.add_argument("--corpus", nargs="+", type=Path, metavar="PATH",
+                        help="article files or folders (default: CORPUS_DIR)")
+    parser.add_argument("--index-dir", type=Path, help="where the index lives (default: INDEX_DIR)")
+    parser.add_argument("--full", action="store_true", help="rebuild everything from nothing")
+    parser.add_argument("--check", action="store_true",
+                        help="validate the corpus and print problems; write nothing")
+    parser.add_argument("--strict", action="store_true", help="fail on any bad article")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        settings = IndexSettings()
+    except ValidationError as err:
+        print(describe_error(err), file=sys.stderr)
+        return 2
+    from index.build import build_index
+    from index.embed import ModelError
+    from index.ingest import CorpusError, read_corpus
+    from index.publish import IndexBusyError
+
+    paths = args.corpus or [settings.corpus_dir]
+    index_dir = args.index_dir or settings.resolved_index_dir
+    try:
+        corpus = read_corpus(paths)
+    except CorpusError as err:
+        print(f"error: {err} (setting CORPUS_DIR or --corpus)", file=sys.stderr)
+        return 2
+    for problem in corpus.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if args.check:
+        print(f"Checked {len(corpus.articles)} articles: {len(corpus.problems)} problems "
+              f"in {len({p.path for p in corpus.problems})} files")
+        return 1 if corpus.problems else 0
+    if args.strict and corpus.problems:
+        print(f"error: --strict: {len(corpus.problems)} problems, nothing built", file=sys.stderr)
+        return 1
+    try:
+        summary = build_index(corpus, index_dir, settings, full=args.full,
+                              progress=not args.quiet and sys.stderr.isatty())
+    except ModelError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except IndexBusyError as err:
+        print(f"error: {err}; try again when it has finished", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing published, the previous index is intact", file=sys.stderr)
+        return 130
+    except OSError as err:
+        print(f"error: cannot write the index in {index_dir}: {err.strerror or err} "
+              "(disk full or read-only?); the previous index is intact", file=sys.stderr)
+        return 2
+    for line in summary.lines():
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

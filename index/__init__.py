@@ -1,0 +1,1 @@
+"""Indexing: corpus files to a versioned FAISS + SQLite index on disk."""

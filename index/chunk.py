@@ -1,0 +1,114 @@
+"""Split article text into paragraphs, sentences and passages, keeping exact offsets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_SENTENCE_END = re.compile(r"""[.!?…]+['"”’)\]]*(?=\s)|\n+""")
+_NEXT_START = re.compile(r"""\s*(['"“‘(\[]*)(\S)""")
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "capt", "maj", "cmdr",
+    "adm", "gov", "sen", "rep", "rev", "jr", "sr", "vs", "etc", "e.g", "i.e", "no", "nos",
+    "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct", "nov",
+    "dec", "u.s", "u.k", "u.n", "a.m", "p.m", "fig", "approx", "dept", "est", "mt", "ft",
+}
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Span:
+    """A slice of an article's text: `text[start:end]`."""
+
+    start: int
+    end: int
+
+
+@dataclass
+class Passage(Span):
+    """A retrieval unit: a paragraph, or a window of its sentences when it is long."""
+
+    paragraph: int = 1
+    sentences: list[Span] = field(default_factory=list)
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def paragraphs(text: str) -> list[Span]:
+    """Blank-line-separated paragraphs, trimmed of surrounding white space."""
+    spans: list[Span] = []
+    pos = 0
+    for match in _PARAGRAPH_BREAK.finditer(text):
+        _append_trimmed(spans, text, pos, match.start())
+        pos = match.end()
+    _append_trimmed(spans, text, pos, len(text))
+    return spans
+
+
+def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentences inside `text[start:end]`; every span is trimmed and non-empty."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    pos = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        cut = match.end()
+        if match.group().startswith("\n"):
+            cut = match.start()
+        elif not _is_boundary(text, pos, match.start(), cut, end):
+            continue
+        _append_trimmed(spans, text, pos, cut)
+        pos = match.end() if match.group().startswith("\n") else cut
+    _append_trimmed(spans, text, pos, end)
+    return spans
+
+
+def passages(text: str, max_words: int) -> list[Passage]:
+    """Paragraphs as passages; a paragraph over `max_words` becomes windows of whole sentences."""
+    result: list[Passage] = []
+    for number, para in enumerate(paragraphs(text), start=1):
+        sents = sentences(text, para.start, para.end) or [para]
+        window: list[Span] = []
+        words = 0
+        for sent in sents:
+            n = word_count(text[sent.start:sent.end])
+            if window and words + n > max_words:
+                result.append(_passage(window, number))
+                window, words = [], 0
+            window.append(sent)
+            words += n
+        if window:
+            result.append(_passage(window, number))
+    return result
+
+
+def _passage(window: list[Span], number: int) -> Passage:
+    return Passage(window[0].start, window[-1].end, paragraph=number, sentences=list(window))
+
+
+def _is_boundary(text: str, sent_start: int, dot: int, cut: int, end: int) -> bool:
+    """A sentence ends at `dot` unless it is an abbreviation or the next word is lowercase."""
+    nxt = _NEXT_START.match(text, cut, end)
+    if nxt is None:
+        return True
+    if nxt.group(2).islower():
+        return False
+    if text[dot] == ".":
+        token = text[sent_start:dot].rsplit(None, 1)[-1] if text[sent_start:dot].strip() else ""
+        token = token.lstrip("(\"'“‘").lower()
+        if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+            return False
+        if nxt.group(2).isdigit() and token.isdigit():
+            return False
+    return True
+
+
+def _append_trimmed(spans: list[Span], text: str, start: int, end: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append(Span(start, end))

@@ -1,0 +1,248 @@
+"""Read article files (.txt, .md, .jsonl) into Article records, reporting bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+JSONL_SUFFIXES = {".jsonl"}
+KNOWN_FIELDS = ("title", "source", "url", "published", "language")
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+@dataclass
+class Article:
+    """One article: its stable id, text (quotes are slices of it) and metadata."""
+
+    article_id: str
+    text: str
+    title: str
+    path: str
+    source: str | None = None
+    url: str | None = None
+    published: str | None = None
+    language: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        payload = json.dumps(
+            [self.text, self.title, self.source, self.url, self.published, self.language,
+             self.meta],
+            sort_keys=True, default=str, ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Problem:
+    """Something wrong with the corpus: the file, the line where known, and why."""
+
+    path: str
+    reason: str
+    line: int | None = None
+    skipped: bool = True
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        verdict = "skipped" if self.skipped else "kept"
+        return f"{where}: {self.reason} ({verdict})"
+
+
+@dataclass
+class Corpus:
+    articles: list[Article]
+    problems: list[Problem]
+
+    @property
+    def skipped_files(self) -> int:
+        return len({p.path for p in self.problems if p.skipped})
+
+
+class CorpusError(Exception):
+    """The corpus path itself cannot be read (exit code 2)."""
+
+
+def read_corpus(paths: Iterable[Path]) -> Corpus:
+    """Read every article under the given files or folders, in a stable order."""
+    articles: list[Article] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for root in paths:
+        if not root.exists():
+            raise CorpusError(f"corpus path does not exist: {root}")
+        if root.is_dir():
+            try:
+                files = sorted(
+                    p for p in root.rglob("*")
+                    if p.is_file() and not any(part.startswith(".") for part in
+                                               p.relative_to(root).parts)
+                )
+            except OSError as err:
+                raise CorpusError(f"cannot read corpus folder {root}: {err}") from err
+            base = root
+        else:
+            files, base = [root], root.parent
+        for path in files:
+            rel = path.relative_to(base).as_posix()
+            for item in _read_file(path, rel):
+                if isinstance(item, Problem):
+                    problems.append(item)
+                elif item.article_id in seen:
+                    problems.append(Problem(rel, f"duplicate article id {item.article_id!r} "
+                                                 f"(first in {seen[item.article_id]})",
+                                            line=item.meta.pop("_line", None)))
+                else:
+                    item.meta.pop("_line", None)
+                    seen[item.article_id] = rel
+                    articles.append(item)
+    return Corpus(articles, problems)
+
+
+def _read_file(path: Path, rel: str) -> Iterator[Article | Problem]:
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES | JSONL_SUFFIXES:
+        yield Problem(rel, f"unknown extension {suffix or '(none)'!r}; "
+                           "expected .txt, .md or .jsonl")
+        return
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        yield Problem(rel, f"cannot read file: {err.strerror or err}")
+        return
+    if b"\x00" in raw:
+        yield Problem(rel, "binary file (contains NUL bytes)")
+        return
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        yield Problem(rel, f"not UTF-8 (byte {err.start})", line=line)
+        return
+    if not content.strip():
+        yield Problem(rel, "empty file")
+        return
+    if suffix in JSONL_SUFFIXES:
+        yield from _read_jsonl(content, rel)
+    else:
+        yield from _read_text(content, rel, path.stem)
+
+
+def _read_text(content: str, rel: str, stem: str) -> Iterator[Article | Problem]:
+    meta: dict[str, Any] = {}
+    body = content
+    match = _FRONT_MATTER.match(content)
+    if match:
+        try:
+            loaded = yaml.safe_load(match.group(1))
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            line = mark.line + 2 if mark is not None else 1
+            yield Problem(rel, f"malformed front matter: {getattr(err, 'problem', err)}", line=line)
+            return
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            yield Problem(rel, "malformed front matter: expected key: value pairs", line=1)
+            return
+        meta = {str(k): v for k, v in loaded.items()}
+        body = content[match.end():]
+    text = body.strip()
+    if not text:
+        yield Problem(rel, "no article text after the front matter")
+        return
+    article = Article(article_id=rel, text=text, title="", path=rel)
+    yield from _apply_metadata(article, meta, rel, line=None)
+    if not article.title:
+        heading = _HEADING.search(text)
+        article.title = heading.group(1).strip() if heading else stem
+    yield article
+
+
+def _read_jsonl(content: str, rel: str) -> Iterator[Article | Problem]:
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield Problem(rel, f"malformed JSON: {err.msg}", line=number)
+            continue
+        if not isinstance(record, dict):
+            yield Problem(rel, "malformed JSON line: expected an object", line=number)
+            continue
+        article_id, text = record.pop("id", None), record.pop("text", None)
+        if article_id is None or (isinstance(article_id, str) and not article_id.strip()):
+            yield Problem(rel, "missing 'id'", line=number)
+            continue
+        if not isinstance(text, str) or not text.strip():
+            yield Problem(rel, "missing or empty 'text'", line=number)
+            continue
+        article = Article(article_id=str(article_id), text=text.strip(), title="", path=rel)
+        yield from _apply_metadata(article, record, rel, line=number)
+        if not article.title:
+            article.title = article.article_id
+        article.meta["_line"] = number
+        yield article
+
+
+def _apply_metadata(
+    article: Article, meta: dict[str, Any], rel: str, line: int | None
+) -> Iterator[Problem]:
+    """Copy known fields onto the article; a field of the wrong type is dropped with a warning."""
+    for name in KNOWN_FIELDS:
+        if name not in meta:
+            continue
+        value = meta.pop(name)
+        if value is None or value == "":
+            continue
+        if name == "published":
+            iso = _iso_date(value)
+            if iso is None:
+                yield Problem(rel, f"'published' is not an ISO date: {value!r}; left empty",
+                              line=line, skipped=False)
+                continue
+            article.published = iso
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            setattr(article, name, str(value).strip())
+        else:
+            yield Problem(rel, f"{name!r} should be text, got {type(value).__name__}; left empty",
+                          line=line, skipped=False)
+    article.meta.update({k: _plain(v) for k, v in meta.items()})
+
+
+def _iso_date(value: Any) -> str | None:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """Make YAML values (dates and the like) JSON-serialisable."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,53 @@
+"""Settings shared by the index builder and the bot (env vars and an optional `.env`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def split_list(value: Any) -> Any:
+    """Accept a JSON list or comma-separated values for list settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+class IndexSettings(BaseSettings):
+    """Where the corpus and the index live, and how passages are embedded."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    corpus_dir: Path = Path("corpus")
+    data_dir: Path = Path("data")
+    index_dir: Path | None = None
+    embedding_model: str = PACKAGED_MODEL
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    max_passage_words: int = Field(180, ge=20, le=2000)
+    index_kind: Literal["auto", "flat", "hnsw"] = "auto"
+    hnsw_threshold: int = Field(200_000, ge=1)
+    keep_index_versions: int = Field(2, ge=1, le=50)
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+
+def describe_error(err: ValidationError) -> str:
+    """One clear line per wrong setting, naming it as an environment variable."""
+    lines = []
+    for item in err.errors():
+        name = ".".join(str(p) for p in item["loc"]).upper() or "settings"
+        lines.append(f"Setting {name} is invalid: {item['msg']} (got {item.get('input')!r})")
+    return "\n".join(lines)

@@ -1,0 +1,90 @@
+"""The vector store: FAISS behind a small interface (add, remove, search, save, load)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import faiss
+import numpy as np
+
+
+class VectorStore(Protocol):
+    """What the index needs from a vector store; a server-backed store can replace FAISS."""
+
+    kind: str
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+    def remove(self, ids: np.ndarray) -> None: ...
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def save(self, path: Path) -> None: ...
+    def __len__(self) -> int: ...
+
+
+class FaissStore:
+    """Inner-product search over normalised vectors; ids are passage (or sentence) row ids."""
+
+    def __init__(self, dimension: int, kind: str = "flat", hnsw_m: int = 32,
+                 ef_search: int = 128, index: faiss.Index | None = None) -> None:
+        self.dimension = dimension
+        self.kind = kind
+        self.ef_search = ef_search
+        if index is None:
+            if kind == "hnsw":
+                base = faiss.IndexHNSWFlat(dimension, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+                base.hnsw.efConstruction = 80
+            else:
+                base = faiss.IndexFlatIP(dimension)
+            index = faiss.IndexIDMap2(base)
+        self.index = index
+        self._tune()
+
+    def _tune(self) -> None:
+        if self.kind == "hnsw":
+            faiss.downcast_index(self.index.index).hnsw.efSearch = self.ef_search
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids):
+            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
+                                    np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.kind == "flat":
+            self.index.remove_ids(ids)
+            return
+        # HNSW cannot delete: rebuild from the vectors it keeps.
+        all_ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        keep = all_ids[~np.isin(all_ids, ids)]
+        vectors = np.vstack([self.index.reconstruct(int(i)) for i in keep]) if len(keep) else None
+        fresh = FaissStore(self.dimension, self.kind, ef_search=self.ef_search)
+        if vectors is not None:
+            fresh.add(keep, vectors)
+        self.index = fresh.index
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        k = max(1, min(k, len(self)))
+        if len(self) == 0:
+            return (np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64))
+        return self.index.search(queries, k)
+
+    def save(self, path: Path) -> None:
+        faiss.write_index(self.index, str(path))
+
+    @classmethod
+    def load(cls, path: Path, ef_search: int = 128) -> FaissStore:
+        index = faiss.read_index(str(path))
+        base = faiss.downcast_index(index.index) if hasattr(index, "index") else index
+        kind = "hnsw" if isinstance(base, faiss.IndexHNSW) else "flat"
+        return cls(index.d, kind, ef_search=ef_search, index=index)
+
+    def __len__(self) -> int:
+        return int(self.index.ntotal)
+
+
+def choose_kind(setting: str, count: int, threshold: int) -> str:
+    """Exact search below the threshold, HNSW above, unless the setting names one."""
+    if setting in ("flat", "hnsw"):
+        return setting
+    return "hnsw" if count >= threshold else "flat"

@@ -1,0 +1,169 @@
+"""build_index: a real model, real FAISS and SQLite files, incremental, atomic and checked."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from index import publish
+from index.reader import IndexUnavailableError, load_index
+from tests.conftest import ROOT, SEED, build
+
+
+def add_article(settings, name, text):
+    (settings.corpus_dir / name).write_text(text, encoding="utf-8")
+
+
+def live_passages(settings, encoder):
+    index = load_index(settings.resolved_index_dir, encoder.name)
+    try:
+        rows = index.connection().execute(
+            "SELECT a.article_id, a.text, p.start, p.end, f.text FROM passages p "
+            "JOIN articles a ON a.id = p.article JOIN passages_fts f ON f.rowid = p.id"
+        ).fetchall()
+        return index.manifest, rows
+    finally:
+        index.close()
+
+
+def test_seed_index_passages_equal_article_slices(seed_settings, encoder):
+    manifest, rows = live_passages(seed_settings, encoder)
+    assert manifest["passages"] == 32 and manifest["articles"] == 1
+    assert manifest["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert manifest["dimension"] == 384
+    original = SEED.read_text(encoding="utf-8").strip()
+    for article_id, text, start, end, fts_text in rows:
+        assert article_id == "tripoli-airport.txt"
+        assert text == original
+        assert text[start:end] == fts_text
+
+
+def test_incremental_add_change_remove(workspace, encoder):
+    add_article(workspace, "a.txt", "Alpha one.\n\nAlpha two.")
+    add_article(workspace, "b.txt", "Beta one.")
+    first = build(workspace, encoder)
+    assert first.written and sorted(first.new) == ["a.txt", "b.txt"]
+    assert first.embedded_passages == 3
+
+    again = build(workspace, encoder)
+    assert not again.written and again.unchanged == 2 and again.embedded_passages == 0
+
+    add_article(workspace, "c.txt", "Gamma one.\n\nGamma two.\n\nGamma three.")
+    add_article(workspace, "a.txt", "Alpha one, changed.\n\nAlpha two.")
+    (workspace.corpus_dir / "b.txt").unlink()
+    third = build(workspace, encoder)
+    assert third.new == ["c.txt"] and third.changed == ["a.txt"] and third.removed == ["b.txt"]
+    assert third.embedded_passages == 5  # only the changed and new articles
+    manifest, rows = live_passages(workspace, encoder)
+    assert {r[0] for r in rows} == {"a.txt", "c.txt"}
+    assert manifest["passages"] == 5
+    assert "Alpha one, changed." in {r[4] for r in rows}
+
+
+def test_full_rebuild_embeds_everything(workspace, encoder):
+    add_article(workspace, "a.txt", "Alpha one.\n\nAlpha two.")
+    build(workspace, encoder)
+    summary = build(workspace, encoder, full=True)
+    assert summary.written and summary.embedded_passages == 2 and summary.new == ["a.txt"]
+
+
+def test_interrupted_build_leaves_previous_index_intact(workspace, encoder, monkeypatch):
+    add_article(workspace, "a.txt", "Alpha one.")
+    build(workspace, encoder)
+    before = publish.current_version(workspace.resolved_index_dir)
+    add_article(workspace, "b.txt", "Beta one.")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(encoder, "encode", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(workspace, encoder)
+    assert publish.current_version(workspace.resolved_index_dir) == before
+    leftovers = [p.name for p in (workspace.resolved_index_dir / "versions").iterdir()]
+    assert not [n for n in leftovers if n.startswith(".tmp")]
+    index = load_index(workspace.resolved_index_dir, encoder.name)
+    assert [a.article_id for a in index.articles.values()] == ["a.txt"]
+    index.close()
+
+
+def test_old_versions_are_cleaned_up_but_not_while_read(workspace, encoder):
+    add_article(workspace, "a.txt", "Alpha one.")
+    build(workspace, encoder)
+    reader = load_index(workspace.resolved_index_dir, encoder.name)
+    for i in range(3):
+        add_article(workspace, f"n{i}.txt", f"New {i}.")
+        build(workspace, encoder)
+    versions = workspace.resolved_index_dir / "versions"
+    assert reader.folder.is_dir(), "a version held by a reader must not be deleted"
+    reader.close()
+    add_article(workspace, "last.txt", "Last.")
+    build(workspace, encoder)
+    names = [p for p in versions.iterdir() if not p.name.startswith(".")]
+    assert not reader.folder.exists()
+    assert len(names) == workspace.keep_index_versions
+
+
+def test_missing_mismatched_and_corrupt_index_give_clear_messages(workspace, encoder):
+    with pytest.raises(IndexUnavailableError, match=r"No index .* `python build_index.py`"):
+        load_index(workspace.resolved_index_dir, encoder.name)
+    add_article(workspace, "a.txt", "Alpha one.")
+    build(workspace, encoder)
+    folder = publish.current_version(workspace.resolved_index_dir)
+
+    with pytest.raises(IndexUnavailableError, match=r"built with .* EMBEDDING_MODEL"):
+        load_index(workspace.resolved_index_dir, "some/other-model")
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format_version": 99}))
+    with pytest.raises(IndexUnavailableError, match=r"format 99"):
+        load_index(workspace.resolved_index_dir, encoder.name)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+    faiss_file = folder / "passages.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:40])
+    with pytest.raises(IndexUnavailableError, match=r"damaged .* --full"):
+        load_index(workspace.resolved_index_dir, encoder.name)
+
+    summary = build(workspace, encoder, full=True)
+    assert summary.written
+    load_index(workspace.resolved_index_dir, encoder.name).close()
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, str(ROOT / "build_index.py"), *args],
+                          capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_cli_check_strict_and_usage_exit_codes(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("Fine.")
+    assert run_cli("--check", "--corpus", str(corpus)).returncode == 0
+    (corpus / "bad.txt").write_bytes(b"\xff\xfe bad")
+    checked = run_cli("--check", "--corpus", str(corpus))
+    assert checked.returncode == 1
+    assert "bad.txt" in checked.stderr and "not UTF-8" in checked.stderr
+    strict = run_cli("--strict", "--corpus", str(corpus), "--index-dir", str(tmp_path / "ix"))
+    assert strict.returncode == 1 and not (tmp_path / "ix" / "CURRENT").exists()
+    assert run_cli("--corpus", str(tmp_path / "missing")).returncode == 2
+    assert run_cli("--no-such-flag").returncode == 2
+    bad_setting = run_cli("--check", env={"EMBED_BATCH_SIZE": "lots"})
+    assert bad_setting.returncode == 2
+    assert "EMBED_BATCH_SIZE" in bad_setting.stderr and "Traceback" not in bad_setting.stderr
+
+
+def test_cli_builds_skipping_bad_files_with_a_summary(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text("A fine article about the weather.")
+    (corpus / "bad.jsonl").write_text("{not json\n")
+    result = run_cli("--corpus", str(corpus), "--index-dir", str(tmp_path / "ix"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "bad.jsonl:1: malformed JSON" in result.stderr
+    assert "1 new" in result.stdout and "1 skipped files" in result.stdout
+    assert "passages/s" in result.stdout and "Index size on disk" in result.stdout
+    assert (tmp_path / "ix" / "CURRENT").exists()

@@ -1,0 +1,44 @@
+"""Settings: names without prefix, list parsing, one clear line for a wrong value."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import Settings
+from index.settings import describe_error
+from tests.conftest import ROOT
+
+
+def test_list_settings_accept_json_or_commas(monkeypatch):
+    monkeypatch.setenv("ADMIN_IDS", "[1, 2]")
+    monkeypatch.setenv("ALLOWED_CHAT_IDS", "-100, 5")
+    settings = Settings(_env_file=None)
+    assert settings.admin_ids == [1, 2]
+    assert settings.allowed_chat_ids == [-100, 5]
+
+
+def test_defaults_and_env_names(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BASE_URL", "http://127.0.0.1:9/bot")
+    settings = Settings(_env_file=None)
+    assert settings.telegram_base_url == "http://127.0.0.1:9/bot"
+    assert settings.telegram_base_file_url == "https://api.telegram.org/file/bot"
+    assert str(settings.resolved_index_dir) == "data/index"
+
+
+def test_wrong_setting_names_it(monkeypatch):
+    monkeypatch.setenv("MAX_QUESTION_CHARS", "many")
+    with pytest.raises(ValidationError) as err:
+        Settings(_env_file=None)
+    assert describe_error(err.value).startswith("Setting MAX_QUESTION_CHARS is invalid")
+
+
+def test_unknown_model_path_is_one_clear_line(tmp_path):
+    env = {**os.environ, "EMBEDDING_MODEL": str(tmp_path / "no-model"),
+           "INDEX_DIR": str(tmp_path / "ix")}
+    result = subprocess.run([sys.executable, "-m", "bot", "ask", "question?"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "EMBEDDING_MODEL" in result.stderr and "Traceback" not in result.stderr

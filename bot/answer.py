@@ -15,7 +15,7 @@ import numpy as np
 
 from bot.search import Hit, QueryTerms, Retriever, stems, terms
 from bot.settings import Settings
-from index.chunk import word_count
+from index.chunk import paragraphs, word_count
 from index.embed import Encoder
 from index.reader import IndexUnavailableError, LoadedIndex, load_index
 
@@ -58,6 +58,7 @@ class Answer:
     help: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     index_version: str | None = None
+    evidence: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -126,7 +127,7 @@ class Engine:
                 old[0].close()
             return True
 
-    def answer(self, question: str, mode: str = "hybrid") -> Answer:
+    def answer(self, question: str, mode: str = "hybrid", limit: int | None = None) -> Answer:
         started = time.perf_counter()
         try:
             text = validate(question, self.settings.max_question_chars)
@@ -146,7 +147,8 @@ class Engine:
         query = retriever.query_terms(text)
         hits = retriever.search(vector, query, k=10, mode=mode)
         t2 = time.perf_counter()
-        answer = self._compose(text, index, query, vector, hits)
+        answer = self._compose(text, index, query, vector, hits,
+                               limit or self.settings.max_quotes)
         t3 = time.perf_counter()
         timings.update(encode_ms=(t1 - t0) * 1000, search_ms=(t2 - t1) * 1000,
                        select_ms=(t3 - t2) * 1000)
@@ -156,13 +158,14 @@ class Engine:
         return answer
 
     def _compose(self, question: str, index: LoadedIndex, query: QueryTerms,
-                 vector: np.ndarray, hits: list[Hit]) -> Answer:
+                 vector: np.ndarray, hits: list[Hit], limit: int) -> Answer:
         threshold = self.settings.abstain_threshold
         quotes: list[Quote] = []
         seen: set[str] = set()
         scored = sorted((self._best_quote(index, query, vector, hit) for hit in hits),
-                        key=lambda pair: pair[1], reverse=True)
-        for quote, confidence in scored:
+                        key=lambda item: item[1], reverse=True)
+        evidence = scored[0][2] if scored else {}
+        for quote, confidence, _ in scored:
             if confidence < threshold:
                 break
             if word_count(quote.text) < MIN_STANDALONE_WORDS:
@@ -172,15 +175,15 @@ class Engine:
                 continue
             seen.add(key)
             quotes.append(quote)
-            if len(quotes) >= self.settings.max_quotes:
+            if len(quotes) >= limit:
                 break
         if quotes:
-            return Answer(question=question, abstained=False, quotes=quotes)
-        return Answer(question=question, abstained=True,
-                      suggestions=suggestions(index, hits))
+            return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence)
+        return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
+                      evidence=evidence)
 
     def _best_quote(self, index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
-                    hit: Hit) -> tuple[Quote, float]:
+                    hit: Hit) -> tuple[Quote, float, dict[str, float]]:
         """The passage's best sentence (with a neighbour when it is too short) and a confidence."""
         article_row, paragraph, p_start, p_end = index.passage(hit.passage_id)
         text = index.article_text(article_row)
@@ -202,13 +205,95 @@ class Engine:
                 break
         start, end = spans[lo][0], spans[hi][1]
         passage_cover = query.coverage(set(stems(terms(text[p_start:p_end]))))
+        evidence = {"dense": hit.dense, "sentence": hit.sentence, "coverage": passage_cover,
+                    "quote_coverage": max(covers[lo:hi + 1]), "rrf": hit.score,
+                    "lexical_rank": -1 if hit.lexical_rank is None else hit.lexical_rank}
         confidence = confidence_score(max(hit.dense, hit.sentence), passage_cover)
         info = index.articles[article_row]
         quote = Quote(text=text[start:end], article_id=info.article_id, title=info.title,
                       source=info.source, url=info.url, published=info.published,
                       paragraph=paragraph, start=start, end=end, score=round(confidence, 4),
                       passage_id=hit.passage_id)
-        return quote, confidence
+        return quote, confidence, evidence
+
+
+    def paragraph(self, quote: dict[str, Any]) -> Quote | None:
+        """The whole paragraph around a quote given earlier, if its article is still indexed."""
+        index = self.index
+        found = locate(index, quote) if index else None
+        if found is None:
+            return None
+        info, text, start = found
+        for number, span in enumerate(paragraphs(text), start=1):
+            if span.start <= start < span.end:
+                return _quote(info, text, span.start, span.end, number, score=1.0)
+        return None
+
+    def lead(self, article_id: str) -> Quote | None:
+        """An article's first paragraph, verbatim."""
+        index = self.index
+        info = index.by_article_id.get(article_id) if index else None
+        if info is None:
+            return None
+        text = index.article_text(info.row)
+        spans = paragraphs(text)
+        lead = next((s for s in spans if word_count(text[s.start:s.end]) >= MIN_STANDALONE_WORDS),
+                    spans[0])
+        return _quote(info, text, lead.start, lead.end, spans.index(lead) + 1, score=1.0)
+
+    def still_there(self, quote: dict[str, Any]) -> Quote | None:
+        """A quote given earlier, re-checked against the live index (it may have changed)."""
+        index = self.index
+        found = locate(index, quote) if index else None
+        if found is None:
+            return None
+        info, text, start = found
+        return _quote(info, text, start, start + len(quote["text"]), quote["paragraph"],
+                      score=quote.get("score", 0.0))
+
+    def examples(self, count: int = 3) -> list[str]:
+        """Example questions made from names that recur in the newest articles."""
+        index = self.index
+        if index is None:
+            return []
+        newest = sorted(index.articles.values(), key=lambda a: (a.published or "", a.position),
+                        reverse=True)[:50]
+        counts: dict[str, int] = {}
+        for info in newest:
+            for match in _NAME.finditer(index.article_text(info.row)):
+                counts[match.group()] = counts.get(match.group(), 0) + 1
+        names = [n for n, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= 2]
+        chosen: list[str] = []
+        for name in names:
+            if not any(name in other or other in name for other in chosen):
+                chosen.append(name)
+            if len(chosen) == count:
+                break
+        return [f"What do the articles say about {name}?" for name in chosen]
+
+
+_NAME = re.compile(r"(?<![.!?]\s)\b[A-Z][a-z]+(?:[ -](?:bin|al|de|of|the|[A-Z][a-z]+))*"
+                   r"[ -][A-Z][a-z]+\b")
+
+
+def locate(index: LoadedIndex, quote: dict[str, Any]) -> tuple[Any, str, int] | None:
+    """Where a quoted text stands now: same offsets, else found again in the same article."""
+    info = index.by_article_id.get(quote["article_id"])
+    if info is None:
+        return None
+    text = index.article_text(info.row)
+    start = quote["start"]
+    if text[start:quote["end"]] != quote["text"]:
+        start = text.find(quote["text"])
+        if start < 0:
+            return None
+    return info, text, start
+
+
+def _quote(info: Any, text: str, start: int, end: int, paragraph: int, score: float) -> Quote:
+    return Quote(text=text[start:end], article_id=info.article_id, title=info.title,
+                 source=info.source, url=info.url, published=info.published,
+                 paragraph=paragraph, start=start, end=end, score=score)
 
 
 def confidence_score(cosine: float, coverage: float) -> float:

@@ -44,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("faiss.loader", "sentence_transformers", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if settings.log_level.upper() != "DEBUG":
+        for noisy in ("faiss.loader", "sentence_transformers", "httpx", "httpcore", "alembic",
+                      "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     command = args.command or "run"
     if command == "ask":
         return ask(args, settings)

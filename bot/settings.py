@@ -27,6 +27,7 @@ class Settings(IndexSettings):
     max_quotes: int = Field(3, ge=1, le=10)
     abstain_threshold: float = 0.5
     answer_workers: int = Field(2, ge=1, le=64)
+    reload_interval_seconds: float = Field(5.0, gt=0)
     log_level: str = "INFO"
 
     @field_validator("admin_ids", "allowed_chat_ids", mode="before")

@@ -1,0 +1,221 @@
+"""Retrieval, quoting, abstention and latency of the answering engine on SQuAD (+ BBC distractors).
+
+    .venv/bin/python -m benchmarks.answer_quality [--squad F] [--bbc F] [--no-bbc] [--work DIR]
+
+Indexes are cached under --work and updated incrementally, so a rerun embeds nothing new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import (OUT, SHARED, answerable, cpu_line, load_squad, percentile, table,
+                               write_squad_corpus)
+from bot.answer import Engine
+from bot.settings import Settings
+from index.build import build_index
+from index.embed import Encoder
+from index.ingest import read_corpus
+
+LEFT_OUT = ("Sky_(United_Kingdom)", "Victoria_(Australia)")
+MODES = ("dense", "lexical", "hybrid")
+
+
+def build(name: str, corpus_paths: list[Path], work: Path, encoder: Encoder,
+          seed_from: str | None = None) -> Settings:
+    index_dir = work / name / "index"
+    if seed_from and not index_dir.exists():
+        shutil.copytree(work / seed_from / "index", index_dir, symlinks=True)
+    settings = Settings(_env_file=None, index_dir=index_dir, data_dir=work / name,
+                        abstain_threshold=-1.0)
+    started = time.perf_counter()
+    summary = build_index(read_corpus(corpus_paths), index_dir, settings, encoder=encoder,
+                          progress=True)
+    print(f"index {name}: {summary.passages} passages, {summary.embedded_passages} embedded, "
+          f"{time.perf_counter() - started:.1f} s")
+    return settings
+
+
+def paragraph_ranks(engine: Engine, questions: list[dict], mode: str) -> list[int | None]:
+    """1-based rank of the gold paragraph among the first 10 distinct paragraphs, or None."""
+    index, retriever = engine._state
+    ranks = []
+    for q in questions:
+        vector = engine.encoder.encode_query(q["question"])
+        hits = retriever.search(vector, retriever.query_terms(q["question"]), k=30, mode=mode)
+        ranks.append(_rank(index, hits, q))
+    return ranks
+
+
+def _rank(index, hits, q) -> int | None:
+    seen: list[tuple[str, int]] = []
+    for hit in hits:
+        article_row, paragraph, _, _ = index.passage(hit.passage_id)
+        key = (index.articles[article_row].article_id, paragraph)
+        if key not in seen:
+            seen.append(key)
+        if len(seen) >= 10:
+            break
+    gold = (q["article_id"], q["paragraph"])
+    return seen.index(gold) + 1 if gold in seen else None
+
+
+def recall_row(label: str, ranks: list[int | None]) -> list[object]:
+    n = len(ranks)
+    r1 = sum(1 for r in ranks if r == 1) / n
+    r5 = sum(1 for r in ranks if r is not None and r <= 5) / n
+    mrr = sum(1 / r for r in ranks if r is not None) / n
+    return [label, r1, r5, mrr]
+
+
+def engine_answers(engine: Engine, questions: list[dict]) -> list[dict]:
+    """The engine's answer to each question with abstention off, plus its evidence."""
+    rows = []
+    for q in questions:
+        answer = engine.answer(q["question"])
+        first = answer.quotes[0] if answer.quotes else None
+        rows.append({
+            "question": q["question"],
+            "confidence": first.score if first else 0.0,
+            "evidence": answer.evidence,
+            "hit": bool(first and any(a in first.text for a in q["answers"])),
+            "words": len(first.text.split()) if first else 0,
+            "top": (first.article_id, first.paragraph) if first else None,
+            "gold": (q["article_id"], q["paragraph"]),
+        })
+    return rows
+
+
+def abstention_rows(label: str, inside: list[dict], outside: list[dict],
+                    thresholds: list[float]) -> list[list[object]]:
+    rows = []
+    for t in thresholds:
+        abstain_out = sum(r["confidence"] < t for r in outside) / len(outside)
+        false_in = sum(r["confidence"] < t for r in inside) / len(inside)
+        rows.append([label, t, abstain_out, false_in])
+    return rows
+
+
+def latency(engine: Engine, questions: list[dict]) -> list[list[object]]:
+    bare, total, parts = [], [], {"encode_ms": [], "search_ms": [], "select_ms": []}
+    model = engine.encoder.model
+    for q in questions:
+        start = time.perf_counter()
+        model.encode([q["question"]], normalize_embeddings=True)
+        bare.append((time.perf_counter() - start) * 1000)
+        answer = engine.answer(q["question"])
+        total.append(answer.latency_ms)
+        for key in parts:
+            parts[key].append(answer.timings.get(key, 0.0))
+    p95_bare = percentile(bare, 95)
+    rows = [["bare SentenceTransformer.encode([q])", percentile(bare, 50), p95_bare, 1.0]]
+    for key, values in parts.items():
+        rows.append([f"engine: {key[:-3]}", percentile(values, 50), percentile(values, 95),
+                     percentile(values, 95) / p95_bare])
+    rows.append(["engine: whole answer", percentile(total, 50), percentile(total, 95),
+                 percentile(total, 95) / p95_bare])
+    return rows
+
+
+def plot(rows_by_label: dict[str, list[list[object]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for label, rows in rows_by_label.items():
+        ax.plot([r[3] for r in rows], [r[2] for r in rows], marker=".", label=label)
+    ax.set_xlabel("false abstention (answerable, indexed articles)")
+    ax.set_ylabel("abstention on questions about left-out articles")
+    ax.set_title("Abstention threshold sweep")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev_subset.json")
+    parser.add_argument("--bbc", type=Path, default=SHARED / "bbc_news.jsonl")
+    parser.add_argument("--no-bbc", action="store_true", help="no distractors (quick run)")
+    parser.add_argument("--work", type=Path, default=OUT / "answer_quality")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="abstention threshold to report (default: the setting)")
+    args = parser.parse_args(argv)
+    print(cpu_line())
+    squad = load_squad(args.squad)
+    kept = [a for a in squad if a["title"] not in LEFT_OUT]
+    work = args.work
+    write_squad_corpus(squad, work / "corpora" / "squad5")
+    write_squad_corpus(kept, work / "corpora" / "squad3")
+    distractors = [] if args.no_bbc else [args.bbc]
+    encoder = Encoder(Settings(_env_file=None).embedding_model)
+    suffix = "" if args.no_bbc else "+bbc"
+    full = build("squad5" + suffix, [work / "corpora" / "squad5", *distractors], work, encoder)
+    three_plus = build("squad3" + suffix, [work / "corpora" / "squad3", *distractors], work,
+                       encoder, seed_from="squad5" + suffix)
+    three = build("squad3", [work / "corpora" / "squad3"], work, encoder)
+
+    questions = answerable(squad)
+    left_out_ids = {f"squad:{t}" for t in LEFT_OUT}
+    print(f"\n{len(questions)} answerable questions; index: SQuAD 5 articles{suffix}\n")
+    engine = Engine(full, encoder=encoder)
+    engine.load()
+    rows = [recall_row(f"{mode} (RRF order)" if mode == "hybrid" else mode,
+                       paragraph_ranks(engine, questions, mode)) for mode in MODES]
+    answers = engine_answers(engine, questions)
+    engine_ranks = [1 if a["top"] == a["gold"] else None for a in answers]
+    rows.append(["engine first quote", sum(r == 1 for r in engine_ranks) / len(answers), "", ""])
+    print(table(["retrieval", "Recall@1", "Recall@5", "MRR@10"], rows))
+    hit = sum(a["hit"] for a in answers) / len(answers)
+    words = float(np.mean([a["words"] for a in answers]))
+    print(f"\nQuote hit rate (first quote contains the gold answer): {hit:.3f}; "
+          f"mean quote length {words:.1f} words")
+
+    thresholds = [round(x, 2) for x in np.arange(0.30, 0.71, 0.025)]
+    sweeps: dict[str, list[list[object]]] = {}
+    details = {"full": answers}
+    for label, settings in (("3 SQuAD articles", three), (f"3 SQuAD articles{suffix}",
+                                                          three_plus)):
+        if label in sweeps:
+            continue
+        sub = Engine(settings, encoder=encoder)
+        sub.load()
+        result = engine_answers(sub, questions)
+        inside = [r for r, q in zip(result, questions, strict=True)
+                  if q["article_id"] not in left_out_ids]
+        outside = [r for r, q in zip(result, questions, strict=True)
+                   if q["article_id"] in left_out_ids]
+        sweeps[label] = abstention_rows(label, inside, outside, thresholds)
+        details[label] = result
+    current = args.threshold if args.threshold is not None else Settings().abstain_threshold
+    print(f"\nAbstention at the threshold {current} "
+          "(left-out: answerable questions about the 2 articles not indexed)")
+    at = [abstention_rows(label, [r for r, q in zip(details[label], questions, strict=True)
+                                  if q["article_id"] not in left_out_ids],
+                          [r for r, q in zip(details[label], questions, strict=True)
+                           if q["article_id"] in left_out_ids], [current])[0]
+          for label in sweeps]
+    print(table(["index", "threshold", "abstained on left-out", "false abstention"], at))
+    print("\nThreshold sweep")
+    print(table(["index", "threshold", "abstained on left-out", "false abstention"],
+                [row for rows_ in sweeps.values() for row in rows_]))
+    work.mkdir(parents=True, exist_ok=True)
+    plot(sweeps, work / "abstention.png")
+    (work / "details.json").write_text(json.dumps(details, indent=1, default=str))
+    print(f"\nPlot: {work / 'abstention.png'}; per-question details: {work / 'details.json'}")
+
+    print("\nLatency per question, warm (ms)")
+    print(table(["stage", "p50", "p95", "p95 / bare encode p95"], latency(engine, questions)))
+
+
+if __name__ == "__main__":
+    main()

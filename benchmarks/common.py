@@ -1,0 +1,79 @@
+"""Helpers shared by the benchmarks: CPU description, percentiles, tables, corpora, indexes."""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+OUT = ROOT / "benchmarks" / "out"
+CPU_FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def cpu_line() -> str:
+    """The CPU model and the flags that decide precision and backend choices."""
+    model, flags = platform.processor() or "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and model in ("", "unknown", platform.machine()):
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    present = [f for f in CPU_FLAGS_OF_INTEREST if f in flags]
+    import os
+
+    return f"CPU: {model}; {os.cpu_count()} cores; flags: {' '.join(present) or 'none of interest'}"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return statistics.quantiles(ordered, n=100, method="inclusive")[int(q) - 1] if len(
+        ordered) > 1 else ordered[0]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table, so the output pastes into the README as it is."""
+    def cell(value: object) -> str:
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def load_squad(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["data"]
+
+
+def write_squad_corpus(articles: list[dict], folder: Path) -> None:
+    """SQuAD articles as one JSONL corpus: one article per title, paragraphs in order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "squad.jsonl", "w", encoding="utf-8") as handle:
+        for article in articles:
+            text = "\n\n".join(p["context"].strip() for p in article["paragraphs"])
+            handle.write(json.dumps({"id": f"squad:{article['title']}",
+                                     "title": article["title"].replace("_", " "),
+                                     "text": text}) + "\n")
+
+
+def answerable(articles: list[dict]) -> list[dict]:
+    """Answerable questions with their gold article id, 1-based paragraph and answer texts."""
+    result = []
+    for article in articles:
+        for number, paragraph in enumerate(article["paragraphs"], start=1):
+            for qa in paragraph["qas"]:
+                if qa.get("is_impossible") or not qa["answers"]:
+                    continue
+                result.append({"question": qa["question"],
+                               "article_id": f"squad:{article['title']}",
+                               "paragraph": number,
+                               "answers": sorted({a["text"] for a in qa["answers"]})})
+    return result

@@ -1,0 +1,134 @@
+"""The Telegram application: wiring of handlers, start-up, polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from telegram import BotCommand, Update
+from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler,
+                          CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
+
+from bot import handlers
+from bot.answer import Engine
+from bot.settings import Settings
+from bot.state import State
+from index.reader import IndexUnavailableError
+
+log = logging.getLogger(__name__)
+
+COMMANDS = [
+    BotCommand("ask", "Ask a question about the news articles"),
+    BotCommand("help", "How to use the bot"),
+    BotCommand("about", "What the bot knows: articles, dates, model"),
+    BotCommand("start", "Greeting and example questions"),
+]
+DESCRIPTION = ("Ask about the news articles I hold: I reply with the sentences that answer it, "
+               "quoted word for word, with their source. I never make up an answer.")
+
+
+class RedactToken(logging.Filter):
+    """Keep the bot token out of every log line (URLs of the Bot API contain it)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            message = record.getMessage()
+            if self.token in message:
+                record.msg, record.args = message.replace(self.token, "<token>"), None
+            if record.exc_info and record.exc_info[1] is not None:
+                text = str(record.exc_info[1])
+                if self.token in text:
+                    record.exc_info = None
+                    record.msg = f"{record.msg} ({text.replace(self.token, '<token>')})"
+        return True
+
+
+def install_redaction(token: str) -> None:
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+
+
+def build_application(settings: Settings, engine: Engine, state: State) -> Application:
+    assert settings.telegram_bot_token
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .concurrent_updates(True)
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .post_init(_post_init)
+        .build()
+    )
+    app.bot_data[handlers.KEY] = handlers.Services(
+        settings=settings, engine=engine, state=state,
+        executor=ThreadPoolExecutor(settings.answer_workers, thread_name_prefix="answer"))
+    app.add_handler(TypeHandler(Update, handlers.allowlist_gate), group=-1)
+    app.add_handler(CommandHandler("start", handlers.on_start))
+    app.add_handler(CommandHandler("help", handlers.on_help))
+    app.add_handler(CommandHandler("about", handlers.on_about))
+    app.add_handler(CommandHandler("ask", handlers.on_ask))
+    app.add_handler(CallbackQueryHandler(handlers.on_button))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES,
+                                   handlers.on_text))
+    app.add_handler(MessageHandler(
+        ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL
+        & filters.UpdateType.MESSAGE, handlers.on_other))
+    app.add_error_handler(handlers.on_error)
+    app.job_queue.run_repeating(_check_index, interval=settings.reload_interval_seconds,
+                                first=settings.reload_interval_seconds, name="index-reload")
+    return app
+
+
+async def _post_init(app: Application) -> None:
+    try:
+        await app.bot.set_my_commands(COMMANDS)
+        await app.bot.set_my_description(DESCRIPTION)
+    except Exception as err:  # the menu is a convenience; never fail start-up for it
+        log.warning("could not register the command list: %s", err)
+
+
+async def _check_index(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Swap to a newer index when `build_index.py` published one; keep the old on failure."""
+    engine = handlers.services(context).engine
+    try:
+        changed = await asyncio.to_thread(engine.load)
+    except IndexUnavailableError as err:
+        log.warning("index not (re)loaded: %s", err)
+        return
+    if changed:
+        log.info("now serving index version %s", engine.index.version if engine.index else "?")
+
+
+def run_bot(settings: Settings) -> int:
+    """Load the model, index and state once, then serve Telegram until stopped."""
+    assert settings.telegram_bot_token
+    install_redaction(settings.telegram_bot_token)
+    from bot.cli import make_engine
+
+    engine, problem = make_engine(settings)
+    if engine is None:
+        log.error("%s", problem)
+        return 2
+    if problem:
+        log.error("%s The bot starts anyway and picks the index up once it is built.", problem)
+    state = State(settings.resolved_database_url)
+    state.migrate()
+    app = build_application(settings, engine, state)
+    log.info("bot starting against %s", settings.telegram_base_url)
+    if settings.telegram_webhook_url:
+        app.run_webhook(listen=settings.telegram_webhook_listen,
+                        port=settings.telegram_webhook_port,
+                        webhook_url=settings.telegram_webhook_url,
+                        secret_token=settings.telegram_webhook_secret,
+                        allowed_updates=Update.ALL_TYPES)
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    state.close()
+    return 0

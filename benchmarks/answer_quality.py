@@ -15,8 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import (OUT, SHARED, answerable, cpu_line, load_squad, percentile, table,
-                               write_squad_corpus)
+from benchmarks.common import (
+    OUT,
+    SHARED,
+    answerable,
+    cpu_line,
+    load_squad,
+    percentile,
+    table,
+    write_squad_corpus,
+)
 from bot.answer import Engine
 from bot.settings import Settings
 from index.build import build_index

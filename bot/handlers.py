@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import asdict, dataclass
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from html import escape
 
-from telegram import (InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message,
-                      MessageEntity, Update)
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
 from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -269,8 +276,6 @@ async def allowlist_gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
-        try:
+        with contextlib.suppress(TelegramError):
             await update.effective_message.reply_text(
                 "Sorry, something went wrong while answering. Please try again.")
-        except TelegramError:
-            pass

@@ -56,8 +56,9 @@ class _TelegramHTML(html.parser.HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if not self.stack or self.stack[-1] != tag:
+            opened = self.stack[-1] if self.stack else tag
             raise BadRequest(f"Bad Request: can't parse entities: can't find end tag "
-                             f"corresponding to start tag \"{self.stack[-1] if self.stack else tag}\"")
+                             f"corresponding to start tag \"{opened}\"")
         self.stack.pop()
 
     def handle_data(self, data: str) -> None:
@@ -413,7 +414,7 @@ def _handler_for(api: FakeTelegram) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
         def do_GET(self) -> None:

@@ -1,8 +1,7 @@
 """Telegram rendering: escaping, attribution, splitting at Telegram's limit."""
 
 from bot.answer import Answer, Quote
-from bot.render import (TELEGRAM_LIMIT, answer_html, attribution_html, pack, quote_blocks,
-                        utf16_len)
+from bot.render import TELEGRAM_LIMIT, answer_html, attribution_html, pack, quote_blocks, utf16_len
 from tests.fake_bot_api import plain_text
 
 

@@ -30,8 +30,9 @@ class BotProcess:
                "INDEX_DIR": str(settings.resolved_index_dir), "DATA_DIR": str(settings.data_dir),
                "RELOAD_INTERVAL_SECONDS": "1", "LOG_LEVEL": "DEBUG", **(extra_env or {})}
         env.pop("DATABASE_URL", None)
-        self.process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env,
-                                        stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env,
+                                            stdout=log, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from bot.search import Hit, QueryTerms, Retriever, stems, terms
 from bot.settings import Settings
-from index.chunk import paragraphs, word_count
+from index.chunk import word_count
 from index.embed import Encoder
 from index.reader import IndexUnavailableError, LoadedIndex, load_index
 
@@ -25,6 +25,8 @@ _SMALL_TALK = re.compile(
     r"who are you|what are you|what can you do)\W*$",
     re.IGNORECASE,
 )
+_NEWS = re.compile(r"\b(what'?s new|what is new|news|latest|newest|recent(?:ly)?|updates?)\b"
+                   r"(?:\s+(?:on|about|from|in|for))?", re.IGNORECASE)
 HELP = ("I answer questions about the news articles I hold, quoting them word for word with "
         "the source. Ask me something like “How far is Qasr Bin Ghashir from Tripoli?”")
 UNAVAILABLE = "The article index is unavailable right now; please try again later."
@@ -105,6 +107,11 @@ class Engine:
         state = self._state
         return state[0] if state else None
 
+    @property
+    def retriever(self) -> Retriever:
+        assert self._state is not None
+        return self._state[1]
+
     def load(self) -> bool:
         """Load the live index if it is newer than the one in use; keep the old one on failure."""
         from index import publish
@@ -142,13 +149,16 @@ class Engine:
         index, retriever = state
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        vector = self.encoder.encode_query(text)
+        news = bool(_NEWS.search(text))
+        topic = " ".join(_NEWS.sub(" ", text).split()) if news else text
+        topic = topic if terms(topic) else text
+        vector = self.encoder.encode_query(topic)
         t1 = time.perf_counter()
-        query = retriever.query_terms(text)
+        query = retriever.query_terms(topic)
         hits = retriever.search(vector, query, k=10, mode=mode)
         t2 = time.perf_counter()
         answer = self._compose(text, index, query, vector, hits,
-                               limit or self.settings.max_quotes)
+                               limit or self.settings.max_quotes, news)
         t3 = time.perf_counter()
         timings.update(encode_ms=(t1 - t0) * 1000, search_ms=(t2 - t1) * 1000,
                        select_ms=(t3 - t2) * 1000)
@@ -158,12 +168,15 @@ class Engine:
         return answer
 
     def _compose(self, question: str, index: LoadedIndex, query: QueryTerms,
-                 vector: np.ndarray, hits: list[Hit], limit: int) -> Answer:
+                 vector: np.ndarray, hits: list[Hit], limit: int, news: bool = False) -> Answer:
         threshold = self.settings.abstain_threshold
         quotes: list[Quote] = []
         seen: set[str] = set()
-        scored = sorted((self._best_quote(index, query, vector, hit) for hit in hits),
-                        key=lambda item: item[1], reverse=True)
+        candidates = [self.best_quote(index, query, vector, hit) for hit in hits]
+        bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
+            candidates)
+        scored = [c for c, _ in sorted(zip(candidates, bonus, strict=True),
+                                       key=lambda pair: pair[0][1] + pair[1], reverse=True)]
         evidence = scored[0][2] if scored else {}
         for quote, confidence, _ in scored:
             if confidence < threshold:
@@ -182,7 +195,7 @@ class Engine:
         return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
                       evidence=evidence)
 
-    def _best_quote(self, index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
+    def best_quote(self, index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
                     hit: Hit) -> tuple[Quote, float, dict[str, float]]:
         """The passage's best sentence (with a neighbour when it is too short) and a confidence."""
         article_row, paragraph, p_start, p_end = index.passage(hit.passage_id)
@@ -217,83 +230,13 @@ class Engine:
         return quote, confidence, evidence
 
 
-    def paragraph(self, quote: dict[str, Any]) -> Quote | None:
-        """The whole paragraph around a quote given earlier, if its article is still indexed."""
-        index = self.index
-        found = locate(index, quote) if index else None
-        if found is None:
-            return None
-        info, text, start = found
-        for number, span in enumerate(paragraphs(text), start=1):
-            if span.start <= start < span.end:
-                return _quote(info, text, span.start, span.end, number, score=1.0)
-        return None
-
-    def lead(self, article_id: str) -> Quote | None:
-        """An article's first paragraph, verbatim."""
-        index = self.index
-        info = index.by_article_id.get(article_id) if index else None
-        if info is None:
-            return None
-        text = index.article_text(info.row)
-        spans = paragraphs(text)
-        lead = next((s for s in spans if word_count(text[s.start:s.end]) >= MIN_STANDALONE_WORDS),
-                    spans[0])
-        return _quote(info, text, lead.start, lead.end, spans.index(lead) + 1, score=1.0)
-
-    def still_there(self, quote: dict[str, Any]) -> Quote | None:
-        """A quote given earlier, re-checked against the live index (it may have changed)."""
-        index = self.index
-        found = locate(index, quote) if index else None
-        if found is None:
-            return None
-        info, text, start = found
-        return _quote(info, text, start, start + len(quote["text"]), quote["paragraph"],
-                      score=quote.get("score", 0.0))
-
-    def examples(self, count: int = 3) -> list[str]:
-        """Example questions made from names that recur in the newest articles."""
-        index = self.index
-        if index is None:
-            return []
-        newest = sorted(index.articles.values(), key=lambda a: (a.published or "", a.position),
-                        reverse=True)[:50]
-        counts: dict[str, int] = {}
-        for info in newest:
-            for match in _NAME.finditer(index.article_text(info.row)):
-                counts[match.group()] = counts.get(match.group(), 0) + 1
-        names = [n for n, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= 2]
-        chosen: list[str] = []
-        for name in names:
-            if not any(name in other or other in name for other in chosen):
-                chosen.append(name)
-            if len(chosen) == count:
-                break
-        return [f"What do the articles say about {name}?" for name in chosen]
-
-
-_NAME = re.compile(r"(?<![.!?]\s)\b[A-Z][a-z]+(?:[ -](?:bin|al|de|of|the|[A-Z][a-z]+))*"
-                   r"[ -][A-Z][a-z]+\b")
-
-
-def locate(index: LoadedIndex, quote: dict[str, Any]) -> tuple[Any, str, int] | None:
-    """Where a quoted text stands now: same offsets, else found again in the same article."""
-    info = index.by_article_id.get(quote["article_id"])
-    if info is None:
-        return None
-    text = index.article_text(info.row)
-    start = quote["start"]
-    if text[start:quote["end"]] != quote["text"]:
-        start = text.find(quote["text"])
-        if start < 0:
-            return None
-    return info, text, start
-
-
-def _quote(info: Any, text: str, start: int, end: int, paragraph: int, score: float) -> Quote:
-    return Quote(text=text[start:end], article_id=info.article_id, title=info.title,
-                 source=info.source, url=info.url, published=info.published,
-                 paragraph=paragraph, start=start, end=end, score=score)
+def recency_bonus(dates: list[str | None], weight: float = 0.15) -> list[float]:
+    """For news questions: newer dated articles rank higher; undated ones get nothing."""
+    ordered = sorted({d for d in dates if d}, reverse=True)
+    if not ordered:
+        return [0.0] * len(dates)
+    rank = {d: i for i, d in enumerate(ordered)}
+    return [weight * (1 - rank[d] / len(ordered)) if d else 0.0 for d in dates]
 
 
 def confidence_score(cosine: float, coverage: float) -> float:

@@ -21,7 +21,7 @@ from telegram.constants import ChatAction, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import render
+from bot import render, sources
 from bot.answer import Answer, Engine, Quote
 from bot.settings import Settings
 from bot.state import State
@@ -178,12 +178,14 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer("Thanks for the feedback!")
         return
     quotes: list[Quote | None] = []
+    index = svc.engine.index
     if kind == "p" and arg < len(record["quotes"]):
-        quotes = [svc.engine.paragraph(record["quotes"][arg])]
+        quotes = [sources.paragraph(index, record["quotes"][arg])]
     elif kind == "m":
-        quotes = [svc.engine.still_there(q) for q in record["quotes"][svc.settings.max_quotes:]]
+        quotes = [sources.still_there(index, q)
+                  for q in record["quotes"][svc.settings.max_quotes:]]
     elif kind == "a" and arg < len(record["suggestions"]):
-        quotes = [svc.engine.lead(record["suggestions"][arg]["article_id"])]
+        quotes = [sources.lead(index, record["suggestions"][arg]["article_id"])]
     found = [q for q in quotes if q is not None]
     if not found:
         await query.answer(GONE if quotes else "Nothing more to show.")
@@ -212,7 +214,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None:
         return
     svc = services(context)
-    examples = svc.engine.examples()
+    examples = sources.examples(svc.engine.index)
     lines = ["<b>Hello!</b> I answer questions about the news articles I hold, with quotes "
              "taken word for word from them and their sources. I never write answers myself: "
              "when the articles do not answer, I say so."]

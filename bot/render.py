@@ -137,3 +137,62 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None) -> list[str]:
 
 def paragraph_html(text: str, quote: dict) -> list[str]:
     return pack(quote_blocks(text, attribution_html(quote)))
+
+
+def _article_line(article: dict) -> Block:
+    title = article["title"]
+    head = (f'<a href="{escape(article["url"], quote=True)}">{escape(title)}</a>'
+            if article.get("url") else f"<b>{escape(title)}</b>")
+    rest = " · ".join(article[k] for k in ("source", "published") if article.get(k))
+    return Block(head + (f" · {escape(rest)}" if rest else ""),
+                 title + (f" · {rest}" if rest else ""))
+
+
+def push_html(payload: dict) -> list[str]:
+    """A new article for a subscriber, or a match for a followed topic, with its quote."""
+    line = _article_line(payload["article"])
+    if payload["kind"] == "follow":
+        header = f"🔔 New on “{escape(payload['topic'])}”: "
+    else:
+        header = "🆕 New article: "
+    blocks = [Block(header + line.html, header + line.visible)]
+    quote = payload.get("quote")
+    if quote:
+        blocks.extend(quote_blocks(quote["text"], attribution_html(quote)))
+    return pack(blocks)
+
+
+def digest_html(payloads: list[dict]) -> list[str]:
+    """One message listing many new articles instead of a flood."""
+    head = f"🆕 {len(payloads)} new articles:"
+    blocks = [Block(head, head)]
+    for payload in payloads:
+        line = _article_line(payload["article"])
+        topic = f" (on “{payload['topic']}”)" if payload["kind"] == "follow" else ""
+        blocks.append(Block(f"• {line.html}{escape(topic)}", f"• {line.visible}{topic}"))
+    return _pack_lines(blocks)
+
+
+def _pack_lines(blocks: list[Block], limit: int = TELEGRAM_LIMIT) -> list[str]:
+    pages: list[list[Block]] = []
+    for block in blocks:
+        if pages and utf16_len("\n".join(b.visible for b in [*pages[-1], block])) <= limit:
+            pages[-1].append(block)
+        else:
+            pages.append([block])
+    return ["\n".join(b.html for b in page) for page in pages]
+
+
+def latest_html(items: list[tuple[dict, dict | None]]) -> list[str]:
+    """The newest articles: title, source, date, link and first sentence."""
+    if not items:
+        return ["The index holds no articles yet."]
+    blocks = []
+    for article, quote in items:
+        line = _article_line(article)
+        if quote:
+            blocks.append(Block(f"{line.html}\n<blockquote>{escape(quote['text'])}</blockquote>",
+                                f"{line.visible}\n{quote['text']}"))
+        else:
+            blocks.append(line)
+    return pack(blocks)

@@ -28,6 +28,9 @@ class Settings(IndexSettings):
     abstain_threshold: float = 0.5
     answer_workers: int = Field(2, ge=1, le=64)
     reload_interval_seconds: float = Field(5.0, gt=0)
+    push_interval_seconds: float = Field(2.0, gt=0)
+    push_digest_over: int = Field(5, ge=1)
+    follow_threshold: float = 0.55
     log_level: str = "INFO"
 
     @field_validator("admin_ids", "allowed_chat_ids", mode="before")

@@ -41,6 +41,46 @@ feedback = sa.Table(
     sa.UniqueConstraint("answer_id", "user_id", name="feedback_once_per_user"),
 )
 
+subscriptions = sa.Table(
+    "subscriptions", metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True),
+    sa.Column("created_by", sa.BigInteger),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+follows = sa.Table(
+    "follows", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("topic", sa.String(200), nullable=False),
+    sa.Column("created_by", sa.BigInteger),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("chat_id", "topic", name="follows_once"),
+)
+
+announced = sa.Table(
+    "announced", metadata,
+    sa.Column("article_id", sa.String(500), primary_key=True),
+    sa.Column("index_version", sa.String(80)),
+    sa.Column("announced_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("article_id", sa.String(500), nullable=False),
+    sa.Column("reason", sa.String(220), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, server_default="pending"),
+    sa.Column("claimed_by", sa.String(80)),
+    sa.Column("claimed_at", sa.DateTime(timezone=True)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("chat_id", "article_id", name="outbox_once_per_chat"),
+)
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -123,6 +163,161 @@ class State:
             rows = conn.execute(sa.select(feedback.c.user_id, feedback.c.verdict).where(
                 feedback.c.answer_id == answer_id))
             return [(r[0], r[1]) for r in rows]
+
+    # ---- subscriptions and follows ---------------------------------------------------------
+    def _insert_ignore(self, table: sa.Table, index: list[str]):
+        """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL alike."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table).on_conflict_do_nothing(index_elements=index)
+
+    def subscribe(self, chat_id: int, user_id: int | None) -> bool:
+        """True when the chat was not subscribed before."""
+        with self.engine.begin() as conn:
+            result = conn.execute(self._insert_ignore(subscriptions, ["chat_id"]).values(
+                chat_id=chat_id, created_by=user_id, created_at=now()))
+            return result.rowcount == 1
+
+    def unsubscribe(self, chat_id: int) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(subscriptions.delete().where(
+                subscriptions.c.chat_id == chat_id)).rowcount > 0
+
+    def is_subscribed(self, chat_id: int) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(subscriptions.c.chat_id).where(
+                subscriptions.c.chat_id == chat_id)).first() is not None
+
+    def subscribers(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(subscriptions.c.chat_id))]
+
+    def follow(self, chat_id: int, topic: str, user_id: int | None) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(self._insert_ignore(follows, ["chat_id", "topic"]).values(
+                chat_id=chat_id, topic=topic, created_by=user_id, created_at=now()))
+            return result.rowcount == 1
+
+    def unfollow(self, chat_id: int, topic: str) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(follows.delete().where(
+                follows.c.chat_id == chat_id, sa.func.lower(follows.c.topic) == topic.lower()
+            )).rowcount > 0
+
+    def following(self, chat_id: int | None = None) -> list[tuple[int, str]]:
+        query = sa.select(follows.c.chat_id, follows.c.topic).order_by(follows.c.id)
+        if chat_id is not None:
+            query = query.where(follows.c.chat_id == chat_id)
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(query)]
+
+    def forget_chat(self, chat_id: int) -> None:
+        """A chat that blocked the bot or was deleted: stop everything for it."""
+        with self.engine.begin() as conn:
+            conn.execute(subscriptions.delete().where(subscriptions.c.chat_id == chat_id))
+            conn.execute(follows.delete().where(follows.c.chat_id == chat_id))
+            conn.execute(outbox.update().where(outbox.c.chat_id == chat_id,
+                                               outbox.c.status == "pending").values(
+                status="dropped"))
+
+    # ---- announcing new articles --------------------------------------------------------
+    def claim_new_articles(self, article_ids: list[str], version: str) -> tuple[list[str], bool]:
+        """Record articles as announced; returns (those this call claimed, is_first_index).
+
+        The first index a database ever sees is a baseline: its articles are recorded but not
+        pushed. Claims are atomic, so with several replicas each article is claimed once.
+        """
+        with self.engine.begin() as conn:
+            first = conn.execute(sa.select(sa.func.count()).select_from(announced)).scalar() == 0
+            known = set()
+            for start in range(0, len(article_ids), 500):
+                chunk = article_ids[start:start + 500]
+                known.update(r[0] for r in conn.execute(sa.select(announced.c.article_id).where(
+                    announced.c.article_id.in_(chunk))))
+            claimed: list[str] = []
+            stamp = now()
+            for article_id in article_ids:
+                if article_id in known:
+                    continue
+                result = conn.execute(self._insert_ignore(announced, ["article_id"]).values(
+                    article_id=article_id, index_version=version, announced_at=stamp))
+                if result.rowcount == 1:
+                    claimed.append(article_id)
+            return claimed, first
+
+    def enqueue(self, items: list[dict[str, Any]]) -> int:
+        """Queue pushes; a chat never gets the same article twice (first reason wins)."""
+        count = 0
+        with self.engine.begin() as conn:
+            for item in items:
+                result = conn.execute(self._insert_ignore(outbox, ["chat_id", "article_id"]).values(
+                    chat_id=item["chat_id"], article_id=item["article_id"],
+                    reason=item["reason"][:220],
+                    payload=json.dumps(item["payload"], ensure_ascii=False),
+                    status="pending", attempts=0, created_at=now()))
+                count += result.rowcount
+        return count
+
+    def claim_outbox(self, worker: str, limit: int = 200,
+                     lease_seconds: float = 120.0) -> list[dict[str, Any]]:
+        """Pending pushes for this worker; a claim older than the lease may be taken over."""
+        expired = now() - dt.timedelta(seconds=lease_seconds)
+        with self.engine.begin() as conn:
+            query = (sa.select(outbox).where(
+                outbox.c.status == "pending",
+                sa.or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < expired),
+            ).order_by(outbox.c.id).limit(limit))
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            if rows:
+                conn.execute(outbox.update().where(outbox.c.id.in_([r["id"] for r in rows]))
+                             .values(claimed_by=worker, claimed_at=now(),
+                                     attempts=outbox.c.attempts + 1))
+        for row in rows:
+            row["payload"] = json.loads(row["payload"])
+        return rows
+
+    def finish_outbox(self, ids: list[int], status: str) -> None:
+        """Mark pushes `sent`, `failed` or `dropped`; `pending` releases the claim."""
+        values: dict[str, Any] = {"status": status}
+        if status == "sent":
+            values["sent_at"] = now()
+        if status == "pending":
+            values.update(claimed_by=None, claimed_at=None)
+        with self.engine.begin() as conn:
+            conn.execute(outbox.update().where(outbox.c.id.in_(ids)).values(**values))
+
+    def sent_to(self, chat_id: int) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(outbox.c.article_id).where(
+                outbox.c.chat_id == chat_id, outbox.c.status == "sent").order_by(outbox.c.id))]
+
+    # ---- statistics ---------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(answers)).scalar() or 0
+            abstained = conn.execute(sa.select(sa.func.count()).select_from(answers).where(
+                answers.c.abstained.is_(True))).scalar() or 0
+            latencies = [r[0] for r in conn.execute(
+                sa.select(answers.c.latency_ms).order_by(answers.c.id.desc()).limit(5000))]
+            up = conn.execute(sa.select(sa.func.count()).select_from(feedback).where(
+                feedback.c.verdict > 0)).scalar() or 0
+            down = conn.execute(sa.select(sa.func.count()).select_from(feedback).where(
+                feedback.c.verdict < 0)).scalar() or 0
+            subs = conn.execute(sa.select(sa.func.count()).select_from(subscriptions)).scalar()
+            followers = conn.execute(sa.select(sa.func.count(sa.distinct(follows.c.chat_id))))\
+                .scalar()
+        latencies.sort()
+
+        def pct(q: float) -> float:
+            return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0.0
+
+        return {"questions": total, "abstained": abstained, "p50_ms": pct(0.5),
+                "p95_ms": pct(0.95), "thumbs_up": up, "thumbs_down": down,
+                "subscribers": subs or 0, "followers": followers or 0}
 
     def close(self) -> None:
         self.engine.dispose()

@@ -19,16 +19,24 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import commands, handlers
 from bot.answer import Engine
+from bot.delivery import deliver
 from bot.settings import Settings
 from bot.state import State
+from bot.updates import plan_pushes
 from index.reader import IndexUnavailableError
 
 log = logging.getLogger(__name__)
 
 COMMANDS = [
     BotCommand("ask", "Ask a question about the news articles"),
+    BotCommand("latest", "The newest articles"),
+    BotCommand("subscribe", "Get a message for each new article"),
+    BotCommand("unsubscribe", "Stop messages for new articles"),
+    BotCommand("follow", "Get new articles on a topic, e.g. /follow Libya"),
+    BotCommand("unfollow", "Stop following a topic"),
+    BotCommand("following", "What this chat follows"),
     BotCommand("help", "How to use the bot"),
     BotCommand("about", "What the bot knows: articles, dates, model"),
     BotCommand("start", "Greeting and example questions"),
@@ -83,6 +91,12 @@ def build_application(settings: Settings, engine: Engine, state: State) -> Appli
     app.add_handler(CommandHandler("help", handlers.on_help))
     app.add_handler(CommandHandler("about", handlers.on_about))
     app.add_handler(CommandHandler("ask", handlers.on_ask))
+    for name, callback in (("latest", commands.on_latest), ("subscribe", commands.on_subscribe),
+                           ("unsubscribe", commands.on_unsubscribe),
+                           ("follow", commands.on_follow), ("unfollow", commands.on_unfollow),
+                           ("following", commands.on_following), ("stats", commands.on_stats),
+                           ("reload", commands.on_reload)):
+        app.add_handler(CommandHandler(name, callback))
     app.add_handler(CallbackQueryHandler(handlers.on_button))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES,
                                    handlers.on_text))
@@ -91,7 +105,9 @@ def build_application(settings: Settings, engine: Engine, state: State) -> Appli
         & filters.UpdateType.MESSAGE, handlers.on_other))
     app.add_error_handler(handlers.on_error)
     app.job_queue.run_repeating(_check_index, interval=settings.reload_interval_seconds,
-                                first=settings.reload_interval_seconds, name="index-reload")
+                                first=0.5, name="index-reload")
+    app.job_queue.run_repeating(_deliver, interval=settings.push_interval_seconds,
+                                first=settings.push_interval_seconds, name="push-delivery")
     return app
 
 
@@ -104,15 +120,49 @@ async def _post_init(app: Application) -> None:
 
 
 async def _check_index(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Swap to a newer index when `build_index.py` published one; keep the old on failure."""
-    engine = handlers.services(context).engine
+    await refresh_index(context)
+
+
+async def refresh_index(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """Swap to a newer index when `build_index.py` published one (the old one keeps serving
+    when the new one fails to load), then queue pushes for articles not announced yet."""
+    svc = handlers.services(context)
+    engine = svc.engine
     try:
         changed = await asyncio.to_thread(engine.load)
     except IndexUnavailableError as err:
         log.warning("index not (re)loaded: %s", err)
-        return
+        await _tell_admins(context, f"⚠️ New index not loaded: {err}")
+        serving = engine.index.version if engine.index else "none"
+        return f"The index could not be loaded: {err} Still serving: {serving}."
+    index = engine.index
     if changed:
-        log.info("now serving index version %s", engine.index.version if engine.index else "?")
+        log.info("now serving index version %s", index.version if index else "?")
+    if index is not None and context.bot_data.get("planned_version") != index.version:
+        queued = await asyncio.get_running_loop().run_in_executor(
+            svc.executor, plan_pushes, engine, svc.state, svc.settings.follow_threshold)
+        context.bot_data["planned_version"] = index.version
+        return f"Serving index {index.version}; {queued} pushes queued."
+    return f"Serving index {index.version if index else 'none'}; nothing new."
+
+
+async def _tell_admins(context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    """Tell each admin once per distinct problem."""
+    if context.bot_data.get("last_admin_alert") == text:
+        return
+    context.bot_data["last_admin_alert"] = text
+    for admin in handlers.services(context).settings.admin_ids:
+        try:
+            await context.bot.send_message(admin, text)
+        except Exception as err:
+            log.warning("could not alert admin %s: %s", admin, err)
+
+
+async def _deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = handlers.services(context)
+    sent = await deliver(context.bot, svc.state, svc.settings.push_digest_over)
+    if sent:
+        log.info("delivered %d pushes", sent)
 
 
 def run_bot(settings: Settings) -> int:

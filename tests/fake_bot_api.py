@@ -121,7 +121,7 @@ class FakeTelegram:
     # ---- serving -------------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
         handler = _handler_for(self)
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server = _QuietServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -388,6 +388,17 @@ class FakeTelegram:
         return {**self._chat_json(chat), "accent_color_id": 0, "max_reaction_count": 11,
                 "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
                                         "unique_gifts": False, "premium_subscription": False}}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hung up (the bot stopped mid long-poll) is normal, not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _parse_params(body: bytes, content_type: str, query: str) -> dict[str, Any]:

@@ -1,0 +1,181 @@
+"""Indexing throughput against raw encoding, incremental rebuild, and search latency by size.
+
+    .venv/bin/python -m benchmarks.index_throughput [--bbc F] [--limit N] [--sizes 10000,100000]
+
+Run it alone: it measures wall time on a shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from benchmarks.common import SHARED, cpu_line, percentile, table
+from bot.settings import Settings
+from index import publish
+from index.build import build_index
+from index.chunk import passages
+from index.embed import Encoder
+from index.ingest import read_corpus
+from index.store import FaissStore
+
+
+def texts_encoded(corpus, max_words: int) -> tuple[list[str], int]:
+    """Exactly the texts the pipeline encodes: passages, plus sentences of longer passages."""
+    texts, count = [], 0
+    for article in corpus.articles:
+        for p in passages(article.text, max_words):
+            count += 1
+            texts.append(article.text[p.start:p.end])
+            if len(p.sentences) > 1:
+                texts.extend(article.text[s.start:s.end] for s in p.sentences)
+    return texts, count
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def throughput(corpus_path: Path, work: Path, encoder: Encoder, settings: Settings) -> Path:
+    corpus = read_corpus([corpus_path])
+    texts, passage_count = texts_encoded(corpus, settings.max_passage_words)
+    index_dir = work / "index"
+
+    def raw_encode() -> float:
+        start = time.perf_counter()
+        encoder.model.encode(texts, batch_size=settings.embed_batch_size,
+                             normalize_embeddings=True)
+        return time.perf_counter() - start
+
+    # Raw encode before and after the pipeline, so drift on a shared machine shows and averages.
+    raw_before = raw_encode()
+    started = time.perf_counter()
+    summary = build_index(corpus, index_dir, settings, encoder=encoder, full=True)
+    pipeline = time.perf_counter() - started
+    raw_after = raw_encode()
+    raw = (raw_before + raw_after) / 2
+    print(f"raw encode before / after the pipeline: {raw_before:.1f} s / {raw_after:.1f} s")
+    rows = [
+        ["pipeline (build_index --full)", passage_count, len(texts), pipeline,
+         passage_count / pipeline, len(texts) / pipeline, raw / pipeline],
+        ["raw SentenceTransformer.encode, same texts", passage_count, len(texts), raw,
+         passage_count / raw, len(texts) / raw, 1.0],
+    ]
+    print(table(["what", "passages", "texts encoded", "seconds", "passages/s", "texts/s",
+                 "throughput vs raw"], rows))
+    print(f"\nPeak RSS {peak_rss_mb():.0f} MB; index size on disk "
+          f"{summary.size_bytes / 1e6:.1f} MB; {summary.sentences} sentences")
+    return index_dir
+
+
+def incremental(corpus_path: Path, work: Path, index_dir: Path, encoder: Encoder,
+                settings: Settings) -> None:
+    lines = corpus_path.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[0])
+    record["text"] += "\n\nThis paragraph was added to test an incremental rebuild."
+    changed = work / "changed.jsonl"
+    changed.write_text("\n".join([json.dumps(record), *lines[1:]]) + "\n", encoding="utf-8")
+    started = time.perf_counter()
+    summary = build_index(read_corpus([changed]), index_dir, settings, encoder=encoder)
+    seconds = time.perf_counter() - started
+    print("\n" + table(["incremental rebuild", "changed articles", "passages re-embedded",
+                        "passages in index", "seconds"],
+                       [["one article changed", len(summary.changed), summary.embedded_passages,
+                         summary.passages, seconds]]))
+
+
+def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: int,
+                   seed: int = 0) -> None:
+    folder = publish.current_version(index_dir)
+    base = FaissStore.load(folder / publish.PASSAGES).index
+    real = base.index.reconstruct_n(0, base.ntotal)
+    sentences = FaissStore.load(folder / publish.SENTENCES).index
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(sentences.ntotal, size=queries, replace=False)
+    query_vectors = np.vstack([sentences.index.reconstruct(int(i)) for i in pick])
+    rows = []
+    for size in sizes:
+        vectors = synthetic(real, size, rng)
+        for kind in ("flat", "hnsw"):
+            store = FaissStore(vectors.shape[1], kind, ef_search=ef_search)
+            started = time.perf_counter()
+            store.add(np.arange(size, dtype=np.int64), vectors)
+            build_seconds = time.perf_counter() - started
+            times, results = [], []
+            for q in query_vectors:
+                t = time.perf_counter()
+                _, ids = store.search(q, 10)
+                times.append((time.perf_counter() - t) * 1000)
+                results.append(ids[0])
+            if kind == "flat":
+                exact = results
+                recall = 1.0
+            else:
+                recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in
+                                        zip(results, exact, strict=True)]))
+            memory = faiss.serialize_index(store.index).nbytes / 1e6
+            rows.append([size, kind, build_seconds, percentile(times, 50), percentile(times, 95),
+                         recall, memory])
+            del store
+        del vectors
+    print("\n" + table(["vectors", "index", "build s", "p50 ms", "p95 ms", "recall@10 vs exact",
+                        "memory MB"], rows))
+
+
+NOISE = 0.6  # noise norm: perturbed copies keep a cosine of about 0.85 to their original
+
+
+def synthetic(real: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """`size` vectors near real BBC passage vectors (real ones first, then perturbed copies)."""
+    if size <= len(real):
+        return np.ascontiguousarray(real[:size])
+    out = np.empty((size, real.shape[1]), dtype=np.float32)
+    out[:len(real)] = real
+    for start in range(len(real), size, 100_000):
+        end = min(size, start + 100_000)
+        rows = real[rng.integers(0, len(real), end - start)]
+        noisy = rows + rng.normal(0, NOISE / np.sqrt(real.shape[1]), rows.shape).astype(np.float32)
+        out[start:end] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bbc", type=Path, default=SHARED / "bbc_news.jsonl")
+    parser.add_argument("--limit", type=int, default=0, help="first N articles only")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--ef-search", type=int, default=128)
+    parser.add_argument("--work", type=Path, default=None)
+    args = parser.parse_args(argv)
+    print(cpu_line())
+    work = args.work or Path(tempfile.mkdtemp(prefix="verbatim-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    corpus_path = args.bbc
+    if args.limit:
+        corpus_path = work / "subset.jsonl"
+        lines = args.bbc.read_text(encoding="utf-8").splitlines()[:args.limit]
+        corpus_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = Settings(_env_file=None, index_dir=work / "index", data_dir=work)
+    encoder = Encoder(settings.embedding_model, settings.embed_batch_size)
+    encoder.encode(["warm up"])
+    try:
+        index_dir = throughput(corpus_path, work, encoder, settings)
+        incremental(corpus_path, work, index_dir, encoder, settings)
+        search_latency(index_dir, [int(s) for s in args.sizes.split(",")], args.queries,
+                       args.ef_search)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Handlers for updates (/latest, /subscribe, /follow...) and the admin commands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict
+from html import escape
+
+from telegram import Message, Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import render, sources
+from bot.handlers import is_group, reply, services
+from bot.updates import article_fields
+
+log = logging.getLogger(__name__)
+ADMINS_ONLY = "Only the group's administrators can change its updates."
+NOT_ADMIN = "This command is for the bot's maintainers."
+MAX_TOPIC = 200
+
+
+async def may_manage(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In groups only chat administrators (or the group itself, anonymously) manage updates."""
+    if not is_group(message):
+        return True
+    if message.sender_chat is not None and message.sender_chat.id == message.chat_id:
+        return True
+    if message.from_user is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(message.chat_id, message.from_user.id)
+    except TelegramError as err:
+        log.warning("getChatMember failed: %s", err)
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def argument(message: Message) -> str:
+    parts = (message.text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def on_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    index = services(context).engine.index
+    text = argument(message)
+    count = int(text) if text.isdigit() else 5
+    count = max(1, min(count, 20))
+    if index is None:
+        await reply(message, escape(render_unavailable(context)))
+        return
+    items = []
+    for info in sources.newest(index, count):
+        lead = sources.first_sentence(index, info)
+        items.append((article_fields(info), asdict(lead) if lead else None))
+    for page in render.latest_html(items):
+        await reply(message, page)
+
+
+def render_unavailable(context: ContextTypes.DEFAULT_TYPE) -> str:
+    return "The article index is unavailable right now; please try again later."
+
+
+async def on_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    if not await may_manage(message, context):
+        await reply(message, escape(ADMINS_ONLY))
+        return
+    state = services(context).state
+    user = message.from_user.id if message.from_user else None
+    new = await asyncio.to_thread(state.subscribe, message.chat_id, user)
+    await reply(message, "Subscribed: this chat gets a message for each new article."
+                if new else "This chat is already subscribed.")
+
+
+async def on_unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    if not await may_manage(message, context):
+        await reply(message, escape(ADMINS_ONLY))
+        return
+    removed = await asyncio.to_thread(services(context).state.unsubscribe, message.chat_id)
+    await reply(message, "Unsubscribed." if removed else "This chat was not subscribed.")
+
+
+async def on_follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    topic = " ".join(argument(message).split())
+    if not topic:
+        await reply(message, "Name a topic, for example: /follow Libya")
+        return
+    if len(topic) > MAX_TOPIC:
+        await reply(message, f"A topic can be at most {MAX_TOPIC} characters.")
+        return
+    if not await may_manage(message, context):
+        await reply(message, escape(ADMINS_ONLY))
+        return
+    user = message.from_user.id if message.from_user else None
+    new = await asyncio.to_thread(services(context).state.follow, message.chat_id, topic, user)
+    text = (f"Following “{escape(topic)}”: new articles that match it will be sent here, with "
+            "the matching sentence." if new else f"Already following “{escape(topic)}”.")
+    await reply(message, text)
+
+
+async def on_unfollow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    topic = " ".join(argument(message).split())
+    if not await may_manage(message, context):
+        await reply(message, escape(ADMINS_ONLY))
+        return
+    removed = await asyncio.to_thread(services(context).state.unfollow, message.chat_id, topic)
+    await reply(message, f"Stopped following “{escape(topic)}”." if removed
+                else f"This chat does not follow “{escape(topic)}”.")
+
+
+async def on_following(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    state = services(context).state
+    topics = await asyncio.to_thread(state.following, message.chat_id)
+    subscribed = await asyncio.to_thread(state.is_subscribed, message.chat_id)
+    lines = ["Subscribed to all new articles." if subscribed else "Not subscribed to all new "
+             "articles (/subscribe)."]
+    if topics:
+        lines.append("Following: " + ", ".join(f"“{escape(t)}”" for _, t in topics))
+    else:
+        lines.append("Following no topics (/follow &lt;topic&gt;).")
+    await reply(message, "\n".join(lines))
+
+
+def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    user = update.effective_user
+    allowed = user is not None and user.id in services(context).settings.admin_ids
+    if not allowed:
+        log.warning("admin command refused for user %s in chat %s",
+                    user.id if user else None,
+                    update.effective_chat.id if update.effective_chat else None)
+    return allowed
+
+
+async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    if not is_admin(update, context):
+        await reply(message, escape(NOT_ADMIN))
+        return
+    svc = services(context)
+    stats = await asyncio.to_thread(svc.state.stats)
+    index = svc.engine.index
+    rate = stats["abstained"] / stats["questions"] if stats["questions"] else 0.0
+    size = sum(p.stat().st_size for p in index.folder.iterdir() if p.is_file()) if index else 0
+    lines = [
+        f"<b>Questions answered</b>: {stats['questions']} (abstained {rate:.0%})",
+        f"<b>Answer latency</b>: p50 {stats['p50_ms']:.0f} ms, p95 {stats['p95_ms']:.0f} ms",
+        f"<b>Feedback</b>: 👍 {stats['thumbs_up']} / 👎 {stats['thumbs_down']}",
+        f"<b>Subscribed chats</b>: {stats['subscribers']}; <b>following chats</b>: "
+        f"{stats['followers']}",
+        f"<b>Index</b>: {index.passage_count if index else 0} passages, {size / 1e6:.1f} MB, "
+        f"built {escape(str(index.manifest.get('built_at') if index else 'never'))}",
+    ]
+    await reply(message, "\n".join(lines))
+
+
+async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    if not is_admin(update, context):
+        await reply(message, escape(NOT_ADMIN))
+        return
+    from bot.telegram_app import refresh_index
+
+    result = await refresh_index(context)
+    await reply(message, escape(result))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import threading
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -26,8 +28,9 @@ whom why will with would you your yours yourself yourselves tell say said says p
 anything something did does also
 """.split())
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-_STEMMER = snowballstemmer.stemmer("porter")
+_LOCAL = threading.local()
 RRF_K = 60
+COMMON_IDF = math.log(1 + (1 - 0.04 + 0.0) / 0.04)  # terms in more than ~4 % of passages
 MODES = ("hybrid", "dense", "lexical")
 
 
@@ -47,7 +50,16 @@ def terms(text: str) -> list[str]:
 
 
 def stems(words: list[str]) -> list[str]:
-    return _STEMMER.stemWords(words)
+    """Porter stems, as SQLite's FTS5 porter tokenizer makes them."""
+    return [_stem(word) for word in words]
+
+
+@functools.lru_cache(maxsize=500_000)
+def _stem(word: str) -> str:
+    stemmer = getattr(_LOCAL, "stemmer", None)
+    if stemmer is None:  # snowball stemmers keep state: one per thread
+        stemmer = _LOCAL.stemmer = snowballstemmer.stemmer("porter")
+    return stemmer.stemWord(word)
 
 
 @dataclass
@@ -57,10 +69,14 @@ class QueryTerms:
     stems: list[str]
     variants: dict[str, list[str]] = field(default_factory=dict)
     idf: dict[str, float] = field(default_factory=dict)
+    unknown: float = 0.0  # idf-weighted share of terms found nowhere in the index
 
-    def fts_query(self) -> str:
+    def fts_query(self, min_idf: float = 0.0) -> str:
+        """OR of the question's terms and their variants; terms in most passages (idf below
+        `min_idf`) are left out unless nothing else is left: they cost time and rank little."""
+        kept = [s for s in self.stems if self.idf.get(s, 0.0) >= min_idf] or self.stems
         groups = []
-        for stem in self.stems:
+        for stem in kept:
             alternatives = [stem, *self.variants.get(stem, [])]
             groups.append("(" + " OR ".join(f'"{a}"' for a in alternatives) + ")")
         return " OR ".join(groups)
@@ -111,9 +127,13 @@ class Retriever:
                 found = self._variants(stem)
                 if found:
                     query.variants[stem] = found
+        missing = 0.0
         for stem in stemmed:
             df = max([vocab.get(stem, 0)] + [vocab.get(v, 0) for v in query.variants.get(stem, [])])
             query.idf[stem] = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
+            missing += query.idf[stem] if df == 0 else 0.0
+        total = sum(query.idf.values())
+        query.unknown = missing / total if total else 0.0
         return query
 
     def _variants(self, stem: str) -> list[str]:
@@ -127,8 +147,9 @@ class Retriever:
         return [term for term, _, _ in found if term != stem]
 
     def search(self, vector: np.ndarray, query: QueryTerms, k: int = 10,
-               mode: str = "hybrid") -> list[Hit]:
-        """Top passages by reciprocal-rank fusion of the dense and lexical rankings."""
+               mode: str = "hybrid", lexical: list[int] | None = None) -> list[Hit]:
+        """Top passages by reciprocal-rank fusion of the dense and lexical rankings
+        (`lexical`: the lexical ranking when it was already computed)."""
         hits: dict[int, Hit] = {}
         rankings: list[list[int]] = []
         if mode in ("hybrid", "dense"):
@@ -150,7 +171,7 @@ class Retriever:
                 hits.setdefault(pid, Hit(pid, 0.0)).sentence = score
             rankings.append(list(best))
         if mode in ("hybrid", "lexical") and query.stems:
-            lexical_ids = self.lexical(query)
+            lexical_ids = lexical if lexical is not None else self.lexical(query)
             for rank, pid in enumerate(lexical_ids):
                 hits.setdefault(pid, Hit(pid, 0.0)).lexical_rank = rank
             rankings.append(lexical_ids)
@@ -164,7 +185,7 @@ class Retriever:
     def lexical(self, query: QueryTerms) -> list[int]:
         rows = self.index.connection().execute(
             "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?",
-            (query.fts_query(), self.lexical_k),
+            (query.fts_query(COMMON_IDF), self.lexical_k),
         ).fetchall()
         return [int(r[0]) for r in rows]
 

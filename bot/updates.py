@@ -28,7 +28,8 @@ def article_fields(info: ArticleInfo) -> dict[str, Any]:
 
 def match_article(engine: Engine, index: LoadedIndex, info: ArticleInfo, vector: np.ndarray,
                   query: QueryTerms, threshold: float) -> Quote | None:
-    """The article's sentence that best matches a topic, when it matches well enough."""
+    """The article's sentence that best matches a topic, when it matches well enough: by the
+    answers' confidence, or because it names every term of the topic (any spelling)."""
     rows = np.flatnonzero(index.passage_table[:, 1] == info.row)
     best: tuple[Quote, float] | None = None
     for row in rows:
@@ -37,8 +38,10 @@ def match_article(engine: Engine, index: LoadedIndex, info: ArticleInfo, vector:
         first, last = index.sentences_of.get(passage_id, (0, 0))
         sentence = float((index.sentence_vectors[first:last] @ vector).max()) if last > first \
             else dense
-        quote, confidence, _ = engine.best_quote(index, query, vector,
-                                                 Hit(passage_id, 0.0, dense, sentence))
+        quote, confidence, evidence = engine.best_quote(index, query, vector,
+                                                        Hit(passage_id, 0.0, dense, sentence))
+        if evidence["quote_coverage"] >= 0.999:
+            confidence = max(confidence, threshold)
         if best is None or confidence > best[1]:
             best = (quote, confidence)
     if best is None or best[1] < threshold:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from index import catalog, publish
-from index.chunk import Passage, passages
+from index.chunk import CHUNKER_VERSION, Passage, passages
 from index.embed import Encoder
 from index.ingest import Article, Corpus, Problem
 from index.settings import IndexSettings
@@ -40,7 +40,7 @@ class BuildSummary:
     seconds: float = 0.0
     model: str = ""
     dimension: int = 0
-    index_kind: str = ""
+    index_kind: dict[str, str] = field(default_factory=dict)
     size_bytes: int = 0
     version: str | None = None
     written: bool = False
@@ -54,7 +54,8 @@ class BuildSummary:
             f"unchanged, {len(self.removed)} removed, {self.skipped_files} skipped files",
             f"Passages: {self.passages} ({self.embedded_passages} embedded now, "
             f"{self.sentences} sentences)",
-            f"Model: {self.model} (dimension {self.dimension}), store: {self.index_kind}",
+            f"Model: {self.model} (dimension {self.dimension}), stores: "
+            + ", ".join(f"{k} {v}" for k, v in self.index_kind.items()),
             f"Time: {self.seconds:.1f} s, {rate:.1f} passages/s "
             f"({self.embedded_texts} texts encoded in {self.embed_seconds:.1f} s)",
             f"Index size on disk: {self.size_bytes / 1e6:.1f} MB; {state}",
@@ -100,7 +101,8 @@ def build_index(
         summary.unchanged = len(current) - len(summary.new) - len(summary.changed)
         fingerprint = corpus_fingerprint(corpus.articles)
         if (old_manifest is not None and not summary.new and not summary.changed
-                and not summary.removed and old_manifest.get("corpus_fingerprint") == fingerprint):
+                and not summary.removed and old_manifest.get("corpus_fingerprint") == fingerprint
+                and old_manifest.get("index_kind") == store_kinds(settings, old_manifest)):
             _fill_from_manifest(summary, old_manifest, old_dir)
             summary.seconds = time.perf_counter() - started
             return summary
@@ -124,12 +126,11 @@ def build_index(
                 catalog.set_positions(conn, [a.article_id for a in corpus.articles])
                 conn.commit()
                 counts = catalog.counts(conn)
-                kind = choose_kind(settings.index_kind, counts["sentences"],
-                                   settings.hnsw_threshold)
+                kind = store_kinds(settings, counts)
                 for table, filename in (("passages", publish.PASSAGES),
                                         ("sentences", publish.SENTENCES)):
                     ids, vectors = catalog.vectors(conn, table, encoder.dimension)
-                    store = FaissStore(encoder.dimension, kind)
+                    store = FaissStore(encoder.dimension, kind[table])
                     store.add(ids, vectors)
                     store.save(staging / filename)
             summary.articles, summary.passages = counts["articles"], counts["passages"]
@@ -141,6 +142,7 @@ def build_index(
                 "model": encoder.name,
                 "dimension": encoder.dimension,
                 "index_kind": kind,
+                "chunking": chunking(settings),
                 "articles": summary.articles,
                 "passages": summary.passages,
                 "sentences": summary.sentences,
@@ -161,6 +163,17 @@ def build_index(
         return summary
 
 
+def chunking(settings: IndexSettings) -> dict[str, int]:
+    """What decides how articles are cut into passages; a change means re-embedding."""
+    return {"version": CHUNKER_VERSION, "max_passage_words": settings.max_passage_words}
+
+
+def store_kinds(settings: IndexSettings, counts: dict) -> dict[str, str]:
+    """Exact or approximate search for each vector store, by its size."""
+    return {table: choose_kind(settings.index_kind, int(counts.get(table, 0)),
+                               settings.hnsw_threshold) for table in ("passages", "sentences")}
+
+
 def _usable_manifest(old_dir: Path | None, settings: IndexSettings,
                      summary: BuildSummary) -> dict | None:
     """The live index's manifest when it can be updated in place, else None (full rebuild)."""
@@ -178,6 +191,9 @@ def _usable_manifest(old_dir: Path | None, settings: IndexSettings,
 
     if manifest.get("model") != resolve_model(settings.embedding_model)[0]:
         summary.full_reason = f"the current index was built with {manifest.get('model')!r}"
+        return None
+    if manifest.get("chunking") != chunking(settings):
+        summary.full_reason = "passages are cut differently now (chunking settings or version)"
         return None
     if not all((old_dir / f).is_file() for f in (publish.CATALOG, publish.PASSAGES)):
         summary.full_reason = "the current index is missing files"
@@ -220,7 +236,7 @@ def _embed_and_insert(conn: sqlite3.Connection, articles: list[Article], encoder
 def _fill_from_manifest(summary: BuildSummary, manifest: dict, folder: Path) -> None:
     summary.model = manifest.get("model", "")
     summary.dimension = manifest.get("dimension", 0)
-    summary.index_kind = manifest.get("index_kind", "")
+    summary.index_kind = manifest.get("index_kind") or {}
     summary.articles = manifest.get("articles", 0)
     summary.passages = manifest.get("passages", 0)
     summary.sentences = manifest.get("sentences", 0)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+CHUNKER_VERSION = 2  # bump when passage or sentence boundaries change
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-_SENTENCE_END = re.compile(r"""[.!?…]+['"”’)\]]*(?=\s)|\n+""")
+# A single line break is not a sentence boundary: Markdown articles are often hard-wrapped.
+_SENTENCE_END = re.compile(r"""[.!?…]+['"”’)\]]*(?=\s)""")
 _NEXT_START = re.compile(r"""\s*(['"“‘(\[]*)(\S)""")
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "capt", "maj", "cmdr",
@@ -55,12 +57,10 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     pos = start
     for match in _SENTENCE_END.finditer(text, start, end):
         cut = match.end()
-        if match.group().startswith("\n"):
-            cut = match.start()
-        elif not _is_boundary(text, pos, match.start(), cut, end):
+        if not _is_boundary(text, pos, match.start(), cut, end):
             continue
         _append_trimmed(spans, text, pos, cut)
-        pos = match.end() if match.group().startswith("\n") else cut
+        pos = cut
     _append_trimmed(spans, text, pos, end)
     return spans
 

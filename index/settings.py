@@ -36,7 +36,7 @@ class IndexSettings(BaseSettings):
     embed_batch_size: int = Field(32, ge=1, le=1024)
     max_passage_words: int = Field(180, ge=20, le=2000)
     index_kind: Literal["auto", "flat", "hnsw"] = "auto"
-    hnsw_threshold: int = Field(200_000, ge=1)
+    hnsw_threshold: int = Field(20_000, ge=1)
     keep_index_versions: int = Field(2, ge=1, le=50)
 
     @property

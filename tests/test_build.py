@@ -167,3 +167,12 @@ def test_cli_builds_skipping_bad_files_with_a_summary(tmp_path):
     assert "1 new" in result.stdout and "1 skipped files" in result.stdout
     assert "passages/s" in result.stdout and "Index size on disk" in result.stdout
     assert (tmp_path / "ix" / "CURRENT").exists()
+
+
+def test_changed_chunking_rebuilds_everything(workspace, encoder):
+    add_article(workspace, "a.txt", "Alpha one. Alpha two.\n\nAlpha three.")
+    build(workspace, encoder)
+    narrower = workspace.model_copy(update={"max_passage_words": 21})
+    summary = build(narrower, encoder)
+    assert summary.written and "cut differently" in summary.full_reason
+    assert summary.embedded_passages == summary.passages

@@ -18,7 +18,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render, sources
@@ -33,6 +33,7 @@ TEXT_ONLY = "I can only read text. Please type your question about the news arti
 PRIVATE_BOT = "This bot is private to some chats; it cannot answer here."
 GONE = "That article is no longer in the index."
 MORE_LIMIT = 6
+SEND_RETRY_SECONDS = 120.0
 
 
 @dataclass
@@ -200,9 +201,23 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def reply(message: Message, html: str,
                 markup: InlineKeyboardMarkup | None = None) -> Message:
-    """Reply in HTML, threaded to the asking message in groups, inside its forum topic."""
-    return await message.reply_html(html, reply_markup=markup, link_preview_options=NO_PREVIEW,
-                                    do_quote=is_group(message))
+    """Reply in HTML, threaded to the asking message in groups, inside its forum topic.
+    While the Bot API is unreachable the reply is retried with back-off, not dropped."""
+    delay, waited = 1.0, 0.0
+    while True:
+        try:
+            return await message.reply_html(html, reply_markup=markup,
+                                            link_preview_options=NO_PREVIEW,
+                                            do_quote=is_group(message))
+        except BadRequest:
+            raise
+        except NetworkError as err:  # includes TimedOut: Telegram unreachable for now
+            if waited >= SEND_RETRY_SECONDS:
+                raise
+            log.warning("reply not sent yet (%s); retrying in %.0f s", err, delay)
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 15.0)
 
 
 def _thread(message: Message) -> int | None:

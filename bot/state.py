@@ -81,6 +81,15 @@ outbox = sa.Table(
     sa.UniqueConstraint("chat_id", "article_id", name="outbox_once_per_chat"),
 )
 
+inbox = sa.Table(
+    "inbox", metadata,
+    sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, server_default="pending"),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("done_at", sa.DateTime(timezone=True)),
+)
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -294,6 +303,36 @@ class State:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(sa.select(outbox.c.article_id).where(
                 outbox.c.chat_id == chat_id, outbox.c.status == "sent").order_by(outbox.c.id))]
+
+    # ---- the durable inbox -----------------------------------------------------------------
+    def inbox_add(self, updates: list[tuple[int, str]]) -> list[int]:
+        """Store updates before they are acknowledged; returns the ids not seen before."""
+        fresh: list[int] = []
+        with self.engine.begin() as conn:
+            for update_id, payload in updates:
+                result = conn.execute(self._insert_ignore(inbox, ["update_id"]).values(
+                    update_id=update_id, payload=payload, status="pending",
+                    received_at=now()))
+                if result.rowcount == 1:
+                    fresh.append(update_id)
+        return fresh
+
+    def inbox_done(self, update_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(inbox.update().where(inbox.c.update_id == update_id).values(
+                status="done", done_at=now()))
+
+    def inbox_pending(self) -> list[tuple[int, str]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(inbox.c.update_id, inbox.c.payload).where(
+                inbox.c.status == "pending").order_by(inbox.c.update_id))
+            return [(r[0], r[1]) for r in rows]
+
+    def next_offset(self) -> int:
+        """The getUpdates offset that acknowledges everything already stored."""
+        with self.engine.connect() as conn:
+            latest = conn.execute(sa.select(sa.func.max(inbox.c.update_id))).scalar()
+        return int(latest) + 1 if latest is not None else 0
 
     # ---- statistics ---------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot import commands, handlers
 from bot.answer import Engine
 from bot.delivery import deliver
+from bot.polling import Poller
 from bot.settings import Settings
 from bot.state import State
 from bot.updates import plan_pushes
@@ -71,10 +72,14 @@ def install_redaction(token: str) -> None:
         handler.addFilter(redact)
 
 
-def build_application(settings: Settings, engine: Engine, state: State) -> Application:
+def build_application(settings: Settings, engine: Engine, state: State,
+                      own_polling: bool = True) -> Application:
     assert settings.telegram_bot_token
+    builder = ApplicationBuilder()
+    if own_polling:
+        builder = builder.updater(None)  # bot.polling.Poller fetches, with a durable inbox
     app = (
-        ApplicationBuilder()
+        builder
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
@@ -131,8 +136,10 @@ async def refresh_index(context: ContextTypes.DEFAULT_TYPE) -> str:
     try:
         changed = await asyncio.to_thread(engine.load)
     except IndexUnavailableError as err:
-        log.warning("index not (re)loaded: %s", err)
-        await _tell_admins(context, f"⚠️ New index not loaded: {err}")
+        if context.bot_data.get("last_index_error") != str(err):
+            context.bot_data["last_index_error"] = str(err)
+            log.warning("index not (re)loaded: %s", err)
+        await _tell_admins(context, f"⚠️ Index not loaded: {err}")
         serving = engine.index.version if engine.index else "none"
         return f"The index could not be loaded: {err} Still serving: {serving}."
     index = engine.index
@@ -179,15 +186,16 @@ def run_bot(settings: Settings) -> int:
         log.error("%s The bot starts anyway and picks the index up once it is built.", problem)
     state = State(settings.resolved_database_url)
     state.migrate()
-    app = build_application(settings, engine, state)
+    webhook = bool(settings.telegram_webhook_url)
+    app = build_application(settings, engine, state, own_polling=not webhook)
     log.info("bot starting against %s", settings.telegram_base_url)
-    if settings.telegram_webhook_url:
+    if webhook:
         app.run_webhook(listen=settings.telegram_webhook_listen,
                         port=settings.telegram_webhook_port,
                         webhook_url=settings.telegram_webhook_url,
                         secret_token=settings.telegram_webhook_secret,
                         allowed_updates=Update.ALL_TYPES)
+        state.close()
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
-    state.close()
+        asyncio.run(Poller(app, state).run())
     return 0

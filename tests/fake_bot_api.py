@@ -116,10 +116,12 @@ class FakeTelegram:
         self.failures: list[tuple[str, int, dict[str, Any] | None]] = []
         self.confirmed_offset = 0
         self.server: ThreadingHTTPServer | None = None
+        self.down = False
         self.thread: threading.Thread | None = None
 
     # ---- serving -------------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
+        self.down = False
         handler = _handler_for(self)
         self.server = _QuietServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
@@ -128,6 +130,10 @@ class FakeTelegram:
         return self.base_url
 
     def stop(self) -> None:
+        """Go away like a real outage: long polls in progress are cut off without an answer."""
+        with self.lock:
+            self.down = True
+            self.lock.notify_all()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -272,6 +278,8 @@ class FakeTelegram:
                 self.confirmed_offset = max(self.confirmed_offset, offset)
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
             while True:
+                if self.down:
+                    raise _Gone
                 pending = [u for u in self.updates if u["update_id"] >= self.confirmed_offset]
                 if pending:
                     return pending[:limit]
@@ -390,6 +398,10 @@ class FakeTelegram:
                                         "unique_gifts": False, "premium_subscription": False}}
 
 
+class _Gone(Exception):
+    """The server went away while a request was waiting."""
+
+
 class _QuietServer(ThreadingHTTPServer):
     """A client that hung up (the bot stopped mid long-poll) is normal, not an error."""
 
@@ -447,8 +459,13 @@ def _handler_for(api: FakeTelegram) -> type[BaseHTTPRequestHandler]:
                                          "description": "Unauthorized"})
             method = path[len(prefix):]
             try:
+                if api.down:
+                    raise _Gone
                 params = _parse_params(body, self.headers.get("Content-Type", ""), query)
                 result = api.call(method, params)
+            except _Gone:
+                self.close_connection = True
+                return None
             except BadRequest as err:
                 payload: dict[str, Any] = {"ok": False, "error_code": err.code,
                                            "description": err.description}

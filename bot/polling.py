@@ -1,0 +1,129 @@
+"""Long polling with a durable inbox, back-off while Telegram is away, and a draining stop.
+
+python-telegram-bot's own updater acknowledges an update (the next getUpdates offset) before
+its handler has run, so a crash loses it. Here each update is stored in the state database
+first, acknowledged only by the following getUpdates call, and marked done after its handler
+finished; pending ones are processed again at start, and `update_id` de-duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+
+from telegram import Update
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application
+
+from bot.state import State
+
+log = logging.getLogger(__name__)
+POLL_TIMEOUT = 25
+MAX_BACKOFF = 30.0
+DRAIN_SECONDS = 8.0
+MAX_IN_FLIGHT = 64
+
+
+class Poller:
+    """Fetches updates into the inbox and processes them concurrently."""
+
+    def __init__(self, app: Application, state: State) -> None:
+        self.app = app
+        self.state = state
+        self.stopping = asyncio.Event()
+        self.in_flight: set[asyncio.Task] = set()
+        self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+    async def run(self) -> None:
+        """Serve until SIGTERM or SIGINT, then drain: answers in flight are still sent."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        if not await self._initialize():
+            self.state.close()
+            return
+        try:
+            if self.app.post_init is not None:
+                await self.app.post_init(self.app)
+            await self.app.start()
+            for update_id, payload in await asyncio.to_thread(self.state.inbox_pending):
+                log.info("processing update %s left pending before the last stop", update_id)
+                await self._spawn(update_id, payload)
+            fetch = asyncio.create_task(self._fetch_loop())
+            await self.stopping.wait()
+            log.info("stopping: no new updates taken, %d answers in flight", len(self.in_flight))
+            fetch.cancel()
+            if self.in_flight:
+                await asyncio.wait(self.in_flight, timeout=DRAIN_SECONDS)
+            await self.app.stop()
+        finally:
+            await self.app.shutdown()
+            self.state.close()
+
+    async def _initialize(self) -> bool:
+        """getMe until the Bot API answers (it may be down when the bot starts)."""
+        backoff = 1.0
+        while not self.stopping.is_set():
+            try:
+                await self.app.initialize()
+                return True
+            except InvalidToken:
+                log.error("Telegram refused the token (setting TELEGRAM_BOT_TOKEN)")
+                return False
+            except (NetworkError, TimedOut) as err:
+                log.warning("Bot API unreachable at start (%s); retrying in %.0f s", err, backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), backoff)
+                backoff = min(MAX_BACKOFF, backoff * 2)
+        return False
+
+    async def _fetch_loop(self) -> None:
+        offset = await asyncio.to_thread(self.state.next_offset)
+        backoff = 1.0
+        while not self.stopping.is_set():
+            try:
+                updates = await self.app.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES,
+                    read_timeout=POLL_TIMEOUT + 10)
+                backoff = 1.0
+            except InvalidToken:
+                log.error("Telegram refused the token (setting TELEGRAM_BOT_TOKEN); stopping")
+                self.stopping.set()
+                return
+            except RetryAfter as err:
+                await asyncio.sleep(float(err.retry_after.total_seconds()
+                                          if hasattr(err.retry_after, "total_seconds")
+                                          else err.retry_after))
+                continue
+            except (NetworkError, TimedOut) as err:
+                log.warning("Bot API unreachable (%s); retrying in %.0f s", err, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(MAX_BACKOFF, backoff * 2)
+                continue
+            if not updates:
+                continue
+            stored = [(u.update_id, json.dumps(u.to_dict())) for u in updates]
+            fresh = set(await asyncio.to_thread(self.state.inbox_add, stored))
+            offset = updates[-1].update_id + 1
+            for update_id, payload in stored:
+                if update_id in fresh:
+                    await self._spawn(update_id, payload)
+
+    async def _spawn(self, update_id: int, payload: str) -> None:
+        await self.slots.acquire()
+        task = asyncio.create_task(self._process(update_id, payload))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+
+    async def _process(self, update_id: int, payload: str) -> None:
+        try:
+            update = Update.de_json(json.loads(payload), self.app.bot)
+            await self.app.process_update(update)
+            await asyncio.to_thread(self.state.inbox_done, update_id)
+        except Exception:
+            log.exception("update %s failed; it stays pending for the next start", update_id)
+        finally:
+            self.slots.release()

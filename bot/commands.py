@@ -186,3 +186,29 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
     result = await refresh_index(context)
     await reply(message, escape(result))
+
+
+PRIVACY = (
+    "<b>What I store</b>\n"
+    "• Your questions and the quotes I answered with (for the buttons under answers and for "
+    "statistics), and your 👍/👎.\n"
+    "• A chat's subscriptions and followed topics, and which new articles it was sent.\n"
+    "• Incoming messages addressed to me, until they are answered.\n"
+    "Questions, answers, feedback and handled messages are deleted after {days} days. "
+    "/forget deletes everything stored about you now."
+)
+
+
+async def on_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_message is not None:
+        days = services(context).settings.retention_days
+        await reply(update.effective_message, PRIVACY.format(days=days))
+
+
+async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    gone = await asyncio.to_thread(services(context).state.forget_user,
+                                   update.effective_user.id)
+    await reply(message, f"Done: {gone} stored items about you were deleted.")

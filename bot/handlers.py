@@ -33,6 +33,8 @@ TEXT_ONLY = "I can only read text. Please type your question about the news arti
 PRIVATE_BOT = "This bot is private to some chats; it cannot answer here."
 GONE = "That article is no longer in the index."
 MORE_LIMIT = 6
+SLOW_DOWN = ("You are asking faster than I can answer well. Please wait a minute, "
+             "then ask again.")
 SEND_RETRY_SECONDS = 120.0
 
 
@@ -114,9 +116,26 @@ async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(message, escape(TEXT_ONLY))
 
 
+async def within_limits(message: Message, svc: Services) -> bool:
+    """Per-user and per-chat question limits; the first refusal in a minute says so."""
+    loop = asyncio.get_running_loop()
+    checks = [(f"chat:{message.chat_id}", svc.settings.chat_questions_per_minute)]
+    if message.from_user is not None:
+        checks.insert(0, (f"user:{message.from_user.id}", svc.settings.user_questions_per_minute))
+    for key, limit in checks:
+        count = await loop.run_in_executor(svc.executor, svc.state.count_event, key)
+        if count > limit:
+            if count == limit + 1:
+                await reply(message, escape(SLOW_DOWN))
+            return False
+    return True
+
+
 async def answer_and_reply(message: Message, context: ContextTypes.DEFAULT_TYPE,
                            question: str) -> None:
     svc = services(context)
+    if not await within_limits(message, svc):
+        return
     try:
         await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING,
                                            message_thread_id=_thread(message))

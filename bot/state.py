@@ -90,6 +90,13 @@ inbox = sa.Table(
     sa.Column("done_at", sa.DateTime(timezone=True)),
 )
 
+rate_counters = sa.Table(
+    "rate_counters", metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("window_start", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -333,6 +340,53 @@ class State:
         with self.engine.connect() as conn:
             latest = conn.execute(sa.select(sa.func.max(inbox.c.update_id))).scalar()
         return int(latest) + 1 if latest is not None else 0
+
+    # ---- rate limits and privacy --------------------------------------------------------
+    def count_event(self, key: str, window_seconds: int = 60) -> int:
+        """Count one event for `key`; returns how many it makes in the current window."""
+        window = int(now().timestamp()) // window_seconds * window_seconds
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(rate_counters.c.window_start, rate_counters.c.count)
+                               .where(rate_counters.c.key == key)).first()
+            if row is None:
+                conn.execute(self._insert_ignore(rate_counters, ["key"]).values(
+                    key=key, window_start=window, count=1))
+                return 1
+            if row[0] != window:
+                conn.execute(rate_counters.update().where(rate_counters.c.key == key).values(
+                    window_start=window, count=1))
+                return 1
+            conn.execute(rate_counters.update().where(rate_counters.c.key == key).values(
+                count=rate_counters.c.count + 1))
+            return row[1] + 1
+
+    def forget_user(self, user_id: int) -> int:
+        """Delete everything stored about a user: questions, answers, feedback, their private
+        chat's subscriptions and follows. Returns how many rows went."""
+        with self.engine.begin() as conn:
+            gone = conn.execute(feedback.delete().where(feedback.c.user_id == user_id)).rowcount
+            mine = sa.select(answers.c.id).where(answers.c.user_id == user_id)
+            gone += conn.execute(feedback.delete().where(feedback.c.answer_id.in_(mine))).rowcount
+            gone += conn.execute(answers.delete().where(answers.c.user_id == user_id)).rowcount
+            gone += conn.execute(subscriptions.delete().where(
+                subscriptions.c.chat_id == user_id)).rowcount
+            gone += conn.execute(follows.delete().where(follows.c.chat_id == user_id)).rowcount
+            gone += conn.execute(rate_counters.delete().where(
+                rate_counters.c.key == f"user:{user_id}")).rowcount
+        return gone
+
+    def prune(self, days: int) -> int:
+        """Delete questions, answers, feedback and handled updates older than `days`."""
+        cutoff = now() - dt.timedelta(days=days)
+        with self.engine.begin() as conn:
+            old = sa.select(answers.c.id).where(answers.c.created_at < cutoff)
+            gone = conn.execute(feedback.delete().where(feedback.c.answer_id.in_(old))).rowcount
+            gone += conn.execute(answers.delete().where(answers.c.created_at < cutoff)).rowcount
+            newest = conn.execute(sa.select(sa.func.max(inbox.c.update_id))).scalar()
+            gone += conn.execute(inbox.delete().where(
+                inbox.c.status == "done", inbox.c.received_at < cutoff,
+                inbox.c.update_id != newest)).rowcount
+        return gone
 
     # ---- statistics ---------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

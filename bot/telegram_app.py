@@ -41,6 +41,8 @@ COMMANDS = [
     BotCommand("help", "How to use the bot"),
     BotCommand("about", "What the bot knows: articles, dates, model"),
     BotCommand("start", "Greeting and example questions"),
+    BotCommand("privacy", "What the bot stores about you"),
+    BotCommand("forget", "Delete everything stored about you"),
 ]
 DESCRIPTION = ("Ask about the news articles I hold: I reply with the sentences that answer it, "
                "quoted word for word, with their source. I never make up an answer.")
@@ -100,7 +102,8 @@ def build_application(settings: Settings, engine: Engine, state: State,
                            ("unsubscribe", commands.on_unsubscribe),
                            ("follow", commands.on_follow), ("unfollow", commands.on_unfollow),
                            ("following", commands.on_following), ("stats", commands.on_stats),
-                           ("reload", commands.on_reload)):
+                           ("reload", commands.on_reload), ("privacy", commands.on_privacy),
+                           ("forget", commands.on_forget)):
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(CallbackQueryHandler(handlers.on_button))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES,
@@ -111,6 +114,7 @@ def build_application(settings: Settings, engine: Engine, state: State,
     app.add_error_handler(handlers.on_error)
     app.job_queue.run_repeating(_check_index, interval=settings.reload_interval_seconds,
                                 first=0.5, name="index-reload")
+    app.job_queue.run_repeating(_prune, interval=24 * 3600, first=60, name="retention")
     app.job_queue.run_repeating(_deliver, interval=settings.push_interval_seconds,
                                 first=settings.push_interval_seconds, name="push-delivery")
     return app
@@ -163,6 +167,12 @@ async def _tell_admins(context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
             await context.bot.send_message(admin, text)
         except Exception as err:
             log.warning("could not alert admin %s: %s", admin, err)
+
+
+async def _prune(context: ContextTypes.DEFAULT_TYPE) -> None:
+    svc = handlers.services(context)
+    gone = await asyncio.to_thread(svc.state.prune, svc.settings.retention_days)
+    log.info("retention: %d old rows deleted", gone)
 
 
 async def _deliver(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -174,7 +174,8 @@ class FakeTelegram:
     def user_message(self, chat_id: int, text: str | None = None, user_id: int = 42,
                      reply_to: dict[str, Any] | None = None, thread_id: int | None = None,
                      sticker: bool = False, entities: list[dict[str, Any]] | None = None,
-                     sender_chat: bool = False) -> dict[str, Any]:
+                     sender_chat: bool = False, first_name: str | None = None,
+                     username: str | None = None) -> dict[str, Any]:
         """The user sends a message; returns the message as the bot will receive it."""
         with self.lock:
             chat = self.chats.get(chat_id) or self.add_chat(chat_id)
@@ -182,8 +183,11 @@ class FakeTelegram:
                 "message_id": self._next_message_id(chat_id),
                 "date": int(time.time()),
                 "chat": self._chat_json(chat),
-                "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+                "from": {"id": user_id, "is_bot": False,
+                         "first_name": first_name or f"User{user_id}"},
             }
+            if username:
+                message["from"]["username"] = username
             if sender_chat:
                 message["sender_chat"] = self._chat_json(chat)
                 message["from"] = {"id": 1087968824, "is_bot": True, "first_name": "Group",

@@ -343,18 +343,19 @@ class State:
 
     # ---- rate limits and privacy --------------------------------------------------------
     def count_event(self, key: str, window_seconds: int = 60) -> int:
-        """Count one event for `key`; returns how many it makes in the current window."""
-        window = int(now().timestamp()) // window_seconds * window_seconds
+        """Count one event for `key`; returns how many it makes in its window, which starts
+        at the first event and lasts `window_seconds`."""
+        stamp = int(now().timestamp())
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(rate_counters.c.window_start, rate_counters.c.count)
                                .where(rate_counters.c.key == key)).first()
             if row is None:
                 conn.execute(self._insert_ignore(rate_counters, ["key"]).values(
-                    key=key, window_start=window, count=1))
+                    key=key, window_start=stamp, count=1))
                 return 1
-            if row[0] != window:
+            if stamp - row[0] >= window_seconds:
                 conn.execute(rate_counters.update().where(rate_counters.c.key == key).values(
-                    window_start=window, count=1))
+                    window_start=stamp, count=1))
                 return 1
             conn.execute(rate_counters.update().where(rate_counters.c.key == key).values(
                 count=rate_counters.c.count + 1))

@@ -51,7 +51,8 @@ def world(tmp_path_factory, encoder):
     api.add_chat(GROUP, "supergroup", "Newsroom", admins=(ADMIN,))
     api.add_chat(FOLLOWER, "group", "Libya watchers", admins=(ADMIN,))
     api.add_chat(DIGEST, "group", "Digest readers", admins=(ADMIN,))
-    env = {"ADMIN_IDS": f"{MAINTAINER}", "PUSH_INTERVAL_SECONDS": "0.5"}
+    env = {"ADMIN_IDS": f"{MAINTAINER}", "PUSH_INTERVAL_SECONDS": "0.5",
+           "USER_QUESTIONS_PER_MINUTE": "1000", "CHAT_QUESTIONS_PER_MINUTE": "1000"}
     bot = BotProcess(api, settings, env)
     deadline = time.monotonic() + 120
     while not api.commands:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -48,9 +49,15 @@ class FaissStore:
             faiss.downcast_index(self.index.index).hnsw.efSearch = self.ef_search
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        if len(ids):
+        if not len(ids):
+            return
+        previous = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # building uses every core
+        try:
             self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
                                     np.asarray(ids, dtype=np.int64))
+        finally:
+            faiss.omp_set_num_threads(previous)
 
     def remove(self, ids: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)

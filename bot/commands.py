@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render, sources
+from bot.answer import UNAVAILABLE
 from bot.handlers import is_group, reply, services
 from bot.updates import article_fields
 
@@ -52,7 +53,7 @@ async def on_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     count = int(text) if text.isdigit() else 5
     count = max(1, min(count, 20))
     if index is None:
-        await reply(message, escape(render_unavailable(context)))
+        await reply(message, escape(UNAVAILABLE))
         return
     items = []
     for info in sources.newest(index, count):
@@ -60,10 +61,6 @@ async def on_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         items.append((article_fields(info), asdict(lead) if lead else None))
     for page in render.latest_html(items):
         await reply(message, page)
-
-
-def render_unavailable(context: ContextTypes.DEFAULT_TYPE) -> str:
-    return "The article index is unavailable right now; please try again later."
 
 
 async def on_subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -22,7 +22,7 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import render, sources
-from bot.answer import Answer, Engine, Quote
+from bot.answer import UNAVAILABLE, Answer, Engine, Quote
 from bot.settings import Settings
 from bot.state import State
 
@@ -281,8 +281,7 @@ async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     index = services(context).engine.index
     if index is None:
-        await reply(message, escape(services(context).engine.index_error or
-                                    "The article index is unavailable right now."))
+        await reply(message, escape(UNAVAILABLE))
         return
     dates = [a.published for a in index.articles.values() if a.published]
     manifest = index.manifest

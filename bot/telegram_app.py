@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -202,6 +203,7 @@ def run_bot(settings: Settings) -> int:
     if webhook:
         app.run_webhook(listen=settings.telegram_webhook_listen,
                         port=settings.telegram_webhook_port,
+                        url_path=urlparse(settings.telegram_webhook_url).path.lstrip("/"),
                         webhook_url=settings.telegram_webhook_url,
                         secret_token=settings.telegram_webhook_secret,
                         allowed_updates=Update.ALL_TYPES)

@@ -117,6 +117,7 @@ class FakeTelegram:
         self.confirmed_offset = 0
         self.server: ThreadingHTTPServer | None = None
         self.down = False
+        self.webhook: dict[str, Any] | None = None
         self.thread: threading.Thread | None = None
 
     # ---- serving -------------------------------------------------------------------------
@@ -270,6 +271,14 @@ class FakeTelegram:
                 "supports_inline_queries": False}
 
     def api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    def api_setWebhook(self, params: dict[str, Any]) -> bool:
+        url = params.get("url") or ""
+        if url and not url.startswith(("http://127.0.0.1", "https://127.0.0.1", "http://localhost")):
+            raise BadRequest("Bad Request: this test server delivers only to 127.0.0.1")
+        self.webhook = {"url": url, "secret_token": params.get("secret_token")}
         return True
 
     def api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -176,3 +176,27 @@ def test_changed_chunking_rebuilds_everything(workspace, encoder):
     summary = build(narrower, encoder)
     assert summary.written and "cut differently" in summary.full_reason
     assert summary.embedded_passages == summary.passages
+
+
+def test_disk_full_during_build_keeps_previous_index(workspace, encoder, monkeypatch, capsys):
+    import build_index
+    from index.store import FaissStore
+
+    add_article(workspace, "a.txt", "Alpha one.")
+    build(workspace, encoder)
+    before = publish.current_version(workspace.resolved_index_dir)
+    add_article(workspace, "b.txt", "Beta one.")
+
+    def full(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(FaissStore, "save", full)
+    monkeypatch.setenv("CORPUS_DIR", str(workspace.corpus_dir))
+    monkeypatch.setenv("INDEX_DIR", str(workspace.resolved_index_dir))
+    assert build_index.main(["--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "previous index is intact" in err
+    assert publish.current_version(workspace.resolved_index_dir) == before
+    index = load_index(workspace.resolved_index_dir, encoder.name)
+    assert [a.article_id for a in index.articles.values()] == ["a.txt"]
+    index.close()

@@ -9,33 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.botproc import start_bot, wait_until
 from tests.conftest import SEED, build, make_settings
 from tests.fake_bot_api import FakeTelegram
-from tests.test_telegram_e2e import BotProcess
 
 QUESTION = "How far is Qasr Bin Ghashir from Tripoli?"
 
 
-def start(api, settings, env=None) -> BotProcess:
-    api.commands = []
-    bot = BotProcess(api, settings, env)
-    deadline = time.monotonic() + 120
-    while not api.commands:
-        assert bot.process.poll() is None, bot.log.read_text()
-        assert time.monotonic() < deadline, "bot did not start"
-        time.sleep(0.2)
-    return bot
-
-
 def answered(api, chat) -> list[dict]:
     return [m for m in api.messages_to(chat) if "26 km" in m["text"]]
-
-
-def wait_until(predicate, timeout=60.0, message="condition not reached"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, message
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -50,7 +32,7 @@ def world(seed_settings, tmp_path):
 
 def test_outage_of_30_seconds_loses_nothing_and_backs_off(world):
     api, settings = world
-    bot = start(api, settings)
+    bot = start_bot(api, settings)
     try:
         port = api.port
         api.stop()
@@ -73,7 +55,7 @@ def test_outage_of_30_seconds_loses_nothing_and_backs_off(world):
 
 def test_429_and_500_on_send_are_retried_and_delivered_once(world):
     api, settings = world
-    bot = start(api, settings)
+    bot = start_bot(api, settings)
     try:
         api.fail_next("sendMessage", 429, {"retry_after": 1})
         api.user_message(200, QUESTION, user_id=200)
@@ -91,7 +73,7 @@ def test_429_and_500_on_send_are_retried_and_delivered_once(world):
 
 def test_sigkill_mid_burst_then_restart_answers_everything(world):
     api, settings = world
-    bot = start(api, settings)
+    bot = start_bot(api, settings)
     chat = 300
     api.user_message(chat, QUESTION, user_id=chat)
     wait_until(lambda: answered(api, chat), 60)
@@ -107,7 +89,7 @@ def test_sigkill_mid_burst_then_restart_answers_everything(world):
     bot.process.wait(10)
     done_before = sum(bool(answered(api, chat + 1 + i)) for i in range(30))
     assert done_before < 30, "the burst finished before the kill; the test proves nothing"
-    restarted = start(api, settings)
+    restarted = start_bot(api, settings)
     try:
         wait_until(lambda: all(answered(api, chat + 1 + i) for i in range(30)), 120,
                    "questions pending at the kill were not answered after the restart")
@@ -123,7 +105,7 @@ def test_sigkill_mid_burst_then_restart_answers_everything(world):
 
 def test_sigterm_drains_answers_in_flight_and_exits_quickly(world):
     api, settings = world
-    bot = start(api, settings)
+    bot = start_bot(api, settings)
     for i in range(4):
         api.user_message(400 + i, QUESTION, user_id=400 + i)
     wait_until(lambda: any(c[0] == "sendChatAction" for c in api.calls), 30)
@@ -142,7 +124,7 @@ def test_missing_index_is_reported_and_picked_up_once_built(tmp_path, encoder):
     api = FakeTelegram()
     api.start()
     api.add_chat(77)  # the maintainer has a private chat with the bot
-    bot = start(api, settings, {"ADMIN_IDS": "77"})
+    bot = start_bot(api, settings, {"ADMIN_IDS": "77"})
     try:
         api.user_message(500, QUESTION, user_id=500)
         (reply,) = api.wait_for(lambda m: m["chat"]["id"] == 500, 30)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.botproc import start_bot, wait_until
 from tests.fake_bot_api import FakeTelegram
-from tests.test_faults_e2e import QUESTION, answered, start, wait_until
+from tests.test_faults_e2e import QUESTION, answered
 
 ADMIN = 4242
 
@@ -20,7 +21,7 @@ def secured(seed_settings, tmp_path_factory):
     api.start()
     settings = seed_settings.model_copy(
         update={"data_dir": tmp_path_factory.mktemp("secure") / "data"})
-    bot = start(api, settings, {"ADMIN_IDS": str(ADMIN), "USER_QUESTIONS_PER_MINUTE": "3",
+    bot = start_bot(api, settings, {"ADMIN_IDS": str(ADMIN), "USER_QUESTIONS_PER_MINUTE": "3",
                                 "ALLOWED_CHAT_IDS": "[601, 602, 603, 604, 605, 4242]"})
     yield api, settings, bot
     bot.stop()

@@ -3,45 +3,18 @@
 from __future__ import annotations
 
 import itertools
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEED
+from tests.botproc import start_bot
+from tests.conftest import SEED
 from tests.fake_bot_api import FakeTelegram
 
 SEED_TEXT = SEED.read_text(encoding="utf-8").strip()
 chat_ids = itertools.count(5000)
-
-
-class BotProcess:
-    """A running `python -m bot`, its log file, and the fake server it talks to."""
-
-    def __init__(self, api: FakeTelegram, settings, extra_env: dict[str, str] | None = None):
-        self.api = api
-        self.log = Path(settings.data_dir) / "bot.log"
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url,
-               "INDEX_DIR": str(settings.resolved_index_dir), "DATA_DIR": str(settings.data_dir),
-               "RELOAD_INTERVAL_SECONDS": "1", "LOG_LEVEL": "DEBUG", **(extra_env or {})}
-        env.pop("DATABASE_URL", None)
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env,
-                                            stdout=log, stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -54,13 +27,7 @@ def api():
 
 @pytest.fixture(scope="module")
 def bot(api, seed_settings):
-    process = BotProcess(api, seed_settings)
-    # The bot is up once it registered its commands.
-    deadline = time.monotonic() + 120
-    while not api.commands:
-        assert process.process.poll() is None, process.log.read_text()
-        assert time.monotonic() < deadline, "bot did not start"
-        time.sleep(0.2)
+    process = start_bot(api, seed_settings)
     yield process
     process.stop()
 

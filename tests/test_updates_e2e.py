@@ -11,9 +11,9 @@ import time
 import pytest
 
 from index import publish
+from tests.botproc import BotProcess, start_bot
 from tests.conftest import ROOT, SEED, build, make_settings
 from tests.fake_bot_api import FakeTelegram
-from tests.test_telegram_e2e import BotProcess
 
 ADMIN, MEMBER, MAINTAINER = 7, 8, 99
 GROUP, FOLLOWER, DIGEST = -200, -300, -400
@@ -53,12 +53,7 @@ def world(tmp_path_factory, encoder):
     api.add_chat(DIGEST, "group", "Digest readers", admins=(ADMIN,))
     env = {"ADMIN_IDS": f"{MAINTAINER}", "PUSH_INTERVAL_SECONDS": "0.5",
            "USER_QUESTIONS_PER_MINUTE": "1000", "CHAT_QUESTIONS_PER_MINUTE": "1000"}
-    bot = BotProcess(api, settings, env)
-    deadline = time.monotonic() + 120
-    while not api.commands:
-        assert bot.process.poll() is None, bot.log.read_text()
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    bot = start_bot(api, settings, env)
     yield settings, api, bot, env
     bot.stop()
     api.stop()

@@ -1,0 +1,56 @@
+"""Running the real bot process (`python -m bot`) against a Bot API server in tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import ROOT
+from tests.fake_bot_api import FakeTelegram
+
+
+class BotProcess:
+    """A running `python -m bot`, its log file, and the fake server it talks to."""
+
+    def __init__(self, api: FakeTelegram, settings, extra_env: dict[str, str] | None = None):
+        self.api = api
+        self.log = Path(settings.data_dir) / "bot.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url,
+               "INDEX_DIR": str(settings.resolved_index_dir), "DATA_DIR": str(settings.data_dir),
+               "RELOAD_INTERVAL_SECONDS": "1", "LOG_LEVEL": "DEBUG", **(extra_env or {})}
+        env.pop("DATABASE_URL", None)
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_bot(api: FakeTelegram, settings, env: dict[str, str] | None = None) -> BotProcess:
+    """Start the bot and wait until it registered its commands (it is serving then)."""
+    api.commands = []
+    bot = BotProcess(api, settings, env)
+    deadline = time.monotonic() + 120
+    while not api.commands:
+        assert bot.process.poll() is None, bot.log.read_text()
+        assert time.monotonic() < deadline, "bot did not start"
+        time.sleep(0.2)
+    return bot
+
+
+def wait_until(predicate, timeout: float = 60.0, message: str = "condition not reached") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.2)

@@ -1,0 +1,55 @@
+"""Webhook mode: Telegram's secret token header is required; updates posted with it are answered."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import httpx
+
+from tests.botproc import BotProcess, wait_until
+from tests.fake_bot_api import FakeTelegram
+from tests.test_faults_e2e import QUESTION, answered
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_webhook_rejects_requests_without_the_secret(seed_settings, tmp_path):
+    api = FakeTelegram()
+    api.start()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram-hook"
+    settings = seed_settings.model_copy(update={"data_dir": tmp_path / "data"})
+    bot = BotProcess(api, settings, {"TELEGRAM_WEBHOOK_URL": url,
+                                     "TELEGRAM_WEBHOOK_PORT": str(port),
+                                     "TELEGRAM_WEBHOOK_SECRET": "s3cret-token"})
+    try:
+        wait_until(lambda: api.webhook is not None, 120, "the bot did not set its webhook")
+        assert api.webhook == {"url": url, "secret_token": "s3cret-token"}
+        api.add_chat(700)
+        update = {"update_id": 1, "message": {
+            "message_id": 1, "date": int(time.time()), "text": QUESTION,
+            "chat": {"id": 700, "type": "private", "first_name": "T"},
+            "from": {"id": 700, "is_bot": False, "first_name": "T"}}}
+        body = json.dumps(update)
+        headers = {"Content-Type": "application/json"}
+        refused = httpx.post(url, content=body, headers=headers, timeout=10)
+        assert refused.status_code == 403
+        wrong = httpx.post(url, content=body, timeout=10,
+                           headers={**headers, "X-Telegram-Bot-Api-Secret-Token": "guess"})
+        assert wrong.status_code == 403
+        time.sleep(1)
+        assert not api.messages_to(700)
+        accepted = httpx.post(url, content=body, timeout=10,
+                              headers={**headers, "X-Telegram-Bot-Api-Secret-Token":
+                                       "s3cret-token"})
+        assert accepted.status_code == 200
+        wait_until(lambda: answered(api, 700), 60)
+    finally:
+        bot.stop()
+        api.stop()

@@ -103,10 +103,23 @@ class Poller:
                 await asyncio.sleep(backoff)
                 backoff = min(MAX_BACKOFF, backoff * 2)
                 continue
+            except Exception:
+                log.exception("getUpdates failed unexpectedly; retrying in %.0f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(MAX_BACKOFF, backoff * 2)
+                continue
             if not updates:
                 continue
             stored = [(u.update_id, json.dumps(u.to_dict())) for u in updates]
-            fresh = set(await asyncio.to_thread(self.state.inbox_add, stored))
+            try:
+                fresh = set(await asyncio.to_thread(self.state.inbox_add, stored))
+            except Exception:
+                # Not stored, so not acknowledged either: the same updates come again.
+                log.exception("could not store updates in the inbox; retrying in %.0f s",
+                              backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(MAX_BACKOFF, backoff * 2)
+                continue
             offset = updates[-1].update_id + 1
             for update_id, payload in stored:
                 if update_id in fresh:

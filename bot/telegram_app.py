@@ -183,6 +183,25 @@ async def _deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("delivered %d pushes", sent)
 
 
+def migrate_with_retry(state: State, max_wait: float = 60.0) -> None:
+    """Upgrade the state database, waiting with back-off while it cannot be reached."""
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    delay = 1.0
+    while True:
+        try:
+            state.migrate()
+            return
+        except OperationalError as err:
+            reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
+            log.error("Setting DATABASE_URL: the database cannot be reached (%s); "
+                      "retrying in %.0f s", reason, delay)
+            time.sleep(delay)
+            delay = min(max_wait, delay * 2)
+
+
 def run_bot(settings: Settings) -> int:
     """Load the model, index and state once, then serve Telegram until stopped."""
     assert settings.telegram_bot_token
@@ -196,7 +215,7 @@ def run_bot(settings: Settings) -> int:
     if problem:
         log.error("%s The bot starts anyway and picks the index up once it is built.", problem)
     state = State(settings.resolved_database_url)
-    state.migrate()
+    migrate_with_retry(state)
     webhook = bool(settings.telegram_webhook_url)
     app = build_application(settings, engine, state, own_polling=not webhook)
     log.info("bot starting against %s", settings.telegram_base_url)

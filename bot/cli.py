@@ -18,6 +18,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="the Telegram bot with a token, else the console (default)")
+    sub.add_parser("migrate", help="create or upgrade the state database (DATABASE_URL)")
     console = sub.add_parser("console", help="chat with the engine in the terminal")
     console.add_argument("--index-dir", type=Path)
     ask = sub.add_parser("ask", help="answer one question, or a JSONL file of them")
@@ -51,6 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command or "run"
     if command == "ask":
         return ask(args, settings)
+    if command == "migrate":
+        from bot.state import State
+
+        state = State(settings.resolved_database_url)
+        state.migrate()
+        state.close()
+        print(f"State database is up to date ({state.engine.url.render_as_string()})")
+        return 0
     if command == "console" or not settings.telegram_bot_token:
         from bot.console import run_console
 

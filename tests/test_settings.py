@@ -42,3 +42,33 @@ def test_unknown_model_path_is_one_clear_line(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert "EMBEDDING_MODEL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_migrate_command_upgrades_an_old_database(tmp_path):
+    import sqlite3
+
+    from bot.state import MIGRATIONS, State
+
+    url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    old = State(url)
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with old.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    with old.engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO answers (chat_id, question, abstained, quotes, suggestions, latency_ms,"
+            " created_at) VALUES (1, 'kept?', 0, '[]', '[]', 1.0, '2026-01-01')")
+    old.close()
+    env = {**os.environ, "DATA_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    db = sqlite3.connect(tmp_path / "state.sqlite3")
+    assert db.execute("SELECT question FROM answers").fetchall() == [("kept?",)]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"subscriptions", "follows", "outbox", "inbox", "rate_counters"} <= tables

@@ -42,10 +42,14 @@ def start_bot(api: FakeTelegram, settings, env: dict[str, str] | None = None) ->
     api.commands = []
     bot = BotProcess(api, settings, env)
     deadline = time.monotonic() + 120
-    while not api.commands:
-        assert bot.process.poll() is None, bot.log.read_text()
-        assert time.monotonic() < deadline, "bot did not start"
-        time.sleep(0.2)
+    try:
+        while not api.commands:
+            assert bot.process.poll() is None, bot.log.read_text()
+            assert time.monotonic() < deadline, "bot did not start"
+            time.sleep(0.2)
+    except BaseException:
+        bot.stop()  # never leave a bot process behind
+        raise
     return bot
 
 

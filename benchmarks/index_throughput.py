@@ -92,7 +92,7 @@ def incremental(corpus_path: Path, work: Path, index_dir: Path, encoder: Encoder
                          summary.passages, seconds]]))
 
 
-def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: int,
+def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: list[int],
                    seed: int = 0) -> None:
     folder = publish.current_version(index_dir)
     base = FaissStore.load(folder / publish.PASSAGES).index
@@ -104,26 +104,29 @@ def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: i
     rows = []
     for size in sizes:
         vectors = synthetic(real, size, rng)
+        exact: list[np.ndarray] = []
         for kind in ("flat", "hnsw"):
-            store = FaissStore(vectors.shape[1], kind, ef_search=ef_search)
+            store = FaissStore(vectors.shape[1], kind)
             started = time.perf_counter()
             store.add(np.arange(size, dtype=np.int64), vectors)
             build_seconds = time.perf_counter() - started
-            times, results = [], []
-            for q in query_vectors:
-                t = time.perf_counter()
-                _, ids = store.search(q, 10)
-                times.append((time.perf_counter() - t) * 1000)
-                results.append(ids[0])
-            if kind == "flat":
-                exact = results
-                recall = 1.0
-            else:
+            memory = faiss.serialize_index(store.index).nbytes / 1e6
+            for ef in ([0] if kind == "flat" else ef_search):
+                if ef:
+                    faiss.downcast_index(store.index.index).hnsw.efSearch = ef
+                times, results = [], []
+                for q in query_vectors:
+                    t = time.perf_counter()
+                    _, ids = store.search(q, 10)
+                    times.append((time.perf_counter() - t) * 1000)
+                    results.append(ids[0])
+                if kind == "flat":
+                    exact = results
                 recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in
                                         zip(results, exact, strict=True)]))
-            memory = faiss.serialize_index(store.index).nbytes / 1e6
-            rows.append([size, kind, build_seconds, percentile(times, 50), percentile(times, 95),
-                         recall, memory])
+                label = f"hnsw ef={ef}" if ef else kind
+                rows.append([size, label, build_seconds, percentile(times, 50),
+                             percentile(times, 95), recall, memory])
             del store
         del vectors
     print("\n" + table(["vectors", "index", "build s", "p50 ms", "p95 ms", "recall@10 vs exact",
@@ -153,7 +156,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=0, help="first N articles only")
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--ef-search", type=int, default=128)
+    parser.add_argument("--ef-search", default="128,512", help="HNSW efSearch values")
+    parser.add_argument("--index-dir", type=Path, default=None,
+                        help="an index already built from BBC: only measure search latency")
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args(argv)
     print(cpu_line())
@@ -168,10 +173,13 @@ def main(argv: list[str] | None = None) -> None:
     encoder = Encoder(settings.embedding_model, settings.embed_batch_size)
     encoder.encode(["warm up"])
     try:
-        index_dir = throughput(corpus_path, work, encoder, settings)
-        incremental(corpus_path, work, index_dir, encoder, settings)
+        if args.index_dir is not None:
+            index_dir = args.index_dir
+        else:
+            index_dir = throughput(corpus_path, work, encoder, settings)
+            incremental(corpus_path, work, index_dir, encoder, settings)
         search_latency(index_dir, [int(s) for s in args.sizes.split(",")], args.queries,
-                       args.ef_search)
+                       [int(e) for e in args.ef_search.split(",")])
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -344,22 +344,25 @@ class State:
     # ---- rate limits and privacy --------------------------------------------------------
     def count_event(self, key: str, window_seconds: int = 60) -> int:
         """Count one event for `key`; returns how many it makes in its window, which starts
-        at the first event and lasts `window_seconds`."""
+        at the first event and lasts `window_seconds`. Increment-then-read in one
+        transaction, so concurrent callers (threads or replicas) never share a count."""
         stamp = int(now().timestamp())
+        counter = rate_counters.c
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(rate_counters.c.window_start, rate_counters.c.count)
-                               .where(rate_counters.c.key == key)).first()
-            if row is None:
-                conn.execute(self._insert_ignore(rate_counters, ["key"]).values(
-                    key=key, window_start=stamp, count=1))
+            conn.execute(rate_counters.update().where(
+                counter.key == key, counter.window_start <= stamp - window_seconds,
+            ).values(window_start=stamp, count=0))
+            row = conn.execute(rate_counters.update().where(counter.key == key).values(
+                count=counter.count + 1).returning(counter.count)).first()
+            if row is not None:
+                return int(row[0])
+            inserted = conn.execute(self._insert_ignore(rate_counters, ["key"]).values(
+                key=key, window_start=stamp, count=1)).rowcount
+            if inserted == 1:
                 return 1
-            if stamp - row[0] >= window_seconds:
-                conn.execute(rate_counters.update().where(rate_counters.c.key == key).values(
-                    window_start=stamp, count=1))
-                return 1
-            conn.execute(rate_counters.update().where(rate_counters.c.key == key).values(
-                count=rate_counters.c.count + 1))
-            return row[1] + 1
+            row = conn.execute(rate_counters.update().where(counter.key == key).values(
+                count=counter.count + 1).returning(counter.count)).first()
+            return int(row[0])
 
     def forget_user(self, user_id: int) -> int:
         """Delete everything stored about a user: questions, answers, feedback, their private

@@ -72,3 +72,16 @@ def test_migrate_command_upgrades_an_old_database(tmp_path):
     assert db.execute("SELECT question FROM answers").fetchall() == [("kept?",)]
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"subscriptions", "follows", "outbox", "inbox", "rate_counters"} <= tables
+
+
+def test_rate_counter_is_exact_under_concurrency(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.state import State
+
+    state = State(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    state.migrate()
+    with ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(lambda _: state.count_event("user:1"), range(40)))
+    assert sorted(counts) == list(range(1, 41))
+    assert state.count_event("user:1", window_seconds=0) == 1  # a new window starts over

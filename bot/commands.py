@@ -1,4 +1,5 @@
-"""Handlers for updates (/latest, /subscribe, /follow...) and the admin commands."""
+"""Command handlers: /start, /help, /about, updates (/latest, /subscribe, /follow...),
+privacy, and the admin commands."""
 
 from __future__ import annotations
 
@@ -42,6 +43,55 @@ async def may_manage(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bo
 def argument(message: Message) -> str:
     parts = (message.text or "").split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    svc = services(context)
+    examples = sources.examples(svc.engine.index)
+    lines = ["<b>Hello!</b> I answer questions about the news articles I hold, with quotes "
+             "taken word for word from them and their sources. I never write answers myself: "
+             "when the articles do not answer, I say so."]
+    if examples:
+        lines.append("\nTry one of these (tap to copy):")
+        lines.extend(f"<code>{escape(q)}</code>" for q in examples)
+    await reply(message, "\n".join(lines))
+
+
+HELP_TEXT = (
+    "<b>How to use me</b>\n"
+    "• In a private chat, just type a question.\n"
+    "• In a group, use /ask &lt;question&gt;, mention me, or reply to one of my messages.\n"
+    "• I reply with the sentences from the articles that answer it, quoted exactly, with "
+    "title, source, date, link and paragraph.\n"
+    "• Buttons: <i>Full paragraph</i> shows the whole paragraph, <i>More sources</i> more "
+    "quotes, 👍/👎 tell the maintainers how I did.\n"
+    "/about shows what I know."
+)
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.effective_message is not None:
+        await reply(update.effective_message, HELP_TEXT)
+
+
+async def on_about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    index = services(context).engine.index
+    if index is None:
+        await reply(message, escape(UNAVAILABLE))
+        return
+    dates = [a.published for a in index.articles.values() if a.published]
+    manifest = index.manifest
+    text = (f"<b>Corpus</b>: {len(index.articles)} articles, {index.passage_count} passages\n"
+            f"<b>Newest article</b>: {escape(max(dates)) if dates else 'no dated articles'}\n"
+            f"<b>Index built</b>: {escape(str(manifest.get('built_at')))}\n"
+            f"<b>Model</b>: {escape(str(manifest.get('model')))}")
+    await reply(message, text)
 
 
 async def on_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

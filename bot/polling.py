@@ -60,6 +60,8 @@ class Poller:
                 await asyncio.wait(self.in_flight, timeout=DRAIN_SECONDS)
             await self.app.stop()
         finally:
+            if self.app.running:
+                await self.app.stop()
             await self.app.shutdown()
             self.state.close()
 

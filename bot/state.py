@@ -1,137 +1,27 @@
-"""The bot's state (answers asked, feedback) in SQLite or PostgreSQL through SQLAlchemy.
-
-The schema is created and upgraded by Alembic migrations (`bot/migrations`), run at start or
-with `python -m bot migrate`; an old database is upgraded, never dropped.
-"""
+"""The bot's state: everything it remembers, in SQLite or PostgreSQL, behind small methods."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-metadata = sa.MetaData()
-
-answers = sa.Table(
-    "answers", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("chat_id", sa.BigInteger, nullable=False),
-    sa.Column("user_id", sa.BigInteger),
-    sa.Column("question", sa.Text, nullable=False),
-    sa.Column("abstained", sa.Boolean, nullable=False),
-    sa.Column("quotes", sa.Text, nullable=False),  # JSON list of quote dicts
-    sa.Column("suggestions", sa.Text, nullable=False),  # JSON list
-    sa.Column("latency_ms", sa.Float, nullable=False),
-    sa.Column("index_version", sa.String(80)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+from bot.schema import (
+    announced,
+    answers,
+    feedback,
+    follows,
+    inbox,
+    insert_ignore,
+    make_engine,
+    migrate,
+    now,
+    outbox,
+    rate_counters,
+    subscriptions,
 )
-
-feedback = sa.Table(
-    "feedback", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("answer_id", sa.Integer, sa.ForeignKey("answers.id", ondelete="CASCADE"),
-              nullable=False),
-    sa.Column("user_id", sa.BigInteger, nullable=False),
-    sa.Column("verdict", sa.SmallInteger, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("answer_id", "user_id", name="feedback_once_per_user"),
-)
-
-subscriptions = sa.Table(
-    "subscriptions", metadata,
-    sa.Column("chat_id", sa.BigInteger, primary_key=True),
-    sa.Column("created_by", sa.BigInteger),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-follows = sa.Table(
-    "follows", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("chat_id", sa.BigInteger, nullable=False),
-    sa.Column("topic", sa.String(200), nullable=False),
-    sa.Column("created_by", sa.BigInteger),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("chat_id", "topic", name="follows_once"),
-)
-
-announced = sa.Table(
-    "announced", metadata,
-    sa.Column("article_id", sa.String(500), primary_key=True),
-    sa.Column("index_version", sa.String(80)),
-    sa.Column("announced_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-outbox = sa.Table(
-    "outbox", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("chat_id", sa.BigInteger, nullable=False),
-    sa.Column("article_id", sa.String(500), nullable=False),
-    sa.Column("reason", sa.String(220), nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("status", sa.String(12), nullable=False, server_default="pending"),
-    sa.Column("claimed_by", sa.String(80)),
-    sa.Column("claimed_at", sa.DateTime(timezone=True)),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("sent_at", sa.DateTime(timezone=True)),
-    sa.UniqueConstraint("chat_id", "article_id", name="outbox_once_per_chat"),
-)
-
-inbox = sa.Table(
-    "inbox", metadata,
-    sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("status", sa.String(12), nullable=False, server_default="pending"),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("done_at", sa.DateTime(timezone=True)),
-)
-
-rate_counters = sa.Table(
-    "rate_counters", metadata,
-    sa.Column("key", sa.String(80), primary_key=True),
-    sa.Column("window_start", sa.BigInteger, nullable=False),
-    sa.Column("count", sa.Integer, nullable=False),
-)
-
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def make_engine(url: str) -> Engine:
-    """An SQLAlchemy engine; SQLite files get WAL mode and a busy timeout."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
-
-
-def migrate(engine: Engine) -> None:
-    """Upgrade the database to the newest schema."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
 
 
 class State:
@@ -139,6 +29,9 @@ class State:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
+
+    def _ignore(self, table: sa.Table, index: list[str]):
+        return insert_ignore(self.engine, table, index)
 
     def migrate(self) -> None:
         migrate(self.engine)
@@ -181,18 +74,10 @@ class State:
             return [(r[0], r[1]) for r in rows]
 
     # ---- subscriptions and follows ---------------------------------------------------------
-    def _insert_ignore(self, table: sa.Table, index: list[str]):
-        """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL alike."""
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        return insert(table).on_conflict_do_nothing(index_elements=index)
-
     def subscribe(self, chat_id: int, user_id: int | None) -> bool:
         """True when the chat was not subscribed before."""
         with self.engine.begin() as conn:
-            result = conn.execute(self._insert_ignore(subscriptions, ["chat_id"]).values(
+            result = conn.execute(self._ignore(subscriptions, ["chat_id"]).values(
                 chat_id=chat_id, created_by=user_id, created_at=now()))
             return result.rowcount == 1
 
@@ -212,7 +97,7 @@ class State:
 
     def follow(self, chat_id: int, topic: str, user_id: int | None) -> bool:
         with self.engine.begin() as conn:
-            result = conn.execute(self._insert_ignore(follows, ["chat_id", "topic"]).values(
+            result = conn.execute(self._ignore(follows, ["chat_id", "topic"]).values(
                 chat_id=chat_id, topic=topic, created_by=user_id, created_at=now()))
             return result.rowcount == 1
 
@@ -257,7 +142,7 @@ class State:
             for article_id in article_ids:
                 if article_id in known:
                     continue
-                result = conn.execute(self._insert_ignore(announced, ["article_id"]).values(
+                result = conn.execute(self._ignore(announced, ["article_id"]).values(
                     article_id=article_id, index_version=version, announced_at=stamp))
                 if result.rowcount == 1:
                     claimed.append(article_id)
@@ -268,7 +153,7 @@ class State:
         count = 0
         with self.engine.begin() as conn:
             for item in items:
-                result = conn.execute(self._insert_ignore(outbox, ["chat_id", "article_id"]).values(
+                result = conn.execute(self._ignore(outbox, ["chat_id", "article_id"]).values(
                     chat_id=item["chat_id"], article_id=item["article_id"],
                     reason=item["reason"][:220],
                     payload=json.dumps(item["payload"], ensure_ascii=False),
@@ -306,18 +191,13 @@ class State:
         with self.engine.begin() as conn:
             conn.execute(outbox.update().where(outbox.c.id.in_(ids)).values(**values))
 
-    def sent_to(self, chat_id: int) -> list[str]:
-        with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(sa.select(outbox.c.article_id).where(
-                outbox.c.chat_id == chat_id, outbox.c.status == "sent").order_by(outbox.c.id))]
-
     # ---- the durable inbox -----------------------------------------------------------------
     def inbox_add(self, updates: list[tuple[int, str]]) -> list[int]:
         """Store updates before they are acknowledged; returns the ids not seen before."""
         fresh: list[int] = []
         with self.engine.begin() as conn:
             for update_id, payload in updates:
-                result = conn.execute(self._insert_ignore(inbox, ["update_id"]).values(
+                result = conn.execute(self._ignore(inbox, ["update_id"]).values(
                     update_id=update_id, payload=payload, status="pending",
                     received_at=now()))
                 if result.rowcount == 1:
@@ -356,7 +236,7 @@ class State:
                 count=counter.count + 1).returning(counter.count)).first()
             if row is not None:
                 return int(row[0])
-            inserted = conn.execute(self._insert_ignore(rate_counters, ["key"]).values(
+            inserted = conn.execute(self._ignore(rate_counters, ["key"]).values(
                 key=key, window_start=stamp, count=1)).rowcount
             if inserted == 1:
                 return 1

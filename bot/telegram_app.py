@@ -95,9 +95,9 @@ def build_application(settings: Settings, engine: Engine, state: State,
         settings=settings, engine=engine, state=state,
         executor=ThreadPoolExecutor(settings.answer_workers, thread_name_prefix="answer"))
     app.add_handler(TypeHandler(Update, handlers.allowlist_gate), group=-1)
-    app.add_handler(CommandHandler("start", handlers.on_start))
-    app.add_handler(CommandHandler("help", handlers.on_help))
-    app.add_handler(CommandHandler("about", handlers.on_about))
+    app.add_handler(CommandHandler("start", commands.on_start))
+    app.add_handler(CommandHandler("help", commands.on_help))
+    app.add_handler(CommandHandler("about", commands.on_about))
     app.add_handler(CommandHandler("ask", handlers.on_ask))
     for name, callback in (("latest", commands.on_latest), ("subscribe", commands.on_subscribe),
                            ("unsubscribe", commands.on_unsubscribe),

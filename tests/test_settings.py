@@ -47,7 +47,8 @@ def test_unknown_model_path_is_one_clear_line(tmp_path):
 def test_migrate_command_upgrades_an_old_database(tmp_path):
     import sqlite3
 
-    from bot.state import MIGRATIONS, State
+    from bot.schema import MIGRATIONS
+    from bot.state import State
 
     url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
     old = State(url)

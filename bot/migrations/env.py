@@ -2,11 +2,11 @@
 
 from alembic import context
 
-from bot.state import metadata
+from bot.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations through bot.state.migrate()")
+    raise RuntimeError("run migrations through bot.schema.migrate()")
 context.configure(connection=connection, target_metadata=metadata,
                   render_as_batch=connection.dialect.name == "sqlite")
 with context.begin_transaction():

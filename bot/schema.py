@@ -1,0 +1,143 @@
+"""The state database's schema (SQLAlchemy Core tables), engine and migrations.
+
+The schema is created and upgraded by Alembic migrations (`bot/migrations`), run at start or
+with `python -m bot migrate`; an old database is upgraded, never dropped. These table objects
+mirror the newest migration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+answers = sa.Table(
+    "answers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("user_id", sa.BigInteger),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("abstained", sa.Boolean, nullable=False),
+    sa.Column("quotes", sa.Text, nullable=False),  # JSON list of quote dicts
+    sa.Column("suggestions", sa.Text, nullable=False),  # JSON list
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("index_version", sa.String(80)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+feedback = sa.Table(
+    "feedback", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("answer_id", sa.Integer, sa.ForeignKey("answers.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("verdict", sa.SmallInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("answer_id", "user_id", name="feedback_once_per_user"),
+)
+
+subscriptions = sa.Table(
+    "subscriptions", metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True),
+    sa.Column("created_by", sa.BigInteger),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+follows = sa.Table(
+    "follows", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("topic", sa.String(200), nullable=False),
+    sa.Column("created_by", sa.BigInteger),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("chat_id", "topic", name="follows_once"),
+)
+
+announced = sa.Table(
+    "announced", metadata,
+    sa.Column("article_id", sa.String(500), primary_key=True),
+    sa.Column("index_version", sa.String(80)),
+    sa.Column("announced_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("article_id", sa.String(500), nullable=False),
+    sa.Column("reason", sa.String(220), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, server_default="pending"),
+    sa.Column("claimed_by", sa.String(80)),
+    sa.Column("claimed_at", sa.DateTime(timezone=True)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("chat_id", "article_id", name="outbox_once_per_chat"),
+)
+
+inbox = sa.Table(
+    "inbox", metadata,
+    sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, server_default="pending"),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("done_at", sa.DateTime(timezone=True)),
+)
+
+rate_counters = sa.Table(
+    "rate_counters", metadata,
+    sa.Column("key", sa.String(80), primary_key=True),
+    sa.Column("window_start", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def make_engine(url: str) -> Engine:
+    """An SQLAlchemy engine; SQLite files get WAL mode and a busy timeout."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the database to the newest schema."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def insert_ignore(engine: Engine, table: sa.Table, index: list[str]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL alike."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing(index_elements=index)

@@ -123,7 +123,8 @@ class Engine:
             if self._state is not None and folder == self._state[0].folder:
                 return False
             try:
-                loaded = load_index(self.settings.resolved_index_dir, self.encoder.name)
+                loaded = load_index(self.settings.resolved_index_dir, self.encoder.name,
+                                    self.settings.hnsw_ef_search)
             except IndexUnavailableError as err:
                 self.index_error = str(err)
                 raise

@@ -130,7 +130,8 @@ def build_index(
                 for table, filename in (("passages", publish.PASSAGES),
                                         ("sentences", publish.SENTENCES)):
                     ids, vectors = catalog.vectors(conn, table, encoder.dimension)
-                    store = FaissStore(encoder.dimension, kind[table])
+                    store = FaissStore(encoder.dimension, kind[table], hnsw_m=settings.hnsw_m,
+                                       ef_construction=settings.hnsw_ef_construction)
                     store.add(ids, vectors)
                     store.save(staging / filename)
             summary.articles, summary.passages = counts["articles"], counts["passages"]

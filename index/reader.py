@@ -37,14 +37,14 @@ class ArticleInfo:
 class LoadedIndex:
     """One index version in memory: FAISS stores, offsets, vocabulary; texts stay in SQLite."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, manifest: dict[str, Any], ef_search: int = 128) -> None:
         self.folder = folder
         self.manifest = manifest
         self.version: str = manifest.get("version", folder.name)
         self._lock_handle = publish.open_reader_lock(folder)
         self._local = threading.local()
-        self.passages = FaissStore.load(folder / publish.PASSAGES)
-        self.sentences = FaissStore.load(folder / publish.SENTENCES)
+        self.passages = FaissStore.load(folder / publish.PASSAGES, ef_search)
+        self.sentences = FaissStore.load(folder / publish.SENTENCES, ef_search)
         conn = self.connection()
         rows = conn.execute("SELECT id, article, paragraph, start, end FROM passages ORDER BY id")
         table = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 5)
@@ -101,7 +101,7 @@ class LoadedIndex:
         self._lock_handle.close()
 
 
-def load_index(index_dir: Path, model_name: str) -> LoadedIndex:
+def load_index(index_dir: Path, model_name: str, ef_search: int = 128) -> LoadedIndex:
     """Load the live version of `index_dir`, checking format, model and files."""
     folder = publish.current_version(index_dir)
     if folder is None:
@@ -126,7 +126,7 @@ def load_index(index_dir: Path, model_name: str) -> LoadedIndex:
             f"The index in {index_dir} was built with {manifest.get('model')!r} but "
             f"EMBEDDING_MODEL is {model_name!r}: rebuild it with `{REBUILD} --full`.")
     try:
-        loaded = LoadedIndex(folder, manifest)
+        loaded = LoadedIndex(folder, manifest, ef_search)
     except (OSError, RuntimeError, sqlite3.Error, KeyError, ValueError) as err:
         raise IndexUnavailableError(
             f"The index in {folder} is damaged ({_short(err)}): "

@@ -37,6 +37,9 @@ class IndexSettings(BaseSettings):
     max_passage_words: int = Field(180, ge=20, le=2000)
     index_kind: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_threshold: int = Field(20_000, ge=1)
+    hnsw_m: int = Field(32, ge=4, le=128)
+    hnsw_ef_construction: int = Field(80, ge=8, le=2000)
+    hnsw_ef_search: int = Field(128, ge=8, le=4096)
     keep_index_versions: int = Field(2, ge=1, le=50)
 
     @property

@@ -30,14 +30,15 @@ class FaissStore:
     """Inner-product search over normalised vectors; ids are passage (or sentence) row ids."""
 
     def __init__(self, dimension: int, kind: str = "flat", hnsw_m: int = 32,
-                 ef_search: int = 128, index: faiss.Index | None = None) -> None:
+                 ef_search: int = 128, index: faiss.Index | None = None,
+                 ef_construction: int = 80) -> None:
         self.dimension = dimension
         self.kind = kind
         self.ef_search = ef_search
         if index is None:
             if kind == "hnsw":
                 base = faiss.IndexHNSWFlat(dimension, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-                base.hnsw.efConstruction = 80
+                base.hnsw.efConstruction = ef_construction
             else:
                 base = faiss.IndexFlatIP(dimension)
             index = faiss.IndexIDMap2(base)

@@ -93,7 +93,7 @@ def incremental(corpus_path: Path, work: Path, index_dir: Path, encoder: Encoder
 
 
 def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: list[int],
-                   seed: int = 0) -> None:
+                   hnsw_m: int = 32, ef_construction: int = 80, seed: int = 0) -> None:
     folder = publish.current_version(index_dir)
     base = FaissStore.load(folder / publish.PASSAGES).index
     real = base.index.reconstruct_n(0, base.ntotal)
@@ -106,7 +106,8 @@ def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: l
         vectors = synthetic(real, size, rng)
         exact: list[np.ndarray] = []
         for kind in ("flat", "hnsw"):
-            store = FaissStore(vectors.shape[1], kind)
+            store = FaissStore(vectors.shape[1], kind, hnsw_m=hnsw_m,
+                               ef_construction=ef_construction)
             started = time.perf_counter()
             store.add(np.arange(size, dtype=np.int64), vectors)
             build_seconds = time.perf_counter() - started
@@ -124,7 +125,7 @@ def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: l
                     exact = results
                 recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in
                                         zip(results, exact, strict=True)]))
-                label = f"hnsw ef={ef}" if ef else kind
+                label = (f"hnsw M={hnsw_m} efC={ef_construction} ef={ef}" if ef else kind)
                 rows.append([size, label, build_seconds, percentile(times, 50),
                              percentile(times, 95), recall, memory])
             del store
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--ef-search", default="128,512", help="HNSW efSearch values")
+    parser.add_argument("--hnsw-m", type=int, default=32)
+    parser.add_argument("--ef-construction", type=int, default=80)
     parser.add_argument("--index-dir", type=Path, default=None,
                         help="an index already built from BBC: only measure search latency")
     parser.add_argument("--work", type=Path, default=None)
@@ -179,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
             index_dir = throughput(corpus_path, work, encoder, settings)
             incremental(corpus_path, work, index_dir, encoder, settings)
         search_latency(index_dir, [int(s) for s in args.sizes.split(",")], args.queries,
-                       [int(e) for e in args.ef_search.split(",")])
+                       [int(e) for e in args.ef_search.split(",")], args.hnsw_m,
+                       args.ef_construction)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

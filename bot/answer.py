@@ -18,7 +18,7 @@ from bot.search import Hit, QueryTerms, Retriever, stems, terms
 from bot.settings import Settings
 from index.chunk import word_count
 from index.embed import Encoder
-from index.reader import IndexUnavailableError, LoadedIndex, load_index
+from index.reader import LoadedIndex, load_index
 
 _SMALL_TALK = re.compile(
     r"^(hi|hello|hey|hiya|howdy|yo|thanks|thank you|thank you very much|thx|ty|cheers|ok|okay|"
@@ -100,7 +100,6 @@ class Engine:
         self.settings = settings
         self.encoder = encoder or Encoder(settings.embedding_model, settings.embed_batch_size)
         self._state: tuple[LoadedIndex, Retriever] | None = None
-        self.index_error: str | None = None
         self._reload_lock = threading.Lock()
         self._lexical_pool = ThreadPoolExecutor(4, thread_name_prefix="lexical")
 
@@ -122,15 +121,10 @@ class Engine:
             folder = publish.current_version(self.settings.resolved_index_dir)
             if self._state is not None and folder == self._state[0].folder:
                 return False
-            try:
-                loaded = load_index(self.settings.resolved_index_dir, self.encoder.name,
-                                    self.settings.hnsw_ef_search)
-            except IndexUnavailableError as err:
-                self.index_error = str(err)
-                raise
+            loaded = load_index(self.settings.resolved_index_dir, self.encoder.name,
+                                self.settings.hnsw_ef_search)
             old = self._state
             self._state = (loaded, Retriever(loaded))
-            self.index_error = None
             if old is not None:
                 # Questions in flight keep their reference to the old index; its SQLite files
                 # stay readable, and the reader lock is released so cleanup may remove it later.

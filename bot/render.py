@@ -107,15 +107,16 @@ def _cut(text: str, budget: int) -> list[str]:
     return [p for p in pieces if p]
 
 
-def pack(blocks: list[Block], limit: int = TELEGRAM_LIMIT) -> list[str]:
+def pack(blocks: list[Block], limit: int = TELEGRAM_LIMIT, separator: str = "\n\n") -> list[str]:
     """Join blocks into as few messages as fit, never splitting a block."""
     messages: list[list[Block]] = []
     for block in blocks:
-        if messages and utf16_len("\n\n".join(b.visible for b in [*messages[-1], block])) <= limit:
+        joined = separator.join(b.visible for b in [*messages[-1], block]) if messages else ""
+        if messages and utf16_len(joined) <= limit:
             messages[-1].append(block)
         else:
             messages.append([block])
-    return ["\n\n".join(b.html for b in group) for group in messages]
+    return [separator.join(b.html for b in group) for group in messages]
 
 
 def answer_html(answer: Answer, quotes: list[Quote] | None = None) -> list[str]:
@@ -133,10 +134,6 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None) -> list[str]:
     for quote in quotes if quotes is not None else answer.quotes:
         blocks.extend(quote_blocks(quote.text, attribution_html(quote)))
     return pack(blocks)
-
-
-def paragraph_html(text: str, quote: dict) -> list[str]:
-    return pack(quote_blocks(text, attribution_html(quote)))
 
 
 def _article_line(article: dict) -> Block:
@@ -170,17 +167,7 @@ def digest_html(payloads: list[dict]) -> list[str]:
         line = _article_line(payload["article"])
         topic = f" (on “{payload['topic']}”)" if payload["kind"] == "follow" else ""
         blocks.append(Block(f"• {line.html}{escape(topic)}", f"• {line.visible}{topic}"))
-    return _pack_lines(blocks)
-
-
-def _pack_lines(blocks: list[Block], limit: int = TELEGRAM_LIMIT) -> list[str]:
-    pages: list[list[Block]] = []
-    for block in blocks:
-        if pages and utf16_len("\n".join(b.visible for b in [*pages[-1], block])) <= limit:
-            pages[-1].append(block)
-        else:
-            pages.append([block])
-    return ["\n".join(b.html for b in page) for page in pages]
+    return pack(blocks, separator="\n")
 
 
 def latest_html(items: list[tuple[dict, dict | None]]) -> list[str]:

@@ -14,7 +14,9 @@ PYTEST_ARGS ?=
 run: setup index
 	$(PY) -m bot
 
+# PostgreSQL and nginx for the scale-out tests, from Debian's packages when missing (as root).
 test: setup
+	tests/install_services.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup

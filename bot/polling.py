@@ -12,7 +12,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
@@ -27,15 +31,20 @@ DRAIN_SECONDS = 8.0
 MAX_IN_FLIGHT = 64
 
 
-class Poller:
-    """Fetches updates into the inbox and processes them concurrently."""
+class InboxWorker:
+    """Processes updates from the durable inbox concurrently; subclasses take them in."""
 
-    def __init__(self, app: Application, state: State) -> None:
+    def __init__(self, app: Application, state: State, worker: str = "") -> None:
         self.app = app
         self.state = state
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = asyncio.Event()
         self.in_flight: set[asyncio.Task] = set()
+        self.claimed: set[int] = set()  # update ids this worker has taken and not finished
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        # Marking an update done is the step between a sent answer and its record: its own
+        # thread keeps it from queueing behind inbox writes of a burst.
+        self.bookkeeper = ThreadPoolExecutor(1, thread_name_prefix="inbox-done")
 
     async def run(self) -> None:
         """Serve until SIGTERM or SIGINT, then drain: answers in flight are still sent."""
@@ -49,13 +58,11 @@ class Poller:
             if self.app.post_init is not None:
                 await self.app.post_init(self.app)
             await self.app.start()
-            for update_id, payload in await asyncio.to_thread(self.state.inbox_pending):
-                log.info("processing update %s left pending before the last stop", update_id)
-                await self._spawn(update_id, payload)
-            fetch = asyncio.create_task(self._fetch_loop())
+            intake = asyncio.create_task(self.take_in())
             await self.stopping.wait()
             log.info("stopping: no new updates taken, %d answers in flight", len(self.in_flight))
-            fetch.cancel()
+            intake.cancel()
+            await self.stop_intake()
             if self.in_flight:
                 await asyncio.wait(self.in_flight, timeout=DRAIN_SECONDS)
             await self.app.stop()
@@ -64,6 +71,12 @@ class Poller:
                 await self.app.stop()
             await self.app.shutdown()
             self.state.close()
+
+    async def take_in(self) -> None:
+        raise NotImplementedError
+
+    async def stop_intake(self) -> None:
+        """Stop taking updates in (before the drain)."""
 
     async def _initialize(self) -> bool:
         """getMe until the Bot API answers (it may be down when the bot starts)."""
@@ -82,8 +95,41 @@ class Poller:
                 backoff = min(MAX_BACKOFF, backoff * 2)
         return False
 
+
+    async def _spawn(self, update_id: int, payload: str) -> None:
+        self.claimed.add(update_id)
+        await self.slots.acquire()
+        task = asyncio.create_task(self._process(update_id, payload))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+
+    async def _process(self, update_id: int, payload: str) -> None:
+        try:
+            update = Update.de_json(json.loads(payload), self.app.bot)
+            await self.app.process_update(update)
+            handled = time.perf_counter()
+            await asyncio.get_running_loop().run_in_executor(
+                self.bookkeeper, self.state.inbox.done, update_id)
+            log.debug("update %s done; recorded %.1f ms after its handler finished", update_id,
+                      (time.perf_counter() - handled) * 1000)
+        except Exception:
+            log.exception("update %s failed; it stays pending for the next start", update_id)
+        finally:
+            self.claimed.discard(update_id)
+            self.slots.release()
+
+
+class Poller(InboxWorker):
+    """Long polling: the only replica, so what was pending at the last stop is taken first."""
+
+    async def take_in(self) -> None:
+        for update_id, payload in await asyncio.to_thread(self.state.inbox.pending):
+            log.info("processing update %s left pending before the last stop", update_id)
+            await self._spawn(update_id, payload)
+        await self._fetch_loop()
+
     async def _fetch_loop(self) -> None:
-        offset = await asyncio.to_thread(self.state.next_offset)
+        offset = await asyncio.to_thread(self.state.inbox.next_offset)
         backoff = 1.0
         while not self.stopping.is_set():
             try:
@@ -114,7 +160,7 @@ class Poller:
                 continue
             stored = [(u.update_id, json.dumps(u.to_dict())) for u in updates]
             try:
-                fresh = set(await asyncio.to_thread(self.state.inbox_add, stored))
+                fresh = set(await asyncio.to_thread(self.state.inbox.add, stored, self.worker))
             except Exception:
                 # Not stored, so not acknowledged either: the same updates come again.
                 log.exception("could not store updates in the inbox; retrying in %.0f s",
@@ -126,19 +172,3 @@ class Poller:
             for update_id, payload in stored:
                 if update_id in fresh:
                     await self._spawn(update_id, payload)
-
-    async def _spawn(self, update_id: int, payload: str) -> None:
-        await self.slots.acquire()
-        task = asyncio.create_task(self._process(update_id, payload))
-        self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
-
-    async def _process(self, update_id: int, payload: str) -> None:
-        try:
-            update = Update.de_json(json.loads(payload), self.app.bot)
-            await self.app.process_update(update)
-            await asyncio.to_thread(self.state.inbox_done, update_id)
-        except Exception:
-            log.exception("update %s failed; it stays pending for the next start", update_id)
-        finally:
-            self.slots.release()

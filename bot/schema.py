@@ -88,6 +88,8 @@ inbox = sa.Table(
     sa.Column("status", sa.String(12), nullable=False, server_default="pending"),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("done_at", sa.DateTime(timezone=True)),
+    sa.Column("claimed_by", sa.String(80)),
+    sa.Column("claimed_at", sa.DateTime(timezone=True)),
 )
 
 rate_counters = sa.Table(
@@ -119,7 +121,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]  # psycopg 3, not psycopg2
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def migrate(engine: Engine) -> None:
@@ -135,9 +139,11 @@ def migrate(engine: Engine) -> None:
 
 
 def insert_ignore(engine: Engine, table: sa.Table, index: list[str]) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL alike."""
+    """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL alike, RETURNING the key:
+    `.first()` of the result is None when the row existed (rowcount is -1 on psycopg)."""
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing(index_elements=index)
+    return insert(table).on_conflict_do_nothing(index_elements=index).returning(
+        *(table.c[name] for name in index))

@@ -20,6 +20,8 @@ class Settings(IndexSettings):
     telegram_webhook_listen: str = "127.0.0.1"
     telegram_webhook_port: int = Field(8443, ge=1, le=65535)
     telegram_webhook_secret: str | None = None
+    telegram_webhook_max_connections: int = Field(40, ge=1, le=100)
+    inbox_lease_seconds: float = Field(30.0, ge=1.0)
     database_url: str | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)

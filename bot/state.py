@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.inbox import Inbox
 from bot.schema import (
     announced,
     answers,
@@ -29,6 +30,7 @@ class State:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
+        self.inbox = Inbox(self.engine)
 
     def _ignore(self, table: sa.Table, index: list[str]):
         return insert_ignore(self.engine, table, index)
@@ -79,7 +81,7 @@ class State:
         with self.engine.begin() as conn:
             result = conn.execute(self._ignore(subscriptions, ["chat_id"]).values(
                 chat_id=chat_id, created_by=user_id, created_at=now()))
-            return result.rowcount == 1
+            return result.first() is not None
 
     def unsubscribe(self, chat_id: int) -> bool:
         with self.engine.begin() as conn:
@@ -99,7 +101,7 @@ class State:
         with self.engine.begin() as conn:
             result = conn.execute(self._ignore(follows, ["chat_id", "topic"]).values(
                 chat_id=chat_id, topic=topic, created_by=user_id, created_at=now()))
-            return result.rowcount == 1
+            return result.first() is not None
 
     def unfollow(self, chat_id: int, topic: str) -> bool:
         with self.engine.begin() as conn:
@@ -144,7 +146,7 @@ class State:
                     continue
                 result = conn.execute(self._ignore(announced, ["article_id"]).values(
                     article_id=article_id, index_version=version, announced_at=stamp))
-                if result.rowcount == 1:
+                if result.first() is not None:
                     claimed.append(article_id)
             return claimed, first
 
@@ -158,7 +160,7 @@ class State:
                     reason=item["reason"][:220],
                     payload=json.dumps(item["payload"], ensure_ascii=False),
                     status="pending", attempts=0, created_at=now()))
-                count += result.rowcount
+                count += result.first() is not None
         return count
 
     def claim_outbox(self, worker: str, limit: int = 200,
@@ -191,36 +193,6 @@ class State:
         with self.engine.begin() as conn:
             conn.execute(outbox.update().where(outbox.c.id.in_(ids)).values(**values))
 
-    # ---- the durable inbox -----------------------------------------------------------------
-    def inbox_add(self, updates: list[tuple[int, str]]) -> list[int]:
-        """Store updates before they are acknowledged; returns the ids not seen before."""
-        fresh: list[int] = []
-        with self.engine.begin() as conn:
-            for update_id, payload in updates:
-                result = conn.execute(self._ignore(inbox, ["update_id"]).values(
-                    update_id=update_id, payload=payload, status="pending",
-                    received_at=now()))
-                if result.rowcount == 1:
-                    fresh.append(update_id)
-        return fresh
-
-    def inbox_done(self, update_id: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(inbox.update().where(inbox.c.update_id == update_id).values(
-                status="done", done_at=now()))
-
-    def inbox_pending(self) -> list[tuple[int, str]]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(inbox.c.update_id, inbox.c.payload).where(
-                inbox.c.status == "pending").order_by(inbox.c.update_id))
-            return [(r[0], r[1]) for r in rows]
-
-    def next_offset(self) -> int:
-        """The getUpdates offset that acknowledges everything already stored."""
-        with self.engine.connect() as conn:
-            latest = conn.execute(sa.select(sa.func.max(inbox.c.update_id))).scalar()
-        return int(latest) + 1 if latest is not None else 0
-
     # ---- rate limits and privacy --------------------------------------------------------
     def count_event(self, key: str, window_seconds: int = 60) -> int:
         """Count one event for `key`; returns how many it makes in its window, which starts
@@ -237,8 +209,8 @@ class State:
             if row is not None:
                 return int(row[0])
             inserted = conn.execute(self._ignore(rate_counters, ["key"]).values(
-                key=key, window_start=stamp, count=1)).rowcount
-            if inserted == 1:
+                key=key, window_start=stamp, count=1)).first()
+            if inserted is not None:
                 return 1
             row = conn.execute(rate_counters.update().where(counter.key == key).values(
                 count=counter.count + 1).returning(counter.count)).first()
@@ -295,6 +267,15 @@ class State:
         return {"questions": total, "abstained": abstained, "p50_ms": pct(0.5),
                 "p95_ms": pct(0.95), "thumbs_up": up, "thumbs_down": down,
                 "subscribers": subs or 0, "followers": followers or 0}
+
+    def ping(self) -> bool:
+        """Whether the database answers (the health check)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
 
     def close(self) -> None:
         self.engine.dispose()

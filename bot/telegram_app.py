@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -75,14 +74,13 @@ def install_redaction(token: str) -> None:
         handler.addFilter(redact)
 
 
-def build_application(settings: Settings, engine: Engine, state: State,
-                      own_polling: bool = True) -> Application:
+def build_application(settings: Settings, engine: Engine, state: State) -> Application:
+    """The handlers and jobs; updates come in through bot.polling or bot.webhook, which store
+    each one in the durable inbox before it is acknowledged."""
     assert settings.telegram_bot_token
-    builder = ApplicationBuilder()
-    if own_polling:
-        builder = builder.updater(None)  # bot.polling.Poller fetches, with a durable inbox
     app = (
-        builder
+        ApplicationBuilder()
+        .updater(None)
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
@@ -216,17 +214,12 @@ def run_bot(settings: Settings) -> int:
         log.error("%s The bot starts anyway and picks the index up once it is built.", problem)
     state = State(settings.resolved_database_url)
     migrate_with_retry(state)
-    webhook = bool(settings.telegram_webhook_url)
-    app = build_application(settings, engine, state, own_polling=not webhook)
+    app = build_application(settings, engine, state)
     log.info("bot starting against %s", settings.telegram_base_url)
-    if webhook:
-        app.run_webhook(listen=settings.telegram_webhook_listen,
-                        port=settings.telegram_webhook_port,
-                        url_path=urlparse(settings.telegram_webhook_url).path.lstrip("/"),
-                        webhook_url=settings.telegram_webhook_url,
-                        secret_token=settings.telegram_webhook_secret,
-                        allowed_updates=Update.ALL_TYPES)
-        state.close()
+    if settings.telegram_webhook_url:
+        from bot.webhook import WebhookServer
+
+        asyncio.run(WebhookServer(app, state, settings, engine).run())
     else:
         asyncio.run(Poller(app, state).run())
     return 0

@@ -19,11 +19,12 @@ class BotProcess:
         self.api = api
         self.log = Path(settings.data_dir) / "bot.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url,
+        inherited = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env = {**inherited, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url,
                "INDEX_DIR": str(settings.resolved_index_dir), "DATA_DIR": str(settings.data_dir),
-               "RELOAD_INTERVAL_SECONDS": "1", "LOG_LEVEL": "DEBUG", **(extra_env or {})}
-        env.pop("DATABASE_URL", None)
-        with open(self.log, "w") as log:
+               "RELOAD_INTERVAL_SECONDS": "1", "LOG_LEVEL": "DEBUG",
+               "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+        with open(self.log, "a") as log:  # a restarted bot appends to its log
             self.process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env,
                                             stdout=log, stderr=subprocess.STDOUT)
 

@@ -18,6 +18,8 @@ import json
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +32,8 @@ INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id",
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
                 "a", "code", "pre", "blockquote", "tg-emoji"}
 BOT_ID = 1000
+WEBHOOK_CONNECTIONS = 8  # Telegram's default max_connections is 40
+WEBHOOK_RETRY_SECONDS = 1.0
 
 
 class BadRequest(Exception):
@@ -119,6 +123,13 @@ class FakeTelegram:
         self.down = False
         self.webhook: dict[str, Any] | None = None
         self.thread: threading.Thread | None = None
+        self.in_delivery: set[int] = set()
+        self.retry_at: dict[int, float] = {}
+        self.delivery_attempts: dict[int, int] = {}
+        self.delivered: list[int] = []
+        self.last_update_id = 0
+        self.routes: dict[int, str] = {}  # update_id -> URL: the load balancer's choice, in tests
+        self.deliverers: list[threading.Thread] = []
 
     # ---- serving -------------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
@@ -176,7 +187,7 @@ class FakeTelegram:
                      reply_to: dict[str, Any] | None = None, thread_id: int | None = None,
                      sticker: bool = False, entities: list[dict[str, Any]] | None = None,
                      sender_chat: bool = False, first_name: str | None = None,
-                     username: str | None = None) -> dict[str, Any]:
+                     username: str | None = None, via: str | None = None) -> dict[str, Any]:
         """The user sends a message; returns the message as the bot will receive it."""
         with self.lock:
             chat = self.chats.get(chat_id) or self.add_chat(chat_id)
@@ -211,7 +222,7 @@ class FakeTelegram:
             if thread_id is not None:
                 message["message_thread_id"] = thread_id
                 message["is_topic_message"] = True
-            self._push({"message": message})
+            self._push({"message": message}, via)
             return message
 
     def press_button(self, message: dict[str, Any], data: str, user_id: int = 42) -> str:
@@ -223,8 +234,12 @@ class FakeTelegram:
                 "message": message, "data": data}})
             return callback_id
 
-    def _push(self, payload: dict[str, Any]) -> None:
+    def _push(self, payload: dict[str, Any], via: str | None = None) -> None:
+        """Queue an update; `via` delivers this one webhook update to that URL instead."""
         payload = {"update_id": next(self.update_ids), **payload}
+        self.last_update_id = payload["update_id"]
+        if via:
+            self.routes[payload["update_id"]] = via
         self.updates.append(payload)
         self.lock.notify_all()
 
@@ -278,8 +293,48 @@ class FakeTelegram:
         url = params.get("url") or ""
         if url and not url.startswith(("http://127.0.0.1", "https://127.0.0.1", "http://localhost")):
             raise BadRequest("Bad Request: this test server delivers only to 127.0.0.1")
-        self.webhook = {"url": url, "secret_token": params.get("secret_token")}
+        with self.lock:
+            self.webhook = {"url": url, "secret_token": params.get("secret_token")}
+            if url and not self.deliverers:
+                for _ in range(WEBHOOK_CONNECTIONS):
+                    thread = threading.Thread(target=self._deliver_loop, daemon=True)
+                    thread.start()
+                    self.deliverers.append(thread)
+            self.lock.notify_all()
         return True
+
+    # ---- webhook delivery, as Telegram does it ------------------------------------------------
+    def _deliver_loop(self) -> None:
+        """POST each update to the webhook; one that gets no 2xx is delivered again later."""
+        while True:
+            with self.lock:
+                while True:
+                    hook = self.webhook
+                    now = time.monotonic()
+                    ready = [] if self.down or not hook or not hook["url"] else [
+                        u for u in self.updates if u["update_id"] not in self.in_delivery
+                        and self.retry_at.get(u["update_id"], 0.0) <= now]
+                    if ready:
+                        update = ready[0]
+                        self.in_delivery.add(update["update_id"])
+                        break
+                    self.lock.wait(0.1)
+            url = self.routes.get(update["update_id"], hook["url"])
+            ok = _post_update(url, hook.get("secret_token"), update)
+            with self.lock:
+                uid = update["update_id"]
+                self.in_delivery.discard(uid)
+                self.delivery_attempts[uid] = self.delivery_attempts.get(uid, 0) + 1
+                if ok:
+                    self.updates = [u for u in self.updates if u["update_id"] != uid]
+                    self.delivered.append(uid)
+                else:
+                    self.retry_at[uid] = time.monotonic() + WEBHOOK_RETRY_SECONDS
+                self.lock.notify_all()
+
+    def undelivered(self) -> int:
+        with self.lock:
+            return len(self.updates)
 
     def api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -287,6 +342,9 @@ class FakeTelegram:
         timeout = float(params.get("timeout") or 0)
         deadline = time.monotonic() + timeout
         with self.lock:
+            if self.webhook and self.webhook["url"]:
+                raise BadRequest("Conflict: can't use getUpdates method while webhook is active; "
+                                 "use deleteWebhook to delete the webhook first", 409)
             if offset:
                 self.confirmed_offset = max(self.confirmed_offset, offset)
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
@@ -424,6 +482,18 @@ class _QuietServer(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         super().handle_error(request, client_address)
+
+
+def _post_update(url: str, secret: str | None, update: dict[str, Any]) -> bool:
+    request = urllib.request.Request(url, data=json.dumps(update).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    if secret:
+        request.add_header("X-Telegram-Bot-Api-Secret-Token", secret)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
 
 
 def _parse_params(body: bytes, content_type: str, query: str) -> dict[str, Any]:

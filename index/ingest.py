@@ -1,4 +1,4 @@
-"""Read article files (.txt, .md, .jsonl) into Article records, reporting bad input."""
+"""Read article files (.txt, .md, .jsonl, .html) into Article records, reporting bad input."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import yaml
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl"}
+HTML_SUFFIXES = {".html", ".htm"}
 KNOWN_FIELDS = ("title", "source", "url", "published", "language")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -111,14 +112,17 @@ def read_corpus(paths: Iterable[Path]) -> Corpus:
 
 def _read_file(path: Path, rel: str) -> Iterator[Article | Problem]:
     suffix = path.suffix.lower()
-    if suffix not in TEXT_SUFFIXES | JSONL_SUFFIXES:
+    if suffix not in TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES:
         yield Problem(rel, f"unknown extension {suffix or '(none)'!r}; "
-                           "expected .txt, .md or .jsonl")
+                           "expected .txt, .md, .jsonl or .html")
         return
     try:
         raw = path.read_bytes()
     except OSError as err:
         yield Problem(rel, f"cannot read file: {err.strerror or err}")
+        return
+    if suffix in HTML_SUFFIXES:
+        yield from _read_html(raw, rel)
         return
     if b"\x00" in raw:
         yield Problem(rel, "binary file (contains NUL bytes)")
@@ -166,6 +170,22 @@ def _read_text(content: str, rel: str, stem: str) -> Iterator[Article | Problem]
     if not article.title:
         heading = _HEADING.search(text)
         article.title = heading.group(1).strip() if heading else stem
+    yield article
+
+
+def _read_html(raw: bytes, rel: str) -> Iterator[Article | Problem]:
+    from index.html import NoArticle, extract_html
+
+    try:
+        page = extract_html(raw)
+    except NoArticle as err:
+        yield Problem(rel, f"no article in this HTML page: {err}")
+        return
+    article = Article(article_id=rel, text=page.text, title=page.title or Path(rel).stem,
+                      path=rel, source=page.source, url=page.url, language=page.language,
+                      published=_iso_date(page.published) if page.published else None)
+    if page.author:
+        article.meta["author"] = page.author
     yield article
 
 

@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="validate the corpus and print problems; write nothing")
     parser.add_argument("--strict", action="store_true", help="fail on any bad article")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--fetch", action="store_true",
+                        help="first read the feeds of FEEDS_FILE and write new articles into "
+                             "the corpus")
     return parser.parse_args(argv)
 
 
@@ -42,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     from index.ingest import CorpusError, read_corpus
     from index.publish import IndexBusyError
 
+    if args.fetch:
+        code = fetch(args)
+        if code:
+            return code
     paths = args.corpus or [settings.corpus_dir]
     index_dir = args.index_dir or settings.resolved_index_dir
     try:
@@ -76,6 +83,34 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for line in summary.lines():
         print(line)
+    return 0
+
+
+def fetch(args: argparse.Namespace) -> int:
+    """Feeds into the corpus (the summary printed); 0, or 2 for a bad feeds file."""
+    from bot.feeds import FeedsFileError, fetch_locked
+    from bot.ledger import Ledger
+    from bot.settings import Settings
+    from bot.state import State
+
+    try:
+        settings = Settings()
+    except ValidationError as err:
+        print(describe_error(err), file=sys.stderr)
+        return 2
+    if args.corpus:
+        settings = settings.model_copy(update={"corpus_dir": args.corpus[0]})
+    state = State(settings.resolved_database_url)
+    try:
+        state.migrate()
+        summary = fetch_locked(settings, Ledger(state.engine))
+    except FeedsFileError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    finally:
+        state.close()
+    for line in summary.lines():
+        print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
     return 0
 
 

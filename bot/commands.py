@@ -235,6 +235,20 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(message, escape(result))
 
 
+async def on_fetch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Admins: read the feeds now, index what is new, reply with the summary."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not is_admin(update, context):
+        await reply(message, escape(NOT_ADMIN))
+        return
+    from bot.telegram_app import fetch_news
+
+    await reply(message, escape("Fetching the feeds…"))
+    await reply(message, escape(await fetch_news(context)))
+
+
 PRIVACY = (
     "<b>What I store</b>\n"
     "• Your questions and the quotes I answered with (for the buttons under answers and for "

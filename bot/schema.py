@@ -99,6 +99,25 @@ rate_counters = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
 )
 
+fetched = sa.Table(
+    "fetched", metadata,
+    sa.Column("item_key", sa.String(1000), primary_key=True),  # feed URL + entry id or link
+    sa.Column("link", sa.String(2000), nullable=False),
+    sa.Column("url", sa.String(2000)),  # the page's canonical URL
+    sa.Column("content_hash", sa.String(64)),
+    sa.Column("entry_stamp", sa.String(200)),  # the feed entry's updated date, to see changes
+    sa.Column("path", sa.String(1000)),  # the corpus file, relative to the corpus folder
+    sa.Column("feed", sa.String(2000), nullable=False),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+locks = sa.Table(
+    "locks", metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 

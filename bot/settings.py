@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, field_validator
@@ -37,6 +38,18 @@ class Settings(IndexSettings):
     chat_questions_per_minute: int = Field(60, ge=1)
     retention_days: int = Field(30, ge=1)
     log_level: str = "INFO"
+    feeds_file: Path = Path("feeds.toml")
+    fetch_interval_minutes: float | None = Field(None, ge=0.05)
+    fetch_user_agent: str = "VerbatimBot/1.0 (+https://github.com/verbatim-news; news quotes)"
+    fetch_timeout_seconds: float = Field(20.0, gt=0)
+    fetch_max_bytes: int = Field(5_000_000, ge=1_000)
+    fetch_host_delay_seconds: float = Field(1.0, ge=0)
+    fetch_max_redirects: int = Field(5, ge=0, le=30)
+
+    @field_validator("fetch_interval_minutes", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
 
     @field_validator("admin_ids", "allowed_chat_ids", mode="before")
     @classmethod

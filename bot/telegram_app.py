@@ -101,7 +101,8 @@ def build_application(settings: Settings, engine: Engine, state: State) -> Appli
                            ("unsubscribe", commands.on_unsubscribe),
                            ("follow", commands.on_follow), ("unfollow", commands.on_unfollow),
                            ("following", commands.on_following), ("stats", commands.on_stats),
-                           ("reload", commands.on_reload), ("privacy", commands.on_privacy),
+                           ("reload", commands.on_reload), ("fetch", commands.on_fetch),
+                           ("privacy", commands.on_privacy),
                            ("forget", commands.on_forget)):
         app.add_handler(CommandHandler(name, callback))
     app.add_handler(CallbackQueryHandler(handlers.on_button))
@@ -114,6 +115,10 @@ def build_application(settings: Settings, engine: Engine, state: State) -> Appli
     app.job_queue.run_repeating(_check_index, interval=settings.reload_interval_seconds,
                                 first=0.5, name="index-reload")
     app.job_queue.run_repeating(_prune, interval=24 * 3600, first=60, name="retention")
+    if settings.fetch_interval_minutes:
+        app.job_queue.run_repeating(_fetch_job, interval=settings.fetch_interval_minutes * 60,
+                                    first=min(30.0, settings.fetch_interval_minutes * 60),
+                                    name="news-fetch")
     app.job_queue.run_repeating(_deliver, interval=settings.push_interval_seconds,
                                 first=settings.push_interval_seconds, name="push-delivery")
     return app
@@ -154,6 +159,30 @@ async def refresh_index(context: ContextTypes.DEFAULT_TYPE) -> str:
         context.bot_data["planned_version"] = index.version
         return f"Serving index {index.version}; {queued} pushes queued."
     return f"Serving index {index.version if index else 'none'}; nothing new."
+
+
+async def _fetch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.info("%s", await fetch_news(context))
+
+
+async def fetch_news(context: ContextTypes.DEFAULT_TYPE) -> str:
+    """Feeds into the corpus, an incremental build, then the hot reload that pushes."""
+    from bot.feeds import FeedsFileError, fetch_and_build
+    from bot.ledger import Ledger
+
+    svc = handlers.services(context)
+    try:
+        summary = await asyncio.to_thread(fetch_and_build, svc.settings,
+                                          Ledger(svc.state.engine))
+    except FeedsFileError as err:
+        return f"Fetch failed: {err}"
+    except Exception as err:  # a build that fails leaves the served index as it was
+        log.exception("fetch failed")
+        return f"Fetch failed: {err}"
+    lines = summary.lines()
+    if summary.written:
+        lines.append(await refresh_index(context))
+    return "\n".join(lines)
 
 
 async def _tell_admins(context: ContextTypes.DEFAULT_TYPE, text: str) -> None:

@@ -186,3 +186,18 @@ def test_fetch_writes_articles_indexes_them_and_survives_bad_feeds(site, tmp_pat
     assert "0 new, 1 updated" in third.stdout, third.stdout
     assert front_matter(flood)[1] == "\n\n".join(changed) + "\n"
     assert len(list(settings.corpus_dir.rglob("*.md"))) == 3
+
+
+def test_only_one_fetch_holds_the_lock_at_a_time(tmp_path):
+    from bot.ledger import Ledger
+    from bot.state import State
+
+    state = State(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    state.migrate()
+    ledger = Ledger(state.engine)
+    assert ledger.acquire("fetch", "replica-a", 60)
+    assert not ledger.acquire("fetch", "replica-b", 60)  # A holds it
+    ledger.release("fetch", "replica-a")
+    assert ledger.acquire("fetch", "replica-b", -1)  # a lease that has already run out...
+    assert ledger.acquire("fetch", "replica-a", 60)  # ...is taken over by the next fetch
+    state.close()

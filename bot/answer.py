@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from bot.search import Hit, QueryTerms, Retriever, stems, terms
+from bot.quote import Quote, best_quote
+from bot.search import Hit, QueryTerms, Retriever, terms
 from bot.settings import Settings
+from index.backends import COMPATIBLE_MIN_COSINE, PROBES, min_cosine
 from index.chunk import word_count
-from index.embed import Encoder
-from index.reader import LoadedIndex, load_index
+from index.embed import Encoder, query_encoder
+from index.reader import IndexUnavailableError, LoadedIndex, load_index
 
 _SMALL_TALK = re.compile(
     r"^(hi|hello|hey|hiya|howdy|yo|thanks|thank you|thank you very much|thx|ty|cheers|ok|okay|"
@@ -31,23 +33,7 @@ _NEWS = re.compile(r"\b(what'?s new|what is new|news|latest|newest|recent(?:ly)?
 HELP = ("I answer questions about the news articles I hold, quoting them word for word with "
         "the source. Ask me something like “How far is Qasr Bin Ghashir from Tripoli?”")
 UNAVAILABLE = "The article index is unavailable right now; please try again later."
-MIN_QUOTE_WORDS = 8
 MIN_STANDALONE_WORDS = 4
-
-
-@dataclass
-class Quote:
-    text: str
-    article_id: str
-    title: str
-    source: str | None
-    url: str | None
-    published: str | None
-    paragraph: int
-    start: int
-    end: int
-    score: float
-    passage_id: int = field(default=0, repr=False)
 
 
 @dataclass
@@ -98,7 +84,8 @@ class Engine:
 
     def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
         self.settings = settings
-        self.encoder = encoder or Encoder(settings.embedding_model, settings.embed_batch_size)
+        self.encoder = encoder or query_encoder(settings, settings.resolved_index_dir)
+        self._probes: dict[int, np.ndarray] = {}
         self._state: tuple[LoadedIndex, Retriever] | None = None
         self._reload_lock = threading.Lock()
         self._lexical_pool = ThreadPoolExecutor(4, thread_name_prefix="lexical")
@@ -123,6 +110,7 @@ class Engine:
                 return False
             loaded = load_index(self.settings.resolved_index_dir, self.encoder.name,
                                 self.settings.hnsw_ef_search)
+            self.encoder = self._compatible_encoder(loaded)
             old = self._state
             self._state = (loaded, Retriever(loaded))
             if old is not None:
@@ -130,6 +118,29 @@ class Engine:
                 # stay readable, and the reader lock is released so cleanup may remove it later.
                 old[0].close()
             return True
+
+    def _compatible_encoder(self, loaded: LoadedIndex) -> Any:
+        """The question encoder whose vectors agree with the index's passage encoder on the
+        probe set: the fastest one, or its torch fp32 fallback; none is a rebuild message."""
+        stored = loaded.probe
+        if stored is None:
+            return self.encoder
+        tried = []
+        for candidate in (self.encoder, getattr(self.encoder, "fallback", None)):
+            if candidate is None:
+                continue
+            key = id(candidate)
+            if key not in self._probes:
+                self._probes[key] = candidate.encode(PROBES)
+            agreement = min_cosine(stored, self._probes[key])
+            if agreement >= COMPATIBLE_MIN_COSINE:
+                return candidate
+            tried.append(f"{candidate.backend} {agreement:.3f}")
+        raise IndexUnavailableError(
+            f"The index in {loaded.folder.parent.parent} was built with "
+            f"{loaded.manifest.get('encoder_backend')}, whose vectors no question encoder here "
+            f"agrees with ({', '.join(tried)}; needed {COMPATIBLE_MIN_COSINE}): rebuild it "
+            "with `python build_index.py --full`.")
 
     def answer(self, question: str, mode: str = "hybrid", limit: int | None = None) -> Answer:
         started = time.perf_counter()
@@ -173,7 +184,7 @@ class Engine:
         threshold = self.settings.abstain_threshold
         quotes: list[Quote] = []
         seen: set[str] = set()
-        candidates = [self.best_quote(index, query, vector, hit) for hit in hits]
+        candidates = [best_quote(index, query, vector, hit) for hit in hits]
         bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
             candidates)
         scored = [c for c, _ in sorted(zip(candidates, bonus, strict=True),
@@ -196,44 +207,6 @@ class Engine:
         return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
                       evidence=evidence)
 
-    def best_quote(self, index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
-                    hit: Hit) -> tuple[Quote, float, dict[str, float]]:
-        """The passage's best sentence (with a neighbour when it is too short) and a confidence."""
-        article_row, paragraph, p_start, p_end = index.passage(hit.passage_id)
-        text = index.article_text(article_row)
-        first, last = index.sentences_of.get(hit.passage_id, (0, 0))
-        spans = [(int(s), int(e)) for s, e in index.sentence_table[first:last, 2:4]] or [
-            (p_start, p_end)]
-        cosines = (index.sentence_vectors[first:last] @ vector if last > first
-                   else np.zeros(len(spans)))
-        stem_sets = [set(stems(terms(text[s:e]))) for s, e in spans]
-        covers = [query.coverage(found) for found in stem_sets]
-        scores = [float(c) + 0.3 * cov for c, cov in zip(cosines, covers, strict=True)]
-        best = int(np.argmax(scores))
-        lo = hi = best
-        while word_count(text[spans[lo][0]:spans[hi][1]]) < MIN_QUOTE_WORDS:
-            if hi + 1 < len(spans) and (lo == 0 or scores[hi + 1] >= scores[lo - 1]):
-                hi += 1
-            elif lo > 0:
-                lo -= 1
-            else:
-                break
-        start, end = spans[lo][0], spans[hi][1]
-        quote_cover = max(covers[lo:hi + 1])
-        lexical_top = hit.lexical_rank is not None and hit.lexical_rank < 3
-        evidence = {"dense": hit.dense, "sentence": hit.sentence, "quote_coverage": quote_cover,
-                    "lexical_top": float(lexical_top), "rrf": hit.score,
-                    "passage_coverage": query.coverage(set().union(*stem_sets)),
-                    "unknown": query.unknown}
-        confidence = confidence_score(hit.dense, hit.sentence, quote_cover, lexical_top)
-        info = index.articles[article_row]
-        quote = Quote(text=text[start:end], article_id=info.article_id, title=info.title,
-                      source=info.source, url=info.url, published=info.published,
-                      paragraph=paragraph, start=start, end=end, score=round(confidence, 4),
-                      passage_id=hit.passage_id)
-        return quote, confidence, evidence
-
-
 def recency_bonus(dates: list[str | None], weight: float = 0.15) -> list[float]:
     """For news questions: newer dated articles rank higher; undated ones get nothing."""
     ordered = sorted({d for d in dates if d}, reverse=True)
@@ -241,15 +214,6 @@ def recency_bonus(dates: list[str | None], weight: float = 0.15) -> list[float]:
         return [0.0] * len(dates)
     rank = {d: i for i, d in enumerate(ordered)}
     return [weight * (1 - rank[d] / len(ordered)) if d else 0.0 for d in dates]
-
-
-def confidence_score(dense: float, sentence: float, quote_coverage: float,
-                     lexical_top: bool) -> float:
-    """Evidence (0..1) that a quote answers: similarity of its passage and best sentence, the
-    idf-weighted share of the question's terms the quote holds, and whether the lexical ranking
-    agrees (passage in its top 3). Weights fitted on half of the SQuAD abstention benchmark
-    and checked on the other half (benchmarks/answer_quality.py)."""
-    return 0.32 * dense + 0.31 * sentence + 0.23 * quote_coverage + 0.14 * lexical_top
 
 
 def suggestions(index: LoadedIndex, hits: list[Hit], limit: int = 3) -> list[dict[str, str]]:

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from bot import sources
-from bot.answer import Engine, Quote
+from bot.answer import Engine
+from bot.quote import Quote, best_quote
 from bot.search import Hit, QueryTerms
 from bot.state import State
 from index.reader import ArticleInfo, LoadedIndex
@@ -38,7 +39,7 @@ def match_article(engine: Engine, index: LoadedIndex, info: ArticleInfo, vector:
         first, last = index.sentences_of.get(passage_id, (0, 0))
         sentence = float((index.sentence_vectors[first:last] @ vector).max()) if last > first \
             else dense
-        quote, confidence, evidence = engine.best_quote(index, query, vector,
+        quote, confidence, evidence = best_quote(index, query, vector,
                                                         Hit(passage_id, 0.0, dense, sentence))
         if evidence["quote_coverage"] >= 0.999:
             confidence = max(confidence, threshold)

@@ -14,11 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from index import catalog, publish
+from index.backends import COMPATIBLE_MIN_COSINE, PROBES, min_cosine
 from index.chunk import CHUNKER_VERSION, Passage, passages
-from index.embed import Encoder
+from index.embed import Encoder, passage_encoder
 from index.ingest import Article, Corpus, Problem
 from index.settings import IndexSettings
 from index.store import FaissStore, choose_kind
+
+PROBE_FILE = "probe.npy"  # the passage encoder's vectors of backends.PROBES
 
 
 @dataclass
@@ -39,6 +42,7 @@ class BuildSummary:
     embed_seconds: float = 0.0
     seconds: float = 0.0
     model: str = ""
+    backend: str = ""
     dimension: int = 0
     index_kind: dict[str, str] = field(default_factory=dict)
     size_bytes: int = 0
@@ -54,7 +58,8 @@ class BuildSummary:
             f"unchanged, {len(self.removed)} removed, {self.skipped_files} skipped files",
             f"Passages: {self.passages} ({self.embedded_passages} embedded now, "
             f"{self.sentences} sentences)",
-            f"Model: {self.model} (dimension {self.dimension}), stores: "
+            f"Model: {self.model} (dimension {self.dimension}, {self.backend or 'unchanged'}), "
+            "stores: "
             + ", ".join(f"{k} {v}" for k, v in self.index_kind.items()),
             f"Time: {self.seconds:.1f} s, {rate:.1f} passages/s "
             f"({self.embedded_texts} texts encoded in {self.embed_seconds:.1f} s)",
@@ -106,10 +111,18 @@ def build_index(
             _fill_from_manifest(summary, old_manifest, old_dir)
             summary.seconds = time.perf_counter() - started
             return summary
-        to_embed = [current[a] for a in summary.new + summary.changed]
         if encoder is None:
-            encoder = Encoder(settings.embedding_model, settings.embed_batch_size)
+            encoder = passage_encoder(settings, index_dir)
+        probe = encoder.encode(PROBES)
+        if old_manifest is not None and not _agrees(old_dir, probe):
+            old_manifest, old_prints = None, {}
+            summary.full_reason = (f"the current index's vectors disagree with {encoder.backend}"
+                                   "'s (another backend or precision)")
+            summary.new, summary.changed, summary.removed = list(current), [], []
+            summary.unchanged = 0
+        to_embed = [current[a] for a in summary.new + summary.changed]
         summary.model, summary.dimension = encoder.name, encoder.dimension
+        summary.backend = encoder.backend
         name = publish.new_version_name()
         staging = publish.staging_dir(index_dir, name)
         try:
@@ -137,11 +150,13 @@ def build_index(
             summary.articles, summary.passages = counts["articles"], counts["passages"]
             summary.sentences, summary.index_kind = counts["sentences"], kind
             summary.seconds = time.perf_counter() - started
+            np.save(staging / PROBE_FILE, probe)
             publish.write_manifest(staging, {
                 "format_version": publish.FORMAT_VERSION,
                 "version": name,
                 "model": encoder.name,
                 "dimension": encoder.dimension,
+                "encoder_backend": encoder.backend,
                 "index_kind": kind,
                 "chunking": chunking(settings),
                 "articles": summary.articles,
@@ -173,6 +188,13 @@ def store_kinds(settings: IndexSettings, counts: dict) -> dict[str, str]:
     """Exact or approximate search for each vector store, by its size."""
     return {table: choose_kind(settings.index_kind, int(counts.get(table, 0)),
                                settings.hnsw_threshold) for table in ("passages", "sentences")}
+
+
+def _agrees(old_dir: Path | None, probe: np.ndarray) -> bool:
+    """Whether the live index's passage encoder and this one give the same vectors."""
+    if old_dir is None or not (old_dir / PROBE_FILE).exists():
+        return True  # built before probes were recorded: by torch fp32
+    return min_cosine(np.load(old_dir / PROBE_FILE), probe) >= COMPATIBLE_MIN_COSINE
 
 
 def _usable_manifest(old_dir: Path | None, settings: IndexSettings,
@@ -236,6 +258,7 @@ def _embed_and_insert(conn: sqlite3.Connection, articles: list[Article], encoder
 
 def _fill_from_manifest(summary: BuildSummary, manifest: dict, folder: Path) -> None:
     summary.model = manifest.get("model", "")
+    summary.backend = manifest.get("encoder_backend", "torch-fp32")
     summary.dimension = manifest.get("dimension", 0)
     summary.index_kind = manifest.get("index_kind") or {}
     summary.articles = manifest.get("articles", 0)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-CHUNKER_VERSION = 2  # bump when passage or sentence boundaries change
+CHUNKER_VERSION = 3  # bump when passage or sentence boundaries change
+# A paragraph this short is a fragment ("1600 GMT", a results line, "Subs Not Used: ..."): for
+# retrieval it joins its neighbour's passage, and it is never quoted on its own.
+MIN_FRAGMENT_WORDS = 5
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 # A single line break is not a sentence boundary: Markdown articles are often hard-wrapped.
 _SENTENCE_END = re.compile(r"""[.!?…]+['"”’)\]]*(?=\s)""")
@@ -66,10 +69,14 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
 
 
 def passages(text: str, max_words: int) -> list[Passage]:
-    """Paragraphs as passages; a paragraph over `max_words` becomes windows of whole sentences."""
+    """Paragraphs as passages; a paragraph over `max_words` becomes windows of whole sentences,
+    and a fragment paragraph joins the following paragraph's passage (the preceding one's at
+    the end of the article)."""
     result: list[Passage] = []
-    for number, para in enumerate(paragraphs(text), start=1):
-        sents = sentences(text, para.start, para.end) or [para]
+    for group in _paragraph_groups(text):
+        sents = [s for number, para in group for s in (sentences(text, para.start, para.end)
+                                                       or [para])]
+        number = next((n for n, p in group if not is_fragment(text, p)), group[0][0])
         window: list[Span] = []
         words = 0
         for sent in sents:
@@ -82,6 +89,27 @@ def passages(text: str, max_words: int) -> list[Passage]:
         if window:
             result.append(_passage(window, number))
     return result
+
+
+def is_fragment(text: str, para: Span) -> bool:
+    return word_count(text[para.start:para.end]) < MIN_FRAGMENT_WORDS
+
+
+def _paragraph_groups(text: str) -> list[list[tuple[int, Span]]]:
+    """Paragraphs (numbered from 1) grouped so that each fragment joins a real paragraph."""
+    groups: list[list[tuple[int, Span]]] = []
+    pending: list[tuple[int, Span]] = []
+    for number, para in enumerate(paragraphs(text), start=1):
+        pending.append((number, para))
+        if not is_fragment(text, para):
+            groups.append(pending)
+            pending = []
+    if pending:
+        if groups:
+            groups[-1].extend(pending)
+        else:
+            groups.append(pending)  # an article of fragments only
+    return groups
 
 
 def _passage(window: list[Span], number: int) -> Passage:

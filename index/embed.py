@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,9 @@ def _hub_cache_folder(model_id: str) -> Path | None:
 
 
 class Encoder:
-    """Normalised float32 embeddings of texts, batched."""
+    """Normalised float32 embeddings of texts, batched (torch, fp32 unless `to_bf16`)."""
+
+    backend = "torch-fp32"
 
     def __init__(self, spec: str, batch_size: int = 32) -> None:
         self.name, self.path = resolve_model(spec)
@@ -84,7 +87,65 @@ class Encoder:
             convert_to_numpy=True,
             show_progress_bar=progress,
         )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if self.backend == "torch-bf16":  # bf16 output is not exactly unit-norm
+            vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+        return np.ascontiguousarray(vectors)
+
+    def to_bf16(self) -> None:
+        import torch
+
+        self.model.to(torch.bfloat16)
+        self.backend = "torch-bf16"
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+
+def passage_encoder(settings: Any, index_dir: Path) -> Any:
+    """The encoder for indexing: ENCODER_BACKEND, or with `auto` bf16 where the CPU has it
+    natively, else ONNX fp32 (export checked against torch), else torch fp32."""
+    from index import backends
+
+    base = Encoder(settings.embedding_model, settings.embed_batch_size)
+    choice = settings.encoder_backend
+    if choice == "auto":  # export the question encoder now, beside the index (cached)
+        backends.onnx_or_none(base, index_dir, "onnx-fp32")
+        choice = "torch-bf16" if backends.native_bf16(backends.cpu_flags()) else "onnx-fp32"
+    if choice == "torch-bf16":
+        reference = base.encode(backends.PROBES)
+        base.to_bf16()
+        agreement = backends.min_cosine(reference, base.encode(backends.PROBES))
+        if agreement >= backends.COMPATIBLE_MIN_COSINE:
+            return base
+        log.warning("bf16 vectors disagree with fp32 (cosine %.4f); using fp32", agreement)
+        return Encoder(settings.embedding_model, settings.embed_batch_size)
+    if choice.startswith("onnx"):
+        return backends.onnx_or_none(base, index_dir, choice) or base
+    return base
+
+
+def query_encoder(settings: Any, index_dir: Path, base: Encoder | None = None) -> Any:
+    """The encoder for questions: ENCODER_BACKEND, or with `auto` the fastest of torch fp32
+    and ONNX fp32 (bf16 too where native), measured here on single questions."""
+    from index import backends
+
+    base = base or Encoder(settings.embedding_model, settings.embed_batch_size)
+    choice = settings.encoder_backend
+    if choice == "torch-fp32":
+        return base
+    if choice.startswith("onnx"):
+        return backends.onnx_or_none(base, index_dir, choice) or base
+    if choice == "torch-bf16":
+        base.to_bf16()
+        return base
+    candidates = [base]
+    onnx = backends.onnx_or_none(base, index_dir, "onnx-fp32")
+    if onnx is not None:
+        candidates.append(onnx)
+    timed = sorted((backends.single_query_ms(c), i) for i, c in enumerate(candidates))
+    chosen = candidates[timed[0][1]]
+    log.info("question encoder: %s (%s)", chosen.backend,
+             ", ".join(f"{candidates[i].backend} {ms:.1f} ms" for ms, i in timed))
+    chosen.fallback = base
+    return chosen

@@ -40,6 +40,8 @@ class LoadedIndex:
     def __init__(self, folder: Path, manifest: dict[str, Any], ef_search: int = 128) -> None:
         self.folder = folder
         self.manifest = manifest
+        probe = folder / "probe.npy"  # the passage encoder's vectors of backends.PROBES
+        self.probe: np.ndarray | None = np.load(probe) if probe.exists() else None
         self.version: str = manifest.get("version", folder.name)
         self._lock_handle = publish.open_reader_lock(folder)
         self._local = threading.local()

@@ -41,6 +41,7 @@ class IndexSettings(BaseSettings):
     hnsw_ef_construction: int = Field(80, ge=8, le=2000)
     hnsw_ef_search: int = Field(128, ge=8, le=4096)
     keep_index_versions: int = Field(2, ge=1, le=50)
+    encoder_backend: Literal["auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8"] = "auto"
 
     @property
     def resolved_index_dir(self) -> Path:

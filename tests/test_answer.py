@@ -149,3 +149,27 @@ def test_ask_without_index_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert "No index" in result.stderr and "python build_index.py" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_fragment_is_never_quoted_alone(workspace, encoder):
+    from bot.answer import Engine
+    from index.chunk import word_count
+    from tests.conftest import build
+
+    (workspace.corpus_dir / "match.md").write_text(
+        "---\ntitle: Cup final report\n---\nArsenal 2-1 Chelsea\n\n"
+        "The cup final was played in heavy rain on Saturday at the national stadium.\n\n"
+        "Subs Not Used: Smith\n\n"
+        "The winning goal came in the last minute from a free kick by the captain.\n\n"
+        "1600 GMT\n", encoding="utf-8")
+    build(workspace, encoder)
+    engine = Engine(workspace, encoder=encoder)
+    engine.load()
+    from index.ingest import read_corpus
+
+    text = read_corpus([workspace.corpus_dir]).articles[0].text
+    for question in ("Arsenal Chelsea score?", "1600 GMT", "Subs not used?",
+                     "When did the winning goal come?"):
+        for quote in engine.answer(question).quotes:
+            assert word_count(quote.text) >= 5, (question, quote.text)
+            assert text[quote.start:quote.end] == quote.text

@@ -21,7 +21,9 @@ def test_seed_paragraphs_are_exact_slices():
 def test_every_seed_passage_and_sentence_is_an_exact_slice():
     text = seed_text()
     result = passages(text, max_words=180)
-    assert len(result) == 32
+    # 32 paragraphs; the headings "Five axes", "Political developments" and the stray line
+    # "to Cairo" are fragments that join their neighbour's passage.
+    assert len(paragraphs(text)) == 32 and len(result) == 29
     for passage in result:
         assert passage.sentences
         assert passage.start == passage.sentences[0].start
@@ -29,6 +31,19 @@ def test_every_seed_passage_and_sentence_is_an_exact_slice():
         for sentence in passage.sentences:
             piece = text[sentence.start:sentence.end]
             assert piece == piece.strip() and piece
+
+
+def test_fragments_join_a_neighbour_and_never_stand_alone():
+    text = ("Arsenal 2-1 Chelsea\n\nThe match was played in heavy rain on Saturday at the "
+            "stadium.\n\nSubs not used: Smith\n\nA second paragraph with enough words in "
+            "it follows.\n\n1600 GMT")
+    result = passages(text, max_words=180)
+    pieces = [text[p.start:p.end] for p in result]
+    assert pieces == ["Arsenal 2-1 Chelsea\n\nThe match was played in heavy rain on Saturday at "
+                      "the stadium.", "Subs not used: Smith\n\nA second paragraph with enough "
+                      "words in it follows.\n\n1600 GMT"]
+    assert [p.paragraph for p in result] == [2, 4]  # the paragraph that is not a fragment
+    assert passages("1600 GMT", 180)[0].paragraph == 1  # an article of fragments only
 
 
 def test_sentence_split_respects_abbreviations_and_quotes():

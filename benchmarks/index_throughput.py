@@ -151,6 +151,41 @@ def synthetic(real: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarr
     return out
 
 
+def backend_throughput(corpus_path: Path, count: int, settings: Settings, work: Path) -> None:
+    """Passages per second of each encoder backend on the same BBC pipeline texts, against raw
+    torch fp32, and how far its vectors are from torch fp32's (cosine)."""
+    from index import backends
+
+    texts, _ = texts_encoded(read_corpus([corpus_path]), settings.max_passage_words)
+    texts = texts[:count]
+    fp32 = Encoder(settings.embedding_model, settings.embed_batch_size)
+    fp32.encode(texts[:32])
+    started = time.perf_counter()
+    reference = fp32.encode(texts)
+    base_seconds = time.perf_counter() - started
+    rows = [["torch-fp32 (raw)", len(texts) / base_seconds, 1.0, 1.0, 1.0]]
+    candidates = []
+    for name in ("onnx-fp32", "onnx-int8"):
+        onnx = backends.onnx_or_none(fp32, work, name)
+        if onnx is not None:
+            candidates.append(onnx)
+    bf16 = Encoder(settings.embedding_model, settings.embed_batch_size)
+    bf16.to_bf16()
+    candidates.append(bf16)
+    for encoder in candidates:
+        encoder.encode(texts[:32])
+        started = time.perf_counter()
+        vectors = encoder.encode(texts)
+        seconds = time.perf_counter() - started
+        cosines = np.sum(reference * vectors, axis=1)
+        rows.append([encoder.backend, len(texts) / seconds, base_seconds / seconds,
+                     float(cosines.mean()), float(cosines.min())])
+    flags = backends.cpu_flags()
+    print(f"\nEncoder backends on {len(texts)} BBC pipeline texts (batch "
+          f"{settings.embed_batch_size}); native bf16: {backends.native_bf16(flags)}")
+    print(table(["backend", "texts/s", "vs raw torch fp32", "cosine mean", "cosine min"], rows))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bbc", type=Path, default=SHARED / "bbc_news.jsonl")
@@ -163,6 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--index-dir", type=Path, default=None,
                         help="an index already built from BBC: only measure search latency")
     parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--backends", type=int, default=0, metavar="N",
+                        help="only compare the encoder backends on the first N texts")
     args = parser.parse_args(argv)
     print(cpu_line())
     work = args.work or Path(tempfile.mkdtemp(prefix="verbatim-bench-"))
@@ -173,6 +210,9 @@ def main(argv: list[str] | None = None) -> None:
         lines = args.bbc.read_text(encoding="utf-8").splitlines()[:args.limit]
         corpus_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings = Settings(_env_file=None, index_dir=work / "index", data_dir=work)
+    if args.backends:
+        backend_throughput(corpus_path, args.backends, settings, work)
+        return
     encoder = Encoder(settings.embedding_model, settings.embed_batch_size)
     encoder.encode(["warm up"])
     try:

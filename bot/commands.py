@@ -198,12 +198,20 @@ def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     return allowed
 
 
-async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def admin_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Message | None:
+    """The message of an admin command, or None (with a refusal sent) for anyone else."""
     message = update.effective_message
     if message is None:
-        return
+        return None
     if not is_admin(update, context):
         await reply(message, escape(NOT_ADMIN))
+        return None
+    return message
+
+
+async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = await admin_message(update, context)
+    if message is None:
         return
     svc = services(context)
     stats = await asyncio.to_thread(svc.state.stats)
@@ -223,11 +231,8 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+    message = await admin_message(update, context)
     if message is None:
-        return
-    if not is_admin(update, context):
-        await reply(message, escape(NOT_ADMIN))
         return
     from bot.telegram_app import refresh_index
 
@@ -237,11 +242,8 @@ async def on_reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_fetch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Admins: read the feeds now, index what is new, reply with the summary."""
-    message = update.effective_message
+    message = await admin_message(update, context)
     if message is None:
-        return
-    if not is_admin(update, context):
-        await reply(message, escape(NOT_ADMIN))
         return
     from bot.telegram_app import fetch_news
 

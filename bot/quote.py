@@ -3,6 +3,7 @@ neighbour carries the question's terms, never a fragment alone; and its confiden
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ MIN_QUOTE_WORDS = 8
 MAX_QUOTE_SENTENCES = 3
 MAX_QUOTE_WORDS = 60
 MIN_WIDEN_GAIN = 0.15  # share of the question's (idf-weighted) terms a neighbour must add
+MEMO_LIMIT = 300_000  # cached sentence stems per index version before the cache starts over
 
 
 @dataclass
@@ -42,7 +44,7 @@ def confidence_score(dense: float, sentence: float, quote_coverage: float,
     return 0.32 * dense + 0.31 * sentence + 0.23 * quote_coverage + 0.14 * lexical_top
 
 
-def widen(text: str, spans: list[tuple[int, int]], stem_sets: list[set[str]],
+def widen(text: str, spans: list[tuple[int, int]], stem_sets: list[frozenset[str]],
            fragment: list[bool], query: QueryTerms, lo: int, hi: int) -> tuple[int, int]:
     """Add a neighbouring sentence only when it carries question terms the quote lacks
     (up to MAX_QUOTE_SENTENCES and MAX_QUOTE_WORDS): a longer quote has to earn it."""
@@ -74,10 +76,10 @@ def best_quote(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
         (p_start, p_end)]
     cosines = (index.sentence_vectors[first:last] @ vector if last > first
                else np.zeros(len(spans)))
-    stem_sets = [set(stems(terms(text[s:e]))) for s, e in spans]
+    stem_sets = [_sentence_stems(index, article_row, text, s, e) for s, e in spans]
     covers = [query.coverage(found) for found in stem_sets]
-    paras = paragraphs(text)
-    fragment = [is_fragment(text, _containing(paras, s)) for s, _ in spans]
+    paras, fragments = _paragraphs(index, article_row, text)
+    fragment = [fragments[_containing(paras, s)] for s, _ in spans]
     scores = [float(c) + 0.3 * cov - (10.0 if frag else 0.0)  # never a fragment alone
               for c, cov, frag in zip(cosines, covers, fragment, strict=True)]
     best = int(np.argmax(scores))
@@ -90,7 +92,7 @@ def best_quote(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
         else:
             break
     lo, hi = widen(text, spans, stem_sets, fragment, query, lo, hi)
-    paragraph = paras.index(_containing(paras, spans[lo][0])) + 1
+    paragraph = _containing(paras, spans[lo][0]) + 1
     start, end = spans[lo][0], spans[hi][1]
     quote_cover = max(covers[lo:hi + 1])
     lexical_top = hit.lexical_rank is not None and hit.lexical_rank < 3
@@ -107,11 +109,29 @@ def best_quote(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
     return quote, confidence, evidence
 
 
-def _containing(paras: list[Any], offset: int) -> Any:
-    """The paragraph span that contains `offset` (the last one starting at or before it)."""
-    found = paras[0]
-    for para in paras:
-        if para.start > offset:
-            break
-        found = para
-    return found
+def _sentence_stems(index: LoadedIndex, article_row: int, text: str, start: int,
+                    end: int) -> frozenset[str]:
+    """A sentence's stems, computed once per index version (the same sentences come back)."""
+    key = ("stems", article_row, start)
+    found = index.memo.get(key)
+    if found is None:
+        if len(index.memo) > MEMO_LIMIT:
+            index.memo.clear()
+        found = index.memo[key] = frozenset(stems(terms(text[start:end])))
+    return found  # type: ignore[return-value]
+
+
+def _paragraphs(index: LoadedIndex, article_row: int,
+                text: str) -> tuple[list[Any], list[bool]]:
+    """An article's paragraphs and which of them are fragments, once per index version."""
+    key = ("paragraphs", article_row)
+    found = index.memo.get(key)
+    if found is None:
+        paras = paragraphs(text)
+        found = index.memo[key] = (paras, [is_fragment(text, p) for p in paras])
+    return found  # type: ignore[return-value]
+
+
+def _containing(paras: list[Any], offset: int) -> int:
+    """The index of the paragraph that holds `offset` (the last starting at or before it)."""
+    return max(0, bisect.bisect_right([p.start for p in paras], offset) - 1)

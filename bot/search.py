@@ -36,6 +36,8 @@ MODES = ("hybrid", "dense", "lexical")
 
 def fold(text: str) -> str:
     """Lowercase and strip diacritics, like FTS5's unicode61 tokenizer."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -40,6 +40,7 @@ class LoadedIndex:
     def __init__(self, folder: Path, manifest: dict[str, Any], ef_search: int = 128) -> None:
         self.folder = folder
         self.manifest = manifest
+        self.memo: dict[object, object] = {}  # per-version caches of derived values (quoting)
         probe = folder / "probe.npy"  # the passage encoder's vectors of backends.PROBES
         self.probe: np.ndarray | None = np.load(probe) if probe.exists() else None
         self.version: str = manifest.get("version", folder.name)

@@ -175,7 +175,8 @@ def _probe(path: Path, torch_encoder: Any, backend: str) -> np.ndarray:
     return OnnxEncoder(path, torch_encoder.path, torch_encoder.name, backend).encode(PROBES)
 
 
-def onnx_or_none(base: Any, index_dir: Path, backend: str) -> OnnxEncoder | None:
+def onnx_or_none(base: Any, index_dir: Path, backend: str,
+                 threads: int | None = None) -> OnnxEncoder | None:
     """The ONNX encoder exported beside the index, if onnxruntime is here, the export works
     and its vectors pass the check against torch fp32; None (and a log line) otherwise."""
     folder = Path(index_dir) / "encoders" / f"{model_key(base.path)}"
@@ -195,7 +196,7 @@ def onnx_or_none(base: Any, index_dir: Path, backend: str) -> OnnxEncoder | None
         if backend != "onnx-int8":
             return None
     path = folder / ("model-fp32.onnx" if backend == "onnx-fp32" else "model-int8.onnx")
-    return OnnxEncoder(path, base.path, base.name, backend, base.batch_size)
+    return OnnxEncoder(path, base.path, base.name, backend, base.batch_size, threads=threads)
 
 
 def single_query_ms(encoder: Any, repeats: int = 15) -> float:

@@ -134,13 +134,15 @@ def query_encoder(settings: Any, index_dir: Path, base: Encoder | None = None) -
     choice = settings.encoder_backend
     if choice == "torch-fp32":
         return base
+    # One thread per question: as fast as two for a short text (5.3 against 4.6-6.3 ms here)
+    # and it leaves a core to the lexical search and to other questions answered meanwhile.
     if choice.startswith("onnx"):
-        return backends.onnx_or_none(base, index_dir, choice) or base
+        return backends.onnx_or_none(base, index_dir, choice, threads=1) or base
     if choice == "torch-bf16":
         base.to_bf16()
         return base
     candidates = [base]
-    onnx = backends.onnx_or_none(base, index_dir, "onnx-fp32")
+    onnx = backends.onnx_or_none(base, index_dir, "onnx-fp32", threads=1)
     if onnx is not None:
         candidates.append(onnx)
     timed = sorted((backends.single_query_ms(c), i) for i, c in enumerate(candidates))

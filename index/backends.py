@@ -199,6 +199,20 @@ def onnx_or_none(base: Any, index_dir: Path, backend: str,
     return OnnxEncoder(path, base.path, base.name, backend, base.batch_size, threads=threads)
 
 
+def faster(first: Any, second: Any, sample: list[str]) -> Any:
+    """Whichever encoder takes less time over `sample` (after a warm-up batch)."""
+    timings = []
+    for encoder in (first, second):
+        encoder.encode(sample[:8])
+        started = time.perf_counter()
+        encoder.encode(sample)
+        timings.append(time.perf_counter() - started)
+    chosen = first if timings[0] <= timings[1] else second
+    log.info("passage encoder: %s (%s %.2f s, %s %.2f s on %d texts)", chosen.backend,
+             first.backend, timings[0], second.backend, timings[1], len(sample))
+    return chosen
+
+
 def single_query_ms(encoder: Any, repeats: int = 15) -> float:
     """Median time to encode one short question (after a warm-up)."""
     encoder.encode_query("warm up the encoder")

@@ -112,7 +112,8 @@ def build_index(
             summary.seconds = time.perf_counter() - started
             return summary
         if encoder is None:
-            encoder = passage_encoder(settings, index_dir)
+            sample = [a.text[:1500] for a in list(current.values())[:48]]  # passage-sized
+            encoder = passage_encoder(settings, index_dir, sample)
         probe = encoder.encode(PROBES)
         if old_manifest is not None and not _agrees(old_dir, probe):
             old_manifest, old_prints = None, {}

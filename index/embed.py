@@ -102,16 +102,19 @@ class Encoder:
         return self.encode([text])[0]
 
 
-def passage_encoder(settings: Any, index_dir: Path) -> Any:
+def passage_encoder(settings: Any, index_dir: Path, sample: list[str] | None = None) -> Any:
     """The encoder for indexing: ENCODER_BACKEND, or with `auto` bf16 where the CPU has it
-    natively, else ONNX fp32 (export checked against torch), else torch fp32."""
+    natively, else whichever of torch fp32 and ONNX fp32 encodes `sample` faster here."""
     from index import backends
 
     base = Encoder(settings.embedding_model, settings.embed_batch_size)
     choice = settings.encoder_backend
     if choice == "auto":  # export the question encoder now, beside the index (cached)
-        backends.onnx_or_none(base, index_dir, "onnx-fp32")
-        choice = "torch-bf16" if backends.native_bf16(backends.cpu_flags()) else "onnx-fp32"
+        onnx = backends.onnx_or_none(base, index_dir, "onnx-fp32")
+        if backends.native_bf16(backends.cpu_flags()):
+            choice = "torch-bf16"
+        else:
+            return backends.faster(base, onnx, sample) if onnx and sample else base
     if choice == "torch-bf16":
         reference = base.encode(backends.PROBES)
         base.to_bf16()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -23,15 +24,30 @@ def test_cpu_flags_are_read_not_assumed():
     assert backends.cpu_flags("no flags line here") == set()
 
 
-@pytest.mark.parametrize(("cpuinfo", "expected"), [(AMD_AVX2, "onnx-fp32"),
-                                                   (INTEL, "torch-bf16")])
+@pytest.mark.parametrize(("cpuinfo", "expected"), [(AMD_AVX2, {"torch-fp32", "onnx-fp32"}),
+                                                   (INTEL, {"torch-bf16"})])
 def test_auto_indexes_with_bf16_only_on_native_support(workspace, monkeypatch, cpuinfo,
                                                        expected):
     monkeypatch.setattr(backends, "cpu_flags", lambda text=None: _flags(cpuinfo))
-    encoder = passage_encoder(workspace, workspace.resolved_index_dir)
-    assert encoder.backend == expected
+    sample = [" ".join(backends.PROBES)] * 16
+    encoder = passage_encoder(workspace, workspace.resolved_index_dir, sample)
+    assert encoder.backend in expected
     vectors = encoder.encode(backends.PROBES)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+class _Timed:
+    def __init__(self, backend: str, seconds: float) -> None:
+        self.backend, self.seconds = backend, seconds
+
+    def encode(self, texts: list[str]) -> None:
+        time.sleep(self.seconds)
+
+
+def test_without_native_bf16_the_faster_measured_encoder_indexes():
+    slow, quick = _Timed("torch-fp32", 0.05), _Timed("onnx-fp32", 0.0)
+    assert backends.faster(slow, quick, ["a text"] * 8) is quick
+    assert backends.faster(quick, slow, ["a text"] * 8) is quick
 
 
 def _flags(cpuinfo: str) -> set[str]:

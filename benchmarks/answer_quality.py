@@ -95,7 +95,7 @@ def engine_answers(engine: Engine, questions: list[dict]) -> list[dict]:
                 order.append((quote.article_id, quote.paragraph))
         rows.append({
             "question": q["question"],
-            "confidence": first.score if first else 0.0,
+            "confidence": answer.evidence.get("support", 0.0),
             "evidence": answer.evidence,
             "hit": bool(first and any(a in first.text for a in q["answers"])),
             "words": len(first.text.split()) if first else 0,
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nQuote hit rate (first quote contains the gold answer): {hit:.3f}; "
           f"mean quote length {words:.1f} words")
 
-    thresholds = [round(x, 2) for x in np.arange(0.30, 0.71, 0.025)]
+    thresholds = [round(x, 3) for x in np.arange(0.70, 1.46, 0.05)]
     sweeps: dict[str, list[list[object]]] = {}
     details = {"full": answers}
     for label, settings in (("3 SQuAD articles", three), (f"3 SQuAD articles{suffix}",

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.quote import Quote, best_quote
+from bot.quote import Quote, best_quote, rarity, support
 from bot.search import Hit, QueryTerms, Retriever, terms
 from bot.settings import Settings
 from index.backends import COMPATIBLE_MIN_COSINE, PROBES, min_cosine
@@ -34,6 +34,7 @@ HELP = ("I answer questions about the news articles I hold, quoting them word fo
         "the source. Ask me something like “How far is Qasr Bin Ghashir from Tripoli?”")
 UNAVAILABLE = "The article index is unavailable right now; please try again later."
 MIN_STANDALONE_WORDS = 4
+MORE_QUOTES_CONFIDENCE = 0.44  # quotes after the first need this much evidence of their own
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Engine:
         self.settings = settings
         self.encoder = encoder or query_encoder(settings, settings.resolved_index_dir)
         self._probes: dict[int, np.ndarray] = {}
+        rarity("warm")  # loads wordfreq's English table now, not during the first question
         self._state: tuple[LoadedIndex, Retriever] | None = None
         self._reload_lock = threading.Lock()
         self._lexical_pool = ThreadPoolExecutor(4, thread_name_prefix="lexical")
@@ -181,20 +183,23 @@ class Engine:
 
     def _compose(self, question: str, index: LoadedIndex, query: QueryTerms,
                  vector: np.ndarray, hits: list[Hit], limit: int, news: bool = False) -> Answer:
-        threshold = self.settings.abstain_threshold
-        quotes: list[Quote] = []
-        seen: set[str] = set()
         candidates = [best_quote(index, query, vector, hit) for hit in hits]
         bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
             candidates)
         scored = [c for c, _ in sorted(zip(candidates, bonus, strict=True),
-                                       key=lambda pair: pair[0][1] + pair[1], reverse=True)]
-        evidence = scored[0][2] if scored else {}
+                                       key=lambda pair: pair[0][1] + pair[1], reverse=True)
+                  if word_count(c[0].text) >= MIN_STANDALONE_WORDS]  # headings never stand alone
+        evidence = dict(scored[0][2]) if scored else {}
+        if scored:
+            evidence.update(support(question, scored))
+        if not scored or evidence["support"] < self.settings.abstain_threshold:
+            return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
+                          evidence=evidence)
+        quotes: list[Quote] = []
+        seen: set[str] = set()
         for quote, confidence, _ in scored:
-            if confidence < threshold:
+            if quotes and confidence < MORE_QUOTES_CONFIDENCE:
                 break
-            if word_count(quote.text) < MIN_STANDALONE_WORDS:
-                continue  # a heading or fragment cannot stand alone as an answer
             key = " ".join(quote.text.lower().split())
             if key in seen:
                 continue
@@ -202,10 +207,8 @@ class Engine:
             quotes.append(quote)
             if len(quotes) >= limit:
                 break
-        if quotes:
-            return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence)
-        return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
-                      evidence=evidence)
+        return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence)
+
 
 def recency_bonus(dates: list[str | None], weight: float = 0.15) -> list[float]:
     """For news questions: newer dated articles rank higher; undated ones get nothing."""

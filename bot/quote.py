@@ -4,6 +4,7 @@ neighbour carries the question's terms, never a fragment alone; and its confiden
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,34 @@ def confidence_score(dense: float, sentence: float, quote_coverage: float,
     agrees (passage in its top 3). Weights fitted on half of the SQuAD abstention benchmark
     and checked on the other half (benchmarks/answer_quality.py)."""
     return 0.32 * dense + 0.31 * sentence + 0.23 * quote_coverage + 0.14 * lexical_top
+
+
+def support(question: str, scored: list[tuple[Quote, float, dict[str, float]]]
+            ) -> dict[str, float]:
+    """Evidence that the articles answer at all, for abstention: the best quote's confidence,
+    its margin over the best quote from another article (a real answer stands out; a merely
+    similar article does not), and how much of the question's wording the quote holds, each
+    word weighted by its rarity in English (wordfreq), which unlike the index's idf means the
+    same in a small corpus and a large one. Weights fitted on half the SQuAD abstention
+    benchmark and checked on the other half (benchmarks/answer_quality.py)."""
+    top, confidence, _ = scored[0]
+    second = next((c for q, c, _ in scored[1:] if q.article_id != top.article_id), 0.0)
+    weights = {word: rarity(word) for word in terms(question)}
+    total = sum(weights.values())
+    found = set(stems(terms(top.text)))
+    held = sum(w for word, w in weights.items() if stems([word])[0] in found) / total \
+        if total > 0 else 0.0
+    margin = confidence - second
+    return {"margin": margin, "rare_coverage": held,
+            "support": confidence + margin + 0.8 * held}
+
+
+@functools.lru_cache(maxsize=200_000)
+def rarity(word: str) -> float:
+    """0 for the commonest English words, up to 7 for words wordfreq has never seen."""
+    from wordfreq import zipf_frequency
+
+    return max(0.0, 7.0 - zipf_frequency(word, "en"))
 
 
 def widen(text: str, spans: list[tuple[int, int]], stem_sets: list[frozenset[str]],

@@ -28,7 +28,7 @@ class Settings(IndexSettings):
     allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     max_question_chars: int = Field(1000, ge=1)
     max_quotes: int = Field(3, ge=1, le=10)
-    abstain_threshold: float = 0.44
+    abstain_threshold: float = 1.06
     answer_workers: int = Field(2, ge=1, le=64)
     reload_interval_seconds: float = Field(5.0, gt=0)
     push_interval_seconds: float = Field(2.0, gt=0)

@@ -92,6 +92,11 @@ def build_application(settings: Settings, engine: Engine, state: State) -> Appli
     app.bot_data[handlers.KEY] = handlers.Services(
         settings=settings, engine=engine, state=state,
         executor=ThreadPoolExecutor(settings.answer_workers, thread_name_prefix="answer"))
+    if engine.index is not None:
+        # Plan for the index loaded at start before any reload can swap in a newer one: on a
+        # new database that index is the baseline, and a build published meanwhile is pushed.
+        plan_pushes(engine, state, settings.follow_threshold)
+        app.bot_data["planned_version"] = engine.index.version
     app.add_handler(TypeHandler(Update, handlers.allowlist_gate), group=-1)
     app.add_handler(CommandHandler("start", commands.on_start))
     app.add_handler(CommandHandler("help", commands.on_help))

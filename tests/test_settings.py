@@ -86,3 +86,14 @@ def test_rate_counter_is_exact_under_concurrency(tmp_path):
         counts = list(pool.map(lambda _: state.count_event("user:1"), range(40)))
     assert sorted(counts) == list(range(1, 41))
     assert state.count_event("user:1", window_seconds=0) == 1  # a new window starts over
+
+
+def test_env_example_lists_every_setting_and_loads():
+    import re
+
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    missing = [name.upper() for name in Settings.model_fields
+               if not re.search(rf"^{name.upper()}=", example, re.MULTILINE)]
+    assert not missing, f".env.example does not document {missing}"
+    loaded = Settings(_env_file=ROOT / ".env.example")
+    assert loaded.encoder_backend == "auto" and loaded.fetch_interval_minutes is None

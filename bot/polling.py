@@ -40,6 +40,7 @@ class InboxWorker:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = asyncio.Event()
         self.in_flight: set[asyncio.Task] = set()
+        self.failed = False
         self.claimed: set[int] = set()  # update ids this worker has taken and not finished
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         # Marking an update done is the step between a sent answer and its record: its own
@@ -59,6 +60,7 @@ class InboxWorker:
                 await self.app.post_init(self.app)
             await self.app.start()
             intake = asyncio.create_task(self.take_in())
+            intake.add_done_callback(self._intake_ended)
             await self.stopping.wait()
             log.info("stopping: no new updates taken, %d answers in flight", len(self.in_flight))
             intake.cancel()
@@ -71,6 +73,14 @@ class InboxWorker:
                 await self.app.stop()
             await self.app.shutdown()
             self.state.close()
+
+    def _intake_ended(self, task: asyncio.Task) -> None:
+        """Intake that fails (a port already in use, say) stops the bot with the reason,
+        instead of leaving it running deaf."""
+        if not task.cancelled() and task.exception() is not None:
+            log.error("cannot take updates in: %s; stopping", task.exception())
+            self.failed = True
+            self.stopping.set()
 
     async def take_in(self) -> None:
         raise NotImplementedError

@@ -22,7 +22,7 @@ from telegram.ext import (
 from bot import commands, handlers
 from bot.answer import Engine
 from bot.delivery import deliver
-from bot.polling import Poller
+from bot.polling import InboxWorker, Poller
 from bot.settings import Settings
 from bot.state import State
 from bot.updates import plan_pushes
@@ -253,7 +253,8 @@ def run_bot(settings: Settings) -> int:
     if settings.telegram_webhook_url:
         from bot.webhook import WebhookServer
 
-        asyncio.run(WebhookServer(app, state, settings, engine).run())
+        worker: InboxWorker = WebhookServer(app, state, settings, engine)
     else:
-        asyncio.run(Poller(app, state).run())
-    return 0
+        worker = Poller(app, state)
+    asyncio.run(worker.run())
+    return 1 if worker.failed else 0

@@ -53,3 +53,22 @@ def test_webhook_rejects_requests_without_the_secret(seed_settings, tmp_path):
     finally:
         bot.stop()
         api.stop()
+
+
+def test_webhook_port_in_use_stops_the_bot_with_the_reason(seed_settings, tmp_path):
+    api = FakeTelegram()
+    api.start()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    settings = seed_settings.model_copy(update={"data_dir": tmp_path / "data"})
+    bot = BotProcess(api, settings, {"TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+                                     "TELEGRAM_WEBHOOK_PORT": str(port)})
+    try:
+        assert bot.process.wait(120) == 1
+        assert "cannot take updates in" in bot.log.read_text()
+    finally:
+        bot.stop()
+        taken.close()
+        api.stop()

@@ -67,13 +67,6 @@ class Inbox:
                 inbox.c.status == "pending").order_by(inbox.c.update_id))
             return [(int(r[0]), str(r[1])) for r in rows]
 
-    def counts(self) -> dict[str, int]:
-        """How many updates are pending and done."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(inbox.c.status, sa.func.count()).group_by(
-                inbox.c.status))
-            return {str(status): int(count) for status, count in rows}
-
     def next_offset(self) -> int:
         """The getUpdates offset that acknowledges everything already stored."""
         with self.engine.connect() as conn:

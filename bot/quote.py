@@ -6,7 +6,6 @@ from __future__ import annotations
 import bisect
 import functools
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -107,8 +106,8 @@ def best_quote(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
                else np.zeros(len(spans)))
     stem_sets = [_sentence_stems(index, article_row, text, s, e) for s, e in spans]
     covers = [query.coverage(found) for found in stem_sets]
-    paras, fragments = _paragraphs(index, article_row, text)
-    fragment = [fragments[_containing(paras, s)] for s, _ in spans]
+    starts, fragments = _paragraphs(index, article_row, text)
+    fragment = [fragments[_containing(starts, s)] for s, _ in spans]
     scores = [float(c) + 0.3 * cov - (10.0 if frag else 0.0)  # never a fragment alone
               for c, cov, frag in zip(cosines, covers, fragment, strict=True)]
     best = int(np.argmax(scores))
@@ -121,7 +120,7 @@ def best_quote(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
         else:
             break
     lo, hi = widen(text, spans, stem_sets, fragment, query, lo, hi)
-    paragraph = _containing(paras, spans[lo][0]) + 1
+    paragraph = _containing(starts, spans[lo][0]) + 1
     start, end = spans[lo][0], spans[hi][1]
     quote_cover = max(covers[lo:hi + 1])
     lexical_top = hit.lexical_rank is not None and hit.lexical_rank < 3
@@ -151,16 +150,17 @@ def _sentence_stems(index: LoadedIndex, article_row: int, text: str, start: int,
 
 
 def _paragraphs(index: LoadedIndex, article_row: int,
-                text: str) -> tuple[list[Any], list[bool]]:
-    """An article's paragraphs and which of them are fragments, once per index version."""
+                text: str) -> tuple[list[int], list[bool]]:
+    """Where an article's paragraphs start and which are fragments, once per index version."""
     key = ("paragraphs", article_row)
     found = index.memo.get(key)
     if found is None:
         paras = paragraphs(text)
-        found = index.memo[key] = (paras, [is_fragment(text, p) for p in paras])
+        found = index.memo[key] = ([p.start for p in paras],
+                                   [is_fragment(text, p) for p in paras])
     return found  # type: ignore[return-value]
 
 
-def _containing(paras: list[Any], offset: int) -> int:
+def _containing(starts: list[int], offset: int) -> int:
     """The index of the paragraph that holds `offset` (the last starting at or before it)."""
-    return max(0, bisect.bisect_right([p.start for p in paras], offset) - 1)
+    return max(0, bisect.bisect_right(starts, offset) - 1)

@@ -58,6 +58,20 @@ def _wait_port(port: int, timeout: float, proc: subprocess.Popen, what: str) -> 
     raise TimeoutError(f"{what} did not listen on port {port}")
 
 
+def stop_server(proc: subprocess.Popen | None, sig: signal.Signals, wait: float,
+                root: Path) -> None:
+    """Stop a server we started, by its pid (killed if it does not stop), and remove its
+    temporary folder."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    shutil.rmtree(root, ignore_errors=True)
+
+
 class Postgres:
     """A throwaway PostgreSQL server; `url` is what DATABASE_URL takes."""
 
@@ -117,14 +131,7 @@ class Postgres:
                 time.sleep(0.3)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # fast shutdown, by the pid we started
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        shutil.rmtree(self.root, ignore_errors=True)
+        stop_server(self.proc, signal.SIGINT, 30, self.root)  # fast shutdown
 
 
 def render_nginx_template(replicas: list[str], listen: str, webhook_path: str) -> str:
@@ -171,11 +178,4 @@ class Nginx:
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful, by the pid we started
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        shutil.rmtree(self.root, ignore_errors=True)
+        stop_server(self.proc, signal.SIGQUIT, 15, self.root)  # graceful

@@ -88,3 +88,62 @@ def test_index_no_question_encoder_agrees_with_is_a_rebuild_message(workspace, e
     engine = Engine(workspace, encoder=encoder)
     with pytest.raises(IndexUnavailableError, match=r"rebuild it with `python build_index\.py"):
         engine.load()
+
+
+def test_smoothing_leaves_the_fp32_vectors_unchanged(encoder):
+    from index import quantize
+
+    transformer = encoder.model[0]
+    smoothed, keep = quantize.smoothed_copy(transformer.auto_model, transformer.tokenizer)
+    texts = ["Who reopened the harbour after the storm?", "ok", backends.PROBES[6]]
+    before = quantize._vectors(transformer.auto_model, transformer.tokenizer, texts)
+    after = quantize._vectors(smoothed, transformer.tokenizer, texts)
+    assert backends.min_cosine(before, after) > 0.99999
+    assert all(name.endswith("output.dense") for name in keep)  # only down-projections
+
+
+def test_int8_export_keeps_the_chosen_linears_fp32_and_is_checked(workspace, encoder):
+    import onnx
+
+    from index import quantize
+
+    folder = workspace.resolved_index_dir / "encoders" / backends.model_key(encoder.path)
+    backends.onnx_or_none(encoder, workspace.resolved_index_dir, "onnx-fp32")
+    check = json.loads((folder / "check.json").read_text())
+    graph = onnx.load(str(folder / "model-int8.onnx")).graph
+    ops = {node.name: node.op_type for node in graph.node}
+    kept = quantize.onnx_nodes(list(ops), check["int8_fp32_linears"])
+    assert len(kept) == len(check["int8_fp32_linears"]) >= 1
+    assert {ops[name] for name in kept} == {"MatMul"}  # these stayed fp32
+    assert sum(op.startswith(("MatMulInteger", "DynamicQuantizeMatMul")) for op in
+               ops.values()) >= 20  # everything else is int8
+    int8 = backends.onnx_or_none(encoder, workspace.resolved_index_dir, "onnx-int8",
+                                 strict=True)
+    if check["onnx-int8"] >= backends.COMPATIBLE_MIN_COSINE:
+        vectors = np.array([int8.encode_query(text) for text in backends.PROBES])
+        assert backends.min_cosine(encoder.encode(backends.PROBES), vectors) >= 0.995
+    else:  # a CPU whose int8 disagrees: never chosen for questions
+        assert int8 is None
+    # A failing check keeps int8 out of `auto`, whatever its speed.
+    (folder / "check.json").write_text(json.dumps({**check, "onnx-int8": 0.91}))
+    assert backends.onnx_or_none(encoder, workspace.resolved_index_dir, "onnx-int8",
+                                 strict=True) is None
+    chosen = query_encoder(workspace, workspace.resolved_index_dir, base=encoder)
+    assert chosen.backend in {"torch-fp32", "onnx-fp32"}
+
+
+def test_onnx_node_names_follow_module_paths():
+    from index.quantize import onnx_nodes
+
+    nodes = ["/bert/encoder/layer.2/output/dense/lin/MatMul",
+             "/bert/encoder/layer.2/output/dense/lin/Add",
+             "/bert/encoder/layer.12/output/dense/lin/MatMul",
+             "/bert/encoder/layer.1/attention/output/dense/lin/MatMul"]
+    assert onnx_nodes(nodes, ["encoder.layer.2.output.dense", "encoder.layer.1.output.dense"]) \
+        == ["/bert/encoder/layer.2/output/dense/lin/MatMul"]
+
+
+def test_int8_weights_use_seven_bits_only_without_vnni():
+    assert backends.needs_reduced_range(_flags(AMD_AVX2))
+    assert not backends.needs_reduced_range(_flags(INTEL) | {"avx512_vnni"})
+    assert not backends.needs_reduced_range(set())

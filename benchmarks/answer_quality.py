@@ -1,6 +1,7 @@
 """Retrieval, quoting, abstention and latency of the answering engine on SQuAD (+ BBC distractors).
 
     .venv/bin/python -m benchmarks.answer_quality [--squad F] [--bbc F] [--no-bbc] [--work DIR]
+        [--compare-fp32]
 
 Indexes are cached under --work and updated incrementally, so a rerun embeds nothing new.
 """
@@ -161,36 +162,21 @@ def plot(rows_by_label: dict[str, list[list[object]]], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev_subset.json")
-    parser.add_argument("--bbc", type=Path, default=SHARED / "bbc_news.jsonl")
-    parser.add_argument("--no-bbc", action="store_true", help="no distractors (quick run)")
-    parser.add_argument("--work", type=Path, default=OUT / "answer_quality")
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="abstention threshold to report (default: the setting)")
-    args = parser.parse_args(argv)
-    print(cpu_line())
-    squad = load_squad(args.squad)
-    kept = [a for a in squad if a["title"] not in LEFT_OUT]
-    work = args.work
-    write_squad_corpus(squad, work / "corpora" / "squad5")
-    write_squad_corpus(kept, work / "corpora" / "squad3")
-    distractors = [] if args.no_bbc else [args.bbc]
-    defaults = Settings(_env_file=None)
-    encoder = passage_encoder(defaults, work)  # ENCODER_BACKEND=auto: by the CPU's flags
-    fp32 = Encoder(defaults.embedding_model)
-    question_encoder = query_encoder(defaults, work, base=fp32)
-    print(f"passage encoder: {encoder.backend}; question encoder: {question_encoder.backend}")
-    suffix = "" if args.no_bbc else "+bbc"
-    full = build("squad5" + suffix, [work / "corpora" / "squad5", *distractors], work, encoder)
-    three_plus = build("squad3" + suffix, [work / "corpora" / "squad3", *distractors], work,
-                       encoder, seed_from="squad5" + suffix)
-    three = build("squad3", [work / "corpora" / "squad3"], work, encoder)
-
+def evaluate(label: str, encoder: Any, question_encoder: Any, squad: list[dict],
+             distractors: list[Path], work: Path, threshold: float | None) -> dict[str, Any]:
+    """Build the three indexes with `encoder` and measure retrieval, quoting and abstention
+    with `question_encoder`; prints the tables and returns the headline figures."""
+    tag = "" if label == "auto" else f"-{label}"
+    suffix = "+bbc" if distractors else ""
+    full = build(f"squad5{suffix}{tag}", [work / "corpora" / "squad5", *distractors], work,
+                 encoder)
+    three_plus = build(f"squad3{suffix}{tag}", [work / "corpora" / "squad3", *distractors],
+                       work, encoder, seed_from=f"squad5{suffix}{tag}")
+    three = build(f"squad3{tag}", [work / "corpora" / "squad3"], work, encoder)
     questions = answerable(squad)
     left_out_ids = {f"squad:{t}" for t in LEFT_OUT}
-    print(f"\n{len(questions)} answerable questions; index: SQuAD 5 articles{suffix}\n")
+    print(f"\n[{label}: passages {encoder.backend}, questions {question_encoder.backend}] "
+          f"{len(questions)} answerable questions; index: SQuAD 5 articles{suffix}\n")
     engine = Engine(full, encoder=question_encoder)
     engine.load()
     rows = [recall_row(f"{mode} (RRF order)" if mode == "hybrid" else mode,
@@ -203,14 +189,13 @@ def main(argv: list[str] | None = None) -> None:
     words = float(np.mean([a["words"] for a in answers]))
     print(f"\nQuote hit rate (first quote contains the gold answer): {hit:.3f}; "
           f"mean quote length {words:.1f} words")
-
     thresholds = [round(x, 3) for x in np.arange(0.70, 1.46, 0.05)]
+    current = threshold if threshold is not None else Settings().abstain_threshold
     sweeps: dict[str, list[list[object]]] = {}
+    at: list[list[object]] = []
     details = {"full": answers}
-    for label, settings in (("3 SQuAD articles", three), (f"3 SQuAD articles{suffix}",
-                                                          three_plus)):
-        if label in sweeps:
-            continue
+    for name, settings in (("3 SQuAD articles", three), (f"3 SQuAD articles{suffix}",
+                                                         three_plus)):
         sub = Engine(settings, encoder=question_encoder)
         sub.load()
         result = engine_answers(sub, questions)
@@ -218,33 +203,68 @@ def main(argv: list[str] | None = None) -> None:
                   if q["article_id"] not in left_out_ids]
         outside = [r for r, q in zip(result, questions, strict=True)
                    if q["article_id"] in left_out_ids]
-        sweeps[label] = abstention_rows(label, inside, outside, thresholds)
-        details[label] = result
-    current = args.threshold if args.threshold is not None else Settings().abstain_threshold
+        sweeps[name] = abstention_rows(name, inside, outside, thresholds)
+        at.append(abstention_rows(name, inside, outside, [current])[0])
+        details[name] = result
     print(f"\nAbstention at the threshold {current} "
           "(left-out: answerable questions about the 2 articles not indexed)")
-    at = [abstention_rows(label, [r for r, q in zip(details[label], questions, strict=True)
-                                  if q["article_id"] not in left_out_ids],
-                          [r for r, q in zip(details[label], questions, strict=True)
-                           if q["article_id"] in left_out_ids], [current])[0]
-          for label in sweeps]
     print(table(["index", "threshold", "abstained on left-out", "false abstention"], at))
     print("\nThreshold sweep")
     print(table(["index", "threshold", "abstained on left-out", "false abstention"],
                 [row for rows_ in sweeps.values() for row in rows_]))
     work.mkdir(parents=True, exist_ok=True)
-    plot(sweeps, work / "abstention.png")
-    (work / "details.json").write_text(json.dumps(details, indent=1, default=str))
-    print(f"\nPlot: {work / 'abstention.png'}; per-question details: {work / 'details.json'}")
+    plot(sweeps, work / f"abstention{tag}.png")
+    (work / f"details{tag}.json").write_text(json.dumps(details, indent=1, default=str))
+    figures = {"Recall@1": rows[-1][1], "Recall@5": rows[-1][2], "MRR@10": rows[-1][3],
+               "quote hit": hit, "mean quote words": words}
+    for row in at:
+        figures[f"abstained on left-out, {row[0]}"] = row[2]
+        figures[f"false abstention, {row[0]}"] = row[3]
+    figures["engine"] = engine
+    return figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev_subset.json")
+    parser.add_argument("--bbc", type=Path, default=SHARED / "bbc_news.jsonl")
+    parser.add_argument("--no-bbc", action="store_true", help="no distractors (quick run)")
+    parser.add_argument("--work", type=Path, default=OUT / "answer_quality")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="abstention threshold to report (default: the setting)")
+    parser.add_argument("--compare-fp32", action="store_true",
+                        help="also build and measure an all torch fp32 pipeline, side by side")
+    args = parser.parse_args(argv)
+    print(cpu_line())
+    squad = load_squad(args.squad)
+    work = args.work
+    write_squad_corpus(squad, work / "corpora" / "squad5")
+    write_squad_corpus([a for a in squad if a["title"] not in LEFT_OUT],
+                       work / "corpora" / "squad3")
+    distractors = [] if args.no_bbc else [args.bbc]
+    defaults = Settings(_env_file=None)
+    encoder = passage_encoder(defaults, work)  # ENCODER_BACKEND=auto: by the CPU's flags
+    fp32 = Encoder(defaults.embedding_model)
+    question_encoder = query_encoder(defaults, work, base=fp32)
+    print(f"passage encoder: {encoder.backend}; question encoder: {question_encoder.backend}")
+    results = {"auto": evaluate("auto", encoder, question_encoder, squad, distractors, work,
+                                args.threshold)}
+    if args.compare_fp32:
+        results["fp32"] = evaluate("fp32", fp32, fp32, squad, distractors, work, args.threshold)
+        print("\nQuality, auto against an all torch fp32 pipeline (same run)")
+        print(table(["metric", "torch fp32", "auto", "auto - fp32"],
+                    [[key, results["fp32"][key], value, value - results["fp32"][key]]
+                     for key, value in results["auto"].items() if key != "engine"]))
 
     print("\nLatency per question, warm (ms)")
+    engine = results["auto"]["engine"]
     engines = {question_encoder.backend: engine}
     if question_encoder is not fp32:
-        torch_engine = Engine(full, encoder=fp32)
+        torch_engine = Engine(engine.settings, encoder=fp32)
         torch_engine.load()
         engines = {"torch-fp32": torch_engine, **engines}
     print(table(["stage", "p50", "p95", "p95 / bare encode p95"],
-                latency(engines, fp32.model, questions)))
+                latency(engines, fp32.model, answerable(squad))))
 
 
 if __name__ == "__main__":

@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.fake_bot_api import FakeTelegram
+
+
+@functools.cache
+def _session_encoders() -> Path:
+    """One ONNX export for every bot of this test run (8 s each otherwise); test_backends
+    covers the export itself."""
+    from index import backends
+    from index.embed import Encoder
+    from index.settings import PACKAGED_MODEL
+
+    folder = Path(tempfile.mkdtemp(prefix="verbatim-encoders-"))
+    atexit.register(shutil.rmtree, folder, True)
+    encoder = Encoder(PACKAGED_MODEL)
+    backends.export_onnx(encoder, folder / backends.model_key(encoder.path))
+    return folder
+
+
+def share_encoders(index_dir: Path) -> None:
+    """Point an index's `encoders/` cache at the session's export, unless it has its own."""
+    target = Path(index_dir) / "encoders"
+    if not target.exists() and not target.is_symlink():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(_session_encoders(), target_is_directory=True)
 
 
 class BotProcess:
@@ -19,6 +46,7 @@ class BotProcess:
         self.api = api
         self.log = Path(settings.data_dir) / "bot.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        share_encoders(settings.resolved_index_dir)
         inherited = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env = {**inherited, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url,
                "INDEX_DIR": str(settings.resolved_index_dir), "DATA_DIR": str(settings.data_dir),

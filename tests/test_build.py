@@ -64,6 +64,25 @@ def test_incremental_add_change_remove(workspace, encoder):
     assert "Alpha one, changed has enough words." in {r[4] for r in rows}
 
 
+def test_a_text_that_stands_twice_is_encoded_once_and_found_in_both(workspace, encoder):
+    from bot.answer import Engine
+
+    shared = "The council approved the new harbour wall after a vote on Tuesday evening."
+    add_article(workspace, "a.txt", f"{shared}\n\nAlpha has enough words of its own here.")
+    add_article(workspace, "b.txt", f"Beta has enough words of its own here.\n\n{shared}")
+    summary = build(workspace, encoder)
+    assert summary.embedded_passages == 4 and summary.embedded_texts == 3
+    engine = Engine(workspace, encoder=encoder)
+    engine.load()
+    index, retriever = engine._state
+    question = "When did the council approve the harbour wall?"
+    hits = retriever.search(encoder.encode_query(question), retriever.query_terms(question),
+                            k=4, mode="dense")
+    top = [index.articles[index.passage(h.passage_id)[0]].article_id for h in hits[:2]]
+    assert sorted(top) == ["a.txt", "b.txt"]  # the shared paragraph, in both articles
+    assert hits[0].dense == pytest.approx(hits[1].dense, abs=1e-6)  # the same vector
+
+
 def test_full_rebuild_embeds_everything(workspace, encoder):
     add_article(workspace, "a.txt", "Alpha one has enough words.\n\nAlpha two has enough words.")
     build(workspace, encoder)

@@ -32,6 +32,7 @@ from bot.settings import Settings
 from index.build import build_index
 from index.embed import Encoder, passage_encoder, query_encoder
 from index.ingest import read_corpus
+from index.reader import IndexUnavailableError
 
 LEFT_OUT = ("Sky_(United_Kingdom)", "Victoria_(Australia)")
 MODES = ("dense", "lexical", "hybrid")
@@ -256,15 +257,37 @@ def main(argv: list[str] | None = None) -> None:
                     [[key, results["fp32"][key], value, value - results["fp32"][key]]
                      for key, value in results["auto"].items() if key != "engine"]))
 
-    print("\nLatency per question, warm (ms)")
-    engine = results["auto"]["engine"]
-    engines = {question_encoder.backend: engine}
-    if question_encoder is not fp32:
-        torch_engine = Engine(engine.settings, encoder=fp32)
-        torch_engine.load()
-        engines = {"torch-fp32": torch_engine, **engines}
+    print(f"\nLatency per question, warm (ms), per question encoder on the auto index "
+          f"(auto chose {question_encoder.backend})")
+    settings = results["auto"]["engine"].settings
+    engines = {}
+    for backend, candidate in question_encoders(defaults, work, fp32).items():
+        engine = Engine(settings, encoder=candidate)
+        try:
+            engine.load()
+        except IndexUnavailableError as err:  # disagrees with the passage vectors
+            print(f"{backend}: not compatible with this index ({err})")
+            continue
+        engines[backend] = engine
     print(table(["stage", "p50", "p95", "p95 / bare encode p95"],
                 latency(engines, fp32.model, answerable(squad))))
+
+
+def question_encoders(defaults: Settings, work: Path, fp32: Encoder) -> dict[str, Any]:
+    """Every question encoder this machine can run: torch fp32, bf16 where native, and the
+    ONNX fp32 and int8 exports that pass their probe checks (one thread, as the bot runs)."""
+    from index import backends
+
+    found: dict[str, Any] = {"torch-fp32": fp32}
+    if backends.native_bf16(backends.cpu_flags()):
+        bf16 = Encoder(defaults.embedding_model)
+        bf16.to_bf16()
+        found["torch-bf16"] = bf16
+    for name in ("onnx-fp32", "onnx-int8"):
+        onnx = backends.onnx_or_none(fp32, work, name, threads=1, strict=True)
+        if onnx is not None:
+            found[name] = onnx
+    return found
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from benchmarks.common import (
 from bot.answer import Engine
 from bot.settings import Settings
 from index.build import build_index
-from index.embed import Encoder, passage_encoder, query_encoder
+from index.embed import Encoder, passage_encoder, query_encoder, question_candidates
 from index.ingest import read_corpus
 from index.reader import IndexUnavailableError
 
@@ -274,19 +274,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def question_encoders(defaults: Settings, work: Path, fp32: Encoder) -> dict[str, Any]:
-    """Every question encoder this machine can run: torch fp32, bf16 where native, and the
-    ONNX fp32 and int8 exports that pass their probe checks (one thread, as the bot runs)."""
+    """Every question encoder this machine can run: those `auto` chooses from, and torch bf16
+    where the CPU has it natively."""
     from index import backends
 
-    found: dict[str, Any] = {"torch-fp32": fp32}
+    found = {c.backend: c for c in question_candidates(fp32, work)}
     if backends.native_bf16(backends.cpu_flags()):
         bf16 = Encoder(defaults.embedding_model)
         bf16.to_bf16()
         found["torch-bf16"] = bf16
-    for name in ("onnx-fp32", "onnx-int8"):
-        onnx = backends.onnx_or_none(fp32, work, name, threads=1, strict=True)
-        if onnx is not None:
-            found[name] = onnx
     return found
 
 

@@ -125,7 +125,6 @@ class InboxWorker:
             self.claimed.discard(update_id)
             self.slots.release()
 
-
     def _record_done(self, update_id: int, handled: float) -> None:
         """In the bookkeeper thread: the log line follows the commit at once, not whenever the
         busy event loop resumes the handler, so a log read after a crash is exact."""

@@ -219,21 +219,29 @@ def _probe(path: Path, torch_encoder: Any, backend: str) -> np.ndarray:
     return OnnxEncoder(path, torch_encoder.path, torch_encoder.name, backend).encode(PROBES)
 
 
+def checked_export(base: Any, index_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The folder of the ONNX export beside the index and its probe check (exported once, on
+    first use); None, and a log line, when onnxruntime is missing or the export fails."""
+    folder = Path(index_dir) / "encoders" / f"{model_key(base.path)}"
+    try:
+        return folder, export_onnx(base, folder)
+    except ImportError as err:
+        log.warning("ONNX Runtime is not installed (%s); using torch", err)
+    except Exception as err:
+        log.warning("ONNX export failed (%s); using torch", err)
+    return None
+
+
 def onnx_or_none(base: Any, index_dir: Path, backend: str, threads: int | None = None,
                  strict: bool = False) -> OnnxEncoder | None:
     """The ONNX encoder exported beside the index, if onnxruntime is here, the export works
     and its vectors pass the check against torch fp32; None (and a log line) otherwise.
     An int8 model that fails its check is still returned when asked for by name (not
     `strict`): the index's own probe check then decides whether it may answer questions."""
-    folder = Path(index_dir) / "encoders" / f"{model_key(base.path)}"
-    try:
-        check = export_onnx(base, folder)
-    except ImportError as err:
-        log.warning("ONNX Runtime is not installed (%s); using torch", err)
+    exported = checked_export(base, index_dir)
+    if exported is None:
         return None
-    except Exception as err:
-        log.warning("ONNX export failed (%s); using torch", err)
-        return None
+    folder, check = exported
     agreement = check.get(backend)
     needed = ONNX_FP32_MIN_COSINE if backend == "onnx-fp32" else COMPATIBLE_MIN_COSINE
     if agreement is None or agreement < needed:

@@ -114,11 +114,12 @@ def passage_encoder(settings: Any, index_dir: Path, sample: list[str] | None = N
 
     base = Encoder(settings.embedding_model, settings.embed_batch_size)
     choice = settings.encoder_backend
-    if choice == "auto":  # export the question encoder now, beside the index (cached)
-        onnx = backends.onnx_or_none(base, index_dir, "onnx-fp32")
+    if choice == "auto":
         if backends.native_bf16(backends.cpu_flags()):
+            backends.checked_export(base, index_dir)  # for the questions, beside the index
             choice = "torch-bf16"
         else:
+            onnx = backends.onnx_or_none(base, index_dir, "onnx-fp32")
             return backends.faster(base, onnx, sample) if onnx and sample else base
     if choice == "torch-bf16":
         reference = base.encode(backends.PROBES)
@@ -143,21 +144,29 @@ def query_encoder(settings: Any, index_dir: Path, base: Encoder | None = None) -
     choice = settings.encoder_backend
     if choice == "torch-fp32":
         return base
-    # One thread per question: as fast as two for a short text (5.3 against 4.6-6.3 ms here)
-    # and it leaves a core to the lexical search and to other questions answered meanwhile.
-    if choice.startswith("onnx"):
+    if choice.startswith("onnx"):  # one thread, as in question_candidates
         return backends.onnx_or_none(base, index_dir, choice, threads=1) or base
     if choice == "torch-bf16":
         base.to_bf16()
         return base
-    candidates = [base]
-    for backend in ("onnx-fp32", "onnx-int8"):  # int8 only when it passes its probe check
-        onnx = backends.onnx_or_none(base, index_dir, backend, threads=1, strict=True)
-        if onnx is not None:
-            candidates.append(onnx)
+    candidates = question_candidates(base, index_dir)
     timed = sorted((backends.single_query_ms(c), i) for i, c in enumerate(candidates))
     chosen = candidates[timed[0][1]]
     log.info("question encoder: %s (%s)", chosen.backend,
              ", ".join(f"{candidates[i].backend} {ms:.1f} ms" for ms, i in timed))
     chosen.fallback = base
     return chosen
+
+
+def question_candidates(base: Encoder, index_dir: Path) -> list[Any]:
+    """Torch fp32 and the ONNX fp32 and int8 encoders that pass their probe checks, on one
+    thread each: as fast as two for a short text (5.3 against 4.6-6.3 ms here), and it leaves
+    a core to the lexical search and to other questions answered meanwhile."""
+    from index import backends
+
+    candidates: list[Any] = [base]
+    for backend in ("onnx-fp32", "onnx-int8"):
+        onnx = backends.onnx_or_none(base, index_dir, backend, threads=1, strict=True)
+        if onnx is not None:
+            candidates.append(onnx)
+    return candidates

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -90,7 +89,6 @@ class Engine:
         rarity("warm")  # loads wordfreq's English table now, not during the first question
         self._state: tuple[LoadedIndex, Retriever] | None = None
         self._reload_lock = threading.Lock()
-        self._lexical_pool = ThreadPoolExecutor(4, thread_name_prefix="lexical")
 
     @property
     def index(self) -> LoadedIndex | None:
@@ -163,13 +161,9 @@ class Engine:
         topic = " ".join(_NEWS.sub(" ", text).split()) if news else text
         topic = topic if terms(topic) else text
         query = retriever.query_terms(topic)
-        # The lexical search needs no vector: it runs while the question is encoded.
-        lexical = (self._lexical_pool.submit(retriever.lexical, query)
-                   if mode != "dense" and query.stems else None)
         vector = self.encoder.encode_query(topic)
         t1 = time.perf_counter()
-        hits = retriever.search(vector, query, k=10, mode=mode,
-                                lexical=lexical.result() if lexical else None)
+        hits = retriever.search(vector, query, k=10, mode=mode)
         t2 = time.perf_counter()
         answer = self._compose(text, index, query, vector, hits,
                                limit or self.settings.max_quotes, news)

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense passage and sentence vectors (FAISS) fused with FTS5 bm25."""
+"""Hybrid retrieval: dense passage and sentence vectors (FAISS) fused with BM25."""
 
 from __future__ import annotations
 
@@ -73,25 +73,28 @@ class QueryTerms:
     idf: dict[str, float] = field(default_factory=dict)
     unknown: float = 0.0  # idf-weighted share of terms found nowhere in the index
 
-    def fts_query(self, min_idf: float = 0.0) -> str:
-        """OR of the question's terms and their variants; terms in most passages (idf below
-        `min_idf`) are left out unless nothing else is left: they cost time and rank little."""
+    def phrases(self, min_idf: float = 0.0) -> list[str]:
+        """The question's terms and their variants, for BM25; terms in most passages (idf
+        below `min_idf`) are left out unless nothing else is left: they rank little."""
         kept = [s for s in self.stems if self.idf.get(s, 0.0) >= min_idf] or self.stems
-        groups = []
-        for stem in kept:
-            alternatives = [stem, *self.variants.get(stem, [])]
-            groups.append("(" + " OR ".join(f'"{a}"' for a in alternatives) + ")")
-        return " OR ".join(groups)
+        return [alternative for stem in kept
+                for alternative in (stem, *self.variants.get(stem, []))]
 
-    def coverage(self, text_stems: set[str]) -> float:
+    def coverage(self, text_stems: set[str] | frozenset[str]) -> float:
         """Idf-weighted share of the question's terms found (in any spelling) in a text."""
-        total = sum(self.idf.values())
+        total, groups = self._spellings
         if total <= 0:
             return 0.0
-        found = sum(weight for stem, weight in self.idf.items()
-                    if stem in text_stems or any(v in text_stems
-                                                 for v in self.variants.get(stem, ())))
-        return found / total
+        return sum(weight for weight, spellings in groups
+                   if not spellings.isdisjoint(text_stems)) / total
+
+    @functools.cached_property
+    def _spellings(self) -> tuple[float, list[tuple[float, frozenset[str]]]]:
+        """The idf total, and each term's weight with all its spellings (for `coverage`,
+        which quoting calls for every sentence of every hit)."""
+        return sum(self.idf.values()), [
+            (weight, frozenset((stem, *self.variants.get(stem, ()))))
+            for stem, weight in self.idf.items()]
 
 
 @dataclass
@@ -118,6 +121,7 @@ class Retriever:
             if term and term.isalpha():
                 buckets[(term[0], len(term))].append(term)
         self._buckets = buckets
+        self._variant_memo: dict[str, list[str]] = {}  # questions share their words
 
     def query_terms(self, question: str) -> QueryTerms:
         words = terms(question)
@@ -126,7 +130,11 @@ class Retriever:
         vocab = self.index.vocabulary
         for stem in stemmed:
             if len(stem) >= 5 and stem.isalpha():
-                found = self._variants(stem)
+                found = self._variant_memo.get(stem)
+                if found is None:
+                    if len(self._variant_memo) > 100_000:
+                        self._variant_memo.clear()
+                    found = self._variant_memo[stem] = self._variants(stem)
                 if found:
                     query.variants[stem] = found
         missing = 0.0
@@ -149,9 +157,8 @@ class Retriever:
         return [term for term, _, _ in found if term != stem]
 
     def search(self, vector: np.ndarray, query: QueryTerms, k: int = 10,
-               mode: str = "hybrid", lexical: list[int] | None = None) -> list[Hit]:
-        """Top passages by reciprocal-rank fusion of the dense and lexical rankings
-        (`lexical`: the lexical ranking when it was already computed)."""
+               mode: str = "hybrid") -> list[Hit]:
+        """Top passages by reciprocal-rank fusion of the dense and lexical rankings."""
         hits: dict[int, Hit] = {}
         rankings: list[list[int]] = []
         if mode in ("hybrid", "dense"):
@@ -161,19 +168,19 @@ class Retriever:
                 hits.setdefault(pid, Hit(pid, 0.0)).dense = float(score)
             rankings.append(dense_ids)
             sscores, sids = self.index.sentences.search(vector, self.dense_k * 2)
-            best: dict[int, float] = {}
-            table, rows = self.index.sentence_table, self.index.sentence_row
-            for sid, score in zip(sids[0], sscores[0], strict=False):
-                if sid < 0:
-                    continue
-                pid = int(table[rows[int(sid)], 1])
-                if pid not in best:
-                    best[pid] = float(score)
+            found = sids[0] >= 0
+            table = self.index.sentence_table  # sorted by sentence id
+            pids = table[np.searchsorted(table[:, 0], sids[0][found]), 1]
+            # Each passage once, at its best sentence's rank, with that sentence's score.
+            first = np.unique(pids, return_index=True)[1]
+            first = np.sort(first)
+            best = dict(zip(pids[first].tolist(), sscores[0][found][first].tolist(),
+                            strict=True))
             for pid, score in best.items():
                 hits.setdefault(pid, Hit(pid, 0.0)).sentence = score
             rankings.append(list(best))
         if mode in ("hybrid", "lexical") and query.stems:
-            lexical_ids = lexical if lexical is not None else self.lexical(query)
+            lexical_ids = self.lexical(query)
             for rank, pid in enumerate(lexical_ids):
                 hits.setdefault(pid, Hit(pid, 0.0)).lexical_rank = rank
             rankings.append(lexical_ids)
@@ -185,11 +192,8 @@ class Retriever:
         return ordered
 
     def lexical(self, query: QueryTerms) -> list[int]:
-        rows = self.index.connection().execute(
-            "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rank LIMIT ?",
-            (query.fts_query(COMMON_IDF), self.lexical_k),
-        ).fetchall()
-        return [int(r[0]) for r in rows]
+        """Passage ids by BM25 over the question's terms, best first."""
+        return self.index.lexical.search(query.phrases(COMMON_IDF), self.lexical_k)
 
     def _fill_dense(self, hits: list[Hit], vector: np.ndarray) -> None:
         """Cosines for hits found only lexically, so every hit carries dense evidence."""

@@ -18,6 +18,7 @@ from index.backends import COMPATIBLE_MIN_COSINE, PROBES, min_cosine
 from index.chunk import CHUNKER_VERSION, Passage, passages
 from index.embed import Encoder, passage_encoder
 from index.ingest import Article, Corpus, Problem
+from index.lexical import Bm25
 from index.settings import IndexSettings
 from index.store import FaissStore, choose_kind
 
@@ -148,6 +149,7 @@ def build_index(
                                        ef_construction=settings.hnsw_ef_construction)
                     store.add(ids, vectors)
                     store.save(staging / filename)
+                Bm25.from_catalog(conn).save(staging / publish.LEXICAL)
             summary.articles, summary.passages = counts["articles"], counts["passages"]
             summary.sentences, summary.index_kind = counts["sentences"], kind
             summary.seconds = time.perf_counter() - started

@@ -28,6 +28,7 @@ MANIFEST = "manifest.json"
 CATALOG = "catalog.sqlite"
 PASSAGES = "passages.faiss"
 SENTENCES = "sentences.faiss"
+LEXICAL = "lexical.npz"  # BM25 postings (index.lexical), read from the catalog's FTS5
 READERS = ".readers"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from index import catalog, publish
+from index.lexical import Bm25
 from index.store import FaissStore
 
 REBUILD = "python build_index.py"
@@ -58,7 +59,6 @@ class LoadedIndex:
         self.sentence_table = stable
         # Sentences are stored right after their passage, so id order groups them by passage.
         _, self.sentence_vectors = catalog.vectors(conn, "sentences", int(manifest["dimension"]))
-        self.sentence_row = {int(sid): i for i, sid in enumerate(stable[:, 0])}
         bounds = np.flatnonzero(np.diff(stable[:, 1])) + 1 if len(stable) else np.array([], int)
         starts = np.concatenate([[0], bounds]) if len(stable) else np.array([], int)
         ends = np.concatenate([bounds, [len(stable)]]) if len(stable) else np.array([], int)
@@ -71,8 +71,9 @@ class LoadedIndex:
                 r["id"], r["article_id"], r["title"], r["source"], r["url"], r["published"],
                 r["position"], r["added_at"], json.loads(r["meta"] or "{}"))
         self.by_article_id = {a.article_id: a for a in self.articles.values()}
-        self.vocabulary = {r[0]: r[1] for r in conn.execute(
-            "SELECT term, doc FROM passages_vocab")}
+        lexical = folder / publish.LEXICAL  # versions built before it: read from FTS5
+        self.lexical = Bm25.load(lexical) if lexical.exists() else Bm25.from_catalog(conn)
+        self.vocabulary = self.lexical.document_frequency
         self.passage_count = len(table)
         self._texts: dict[int, str] = {}
 

@@ -108,7 +108,8 @@ def build_index(
         fingerprint = corpus_fingerprint(corpus.articles)
         if (old_manifest is not None and not summary.new and not summary.changed
                 and not summary.removed and old_manifest.get("corpus_fingerprint") == fingerprint
-                and old_manifest.get("index_kind") == store_kinds(settings, old_manifest)):
+                and old_manifest.get("index_kind") == store_kinds(settings, old_manifest)
+                and (old_dir / publish.LEXICAL).exists()):  # else: written now, nothing embedded
             _fill_from_manifest(summary, old_manifest, old_dir)
             summary.seconds = time.perf_counter() - started
             return summary

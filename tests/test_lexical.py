@@ -73,3 +73,6 @@ def test_built_postings_match_those_read_from_the_catalog(workspace, encoder):
     index = load_index(workspace.resolved_index_dir, encoder.name)
     assert index.lexical.search(["rain", "wheat"], 5) == stored.search(["rain", "wheat"], 5)
     index.close()
+    summary = build(workspace, encoder)  # the next build adds them, embedding nothing
+    assert summary.written and summary.embedded_passages == 0
+    assert (publish.current_version(workspace.resolved_index_dir) / publish.LEXICAL).exists()

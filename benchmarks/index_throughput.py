@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -146,6 +147,7 @@ def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: l
                         "memory MB"], rows))
 
 
+ST_DEFAULT_BATCH = 32  # SentenceTransformer.encode's default batch size
 NOISE = 0.6  # noise norm: perturbed copies keep a cosine of about 0.85 to their original
 
 
@@ -163,39 +165,50 @@ def synthetic(real: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarr
     return out
 
 
-def backend_throughput(corpus_path: Path, count: int, settings: Settings, work: Path) -> None:
-    """Passages per second of each encoder backend on the same BBC pipeline texts, against raw
-    torch fp32, and how far its vectors are from torch fp32's (cosine)."""
+def backend_throughput(corpus_path: Path, count: int, settings: Settings, work: Path,
+                       batch_sizes: list[int]) -> None:
+    """Passages per second of each encoder backend on the same BBC pipeline texts and batch
+    size, against raw torch fp32 at that batch size and at sentence-transformers' default
+    (32), and how far its vectors are from torch fp32's (cosine)."""
     from index import backends
 
     texts, _ = texts_encoded(read_corpus([corpus_path]), settings.max_passage_words)
     texts = texts[:count]
-    fp32 = Encoder(settings.embedding_model, settings.embed_batch_size)
-    fp32.encode(texts[:32])
-    started = time.perf_counter()
-    reference = fp32.encode(texts)
-    base_seconds = time.perf_counter() - started
-    rows = [["torch-fp32 (raw)", len(texts) / base_seconds, 1.0, 1.0, 1.0]]
-    candidates = []
-    for name in ("onnx-fp32", "onnx-int8"):
-        onnx = backends.onnx_or_none(fp32, work, name)
-        if onnx is not None:
-            candidates.append(onnx)
-    bf16 = Encoder(settings.embedding_model, settings.embed_batch_size)
-    bf16.to_bf16()
-    candidates.append(bf16)
-    for encoder in candidates:
-        encoder.encode(texts[:32])
-        started = time.perf_counter()
-        vectors = encoder.encode(texts)
-        seconds = time.perf_counter() - started
-        cosines = np.sum(reference * vectors, axis=1)
-        rows.append([encoder.backend, len(texts) / seconds, base_seconds / seconds,
-                     float(cosines.mean()), float(cosines.min())])
+    fp32 = Encoder(settings.embedding_model, ST_DEFAULT_BATCH)
+    reference, default_seconds = _timed(fp32, texts, ST_DEFAULT_BATCH)
+    rows = []
+    for batch in batch_sizes:
+        candidates: list[Any] = [fp32]
+        for name in ("onnx-fp32", "onnx-int8"):
+            onnx = backends.onnx_or_none(fp32, work, name)
+            if onnx is not None:
+                candidates.append(onnx)
+        bf16 = Encoder(settings.embedding_model, batch)
+        bf16.to_bf16()
+        candidates.append(bf16)
+        base_seconds = 0.0
+        for encoder in candidates:
+            vectors, seconds = _timed(encoder, texts, batch)
+            base_seconds = base_seconds or seconds  # torch fp32 at this batch size comes first
+            cosines = np.sum(reference * vectors, axis=1)
+            rows.append([encoder.backend, batch, len(texts) / seconds, base_seconds / seconds,
+                         default_seconds / seconds, float(cosines.mean()), float(cosines.min())])
     flags = backends.cpu_flags()
-    print(f"\nEncoder backends on {len(texts)} BBC pipeline texts (batch "
-          f"{settings.embed_batch_size}); native bf16: {backends.native_bf16(flags)}")
-    print(table(["backend", "texts/s", "vs raw torch fp32", "cosine mean", "cosine min"], rows))
+    print(f"\nEncoder backends on {len(texts)} BBC pipeline texts; native bf16: "
+          f"{backends.native_bf16(flags)}; raw torch fp32 at batch {ST_DEFAULT_BATCH}: "
+          f"{len(texts) / default_seconds:.1f} texts/s")
+    print(table(["backend", "batch", "texts/s", "vs torch fp32, same batch",
+                 f"vs raw torch fp32 (batch {ST_DEFAULT_BATCH})", "cosine mean", "cosine min"],
+                rows))
+
+
+def _timed(encoder: Any, texts: list[str], batch: int) -> tuple[np.ndarray, float]:
+    """Vectors of `texts` at this batch size, and the seconds they took (after a warm-up)."""
+    encoder.batch_size = batch
+    encoder.encode(texts[:32])
+    started = time.perf_counter()
+    vectors = encoder.encode(texts)
+    return vectors, time.perf_counter() - started
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -212,6 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--backends", type=int, default=0, metavar="N",
                         help="only compare the encoder backends on the first N texts")
+    parser.add_argument("--batch-sizes", default="16,32",
+                        help="batch sizes the backends are compared at (with --backends)")
     args = parser.parse_args(argv)
     print(cpu_line())
     work = args.work or Path(tempfile.mkdtemp(prefix="verbatim-bench-"))
@@ -223,7 +238,8 @@ def main(argv: list[str] | None = None) -> None:
         corpus_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings = Settings(_env_file=None, index_dir=work / "index", data_dir=work)
     if args.backends:
-        backend_throughput(corpus_path, args.backends, settings, work)
+        backend_throughput(corpus_path, args.backends, settings, work,
+                           [int(b) for b in args.batch_sizes.split(",")])
         return
     encoder = Encoder(settings.embedding_model, settings.embed_batch_size)
     encoder.encode(["warm up"])

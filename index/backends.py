@@ -82,7 +82,7 @@ class OnnxEncoder:
     """Mean-pooled, normalised MiniLM vectors from an ONNX Runtime session."""
 
     def __init__(self, onnx_path: Path, model_path: Path, name: str, backend: str,
-                 batch_size: int = 32, max_length: int = 256, threads: int | None = None):
+                 batch_size: int = 16, max_length: int = 256, threads: int | None = None):
         import onnxruntime as ort
         from transformers import AutoTokenizer
 

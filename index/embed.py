@@ -62,7 +62,7 @@ class Encoder:
 
     backend = "torch-fp32"
 
-    def __init__(self, spec: str, batch_size: int = 32) -> None:
+    def __init__(self, spec: str, batch_size: int = 16) -> None:
         self.name, self.path = resolve_model(spec)
         self.batch_size = batch_size
         from sentence_transformers import SentenceTransformer

@@ -33,7 +33,7 @@ class IndexSettings(BaseSettings):
     data_dir: Path = Path("data")
     index_dir: Path | None = None
     embedding_model: str = PACKAGED_MODEL
-    embed_batch_size: int = Field(32, ge=1, le=1024)
+    embed_batch_size: int = Field(16, ge=1, le=1024)
     max_passage_words: int = Field(180, ge=20, le=2000)
     index_kind: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_threshold: int = Field(10_000, ge=1)

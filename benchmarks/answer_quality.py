@@ -1,7 +1,7 @@
 """Retrieval, quoting, abstention and latency of the answering engine on SQuAD (+ BBC distractors).
 
     .venv/bin/python -m benchmarks.answer_quality [--squad F] [--bbc F] [--no-bbc] [--work DIR]
-        [--compare-fp32]
+        [--compare-fp32] [--latency-only]
 
 Indexes are cached under --work and updated incrementally, so a rerun embeds nothing new.
 """
@@ -235,10 +235,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="abstention threshold to report (default: the setting)")
     parser.add_argument("--compare-fp32", action="store_true",
                         help="also build and measure an all torch fp32 pipeline, side by side")
+    parser.add_argument("--latency-only", action="store_true",
+                        help="only the latency table (on the auto index, built if needed)")
     args = parser.parse_args(argv)
     print(cpu_line())
-    squad = load_squad(args.squad)
-    work = args.work
+    squad, work = load_squad(args.squad), args.work
     write_squad_corpus(squad, work / "corpora" / "squad5")
     write_squad_corpus([a for a in squad if a["title"] not in LEFT_OUT],
                        work / "corpora" / "squad3")
@@ -248,6 +249,11 @@ def main(argv: list[str] | None = None) -> None:
     fp32 = Encoder(defaults.embedding_model)
     question_encoder = query_encoder(defaults, work, base=fp32)
     print(f"passage encoder: {encoder.backend}; question encoder: {question_encoder.backend}")
+    if args.latency_only:
+        settings = build("squad5+bbc" if distractors else "squad5",
+                         [work / "corpora" / "squad5", *distractors], work, encoder)
+        print_latency(defaults, settings, work, fp32, question_encoder, squad)
+        return
     results = {"auto": evaluate("auto", encoder, question_encoder, squad, distractors, work,
                                 args.threshold)}
     if args.compare_fp32:
@@ -257,9 +263,14 @@ def main(argv: list[str] | None = None) -> None:
                     [[key, results["fp32"][key], value, value - results["fp32"][key]]
                      for key, value in results["auto"].items() if key != "engine"]))
 
-    print(f"\nLatency per question, warm (ms), per question encoder on the auto index "
-          f"(auto chose {question_encoder.backend})")
     settings = results["auto"]["engine"].settings
+    print_latency(defaults, settings, work, fp32, question_encoder, squad)
+
+
+def print_latency(defaults: Settings, settings: Settings, work: Path, fp32: Encoder,
+                  question_encoder: Any, squad: list[dict]) -> None:
+    print("\nLatency per question, warm (ms), per question encoder on the auto index (auto "
+          f"chose {question_encoder.backend})")
     engines = {}
     for backend, candidate in question_encoders(defaults, work, fp32).items():
         engine = Engine(settings, encoder=candidate)
@@ -274,8 +285,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def question_encoders(defaults: Settings, work: Path, fp32: Encoder) -> dict[str, Any]:
-    """Every question encoder this machine can run: those `auto` chooses from, and torch bf16
-    where the CPU has it natively."""
+    """The question encoders `auto` chooses from, and torch bf16 where the CPU has it."""
     from index import backends
 
     found = {c.backend: c for c in question_candidates(fp32, work)}

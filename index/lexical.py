@@ -35,14 +35,18 @@ class Bm25:
 
     @classmethod
     def from_catalog(cls, conn: sqlite3.Connection) -> Bm25:
-        """Read every token instance of the catalog's FTS5 table (about 1 s per million)."""
+        """Read every token instance of the catalog's FTS5 table (about 1.5 s per million)."""
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_instances "
                      "USING fts5vocab(main, passages_fts, instance)")
-        rows = conn.execute("SELECT term, doc FROM temp.passages_instances").fetchall()
         vocabulary: dict[str, int] = {}
-        term_ids = np.fromiter((vocabulary.setdefault(term, len(vocabulary)) for term, _ in rows),
-                               np.int64, len(rows))
-        rowids = np.fromiter((doc for _, doc in rows), np.int64, len(rows))
+        term_parts, rowid_parts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        cursor = conn.execute("SELECT term, doc FROM temp.passages_instances")
+        while rows := cursor.fetchmany(1 << 18):  # in chunks: a list of tuples is ~100 B each
+            term_parts.append(np.fromiter(
+                (vocabulary.setdefault(term, len(vocabulary)) for term, _ in rows), np.int64,
+                len(rows)))
+            rowid_parts.append(np.fromiter((doc for _, doc in rows), np.int64, len(rows)))
+        term_ids, rowids = np.concatenate(term_parts), np.concatenate(rowid_parts)
         passage_ids = np.unique(rowids)
         positions = np.searchsorted(passage_ids, rowids)
         order = np.lexsort((positions, term_ids))

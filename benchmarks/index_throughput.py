@@ -176,20 +176,20 @@ def backend_throughput(corpus_path: Path, count: int, settings: Settings, work: 
     texts = texts[:count]
     fp32 = Encoder(settings.embedding_model, ST_DEFAULT_BATCH)
     reference, default_seconds = _timed(fp32, texts, ST_DEFAULT_BATCH)
+    candidates: list[Any] = [fp32]  # torch fp32 first: the same-batch baseline
+    for name in ("onnx-fp32", "onnx-int8"):
+        onnx = backends.onnx_or_none(fp32, work, name)
+        if onnx is not None:
+            candidates.append(onnx)
+    bf16 = Encoder(settings.embedding_model)
+    bf16.to_bf16()
+    candidates.append(bf16)
     rows = []
     for batch in batch_sizes:
-        candidates: list[Any] = [fp32]
-        for name in ("onnx-fp32", "onnx-int8"):
-            onnx = backends.onnx_or_none(fp32, work, name)
-            if onnx is not None:
-                candidates.append(onnx)
-        bf16 = Encoder(settings.embedding_model, batch)
-        bf16.to_bf16()
-        candidates.append(bf16)
         base_seconds = 0.0
         for encoder in candidates:
             vectors, seconds = _timed(encoder, texts, batch)
-            base_seconds = base_seconds or seconds  # torch fp32 at this batch size comes first
+            base_seconds = base_seconds or seconds
             cosines = np.sum(reference * vectors, axis=1)
             rows.append([encoder.backend, batch, len(texts) / seconds, base_seconds / seconds,
                          default_seconds / seconds, float(cosines.mean()), float(cosines.min())])

@@ -48,7 +48,6 @@ CREATE INDEX IF NOT EXISTS sentences_passage ON sentences(passage);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_vocab USING fts5vocab(passages_fts, 'row');
 """
 
 

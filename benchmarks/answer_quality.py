@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     distractors = [] if args.no_bbc else [args.bbc]
     defaults = Settings(_env_file=None)
     encoder = passage_encoder(defaults, work)  # ENCODER_BACKEND=auto: by the CPU's flags
-    fp32 = Encoder(defaults.embedding_model)
+    fp32 = Encoder(defaults.embedding_model, defaults.embed_batch_size, defaults.embed_batch_tokens)
     question_encoder = query_encoder(defaults, work, base=fp32)
     print(f"passage encoder: {encoder.backend}; question encoder: {question_encoder.backend}")
     if args.latency_only:

@@ -147,7 +147,6 @@ def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: l
                         "memory MB"], rows))
 
 
-ST_DEFAULT_BATCH = 32  # SentenceTransformer.encode's default batch size
 NOISE = 0.6  # noise norm: perturbed copies keep a cosine of about 0.85 to their original
 
 
@@ -166,17 +165,18 @@ def synthetic(real: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarr
 
 
 def backend_throughput(corpus_path: Path, count: int, settings: Settings, work: Path,
-                       batch_sizes: list[int]) -> None:
-    """Passages per second of each encoder backend on the same BBC pipeline texts and batch
-    size, against raw torch fp32 at that batch size and at sentence-transformers' default
-    (32), and how far its vectors are from torch fp32's (cosine)."""
+                       batchings: list[tuple[int, int]]) -> None:
+    """Texts per second of each encoder backend on the same BBC pipeline texts, batched each
+    way in `batchings` ((texts, 0): fixed batches; (0, tokens): token budget), against torch
+    fp32 batched the same way and raw torch fp32 at EMBED_BATCH_SIZE, and how far its vectors
+    are from torch fp32's (cosine)."""
     from index import backends
 
     texts, _ = texts_encoded(read_corpus([corpus_path]), settings.max_passage_words)
     texts = texts[:count]
-    fp32 = Encoder(settings.embedding_model, ST_DEFAULT_BATCH)
-    reference, default_seconds = _timed(fp32, texts, ST_DEFAULT_BATCH)
-    candidates: list[Any] = [fp32]  # torch fp32 first: the same-batch baseline
+    fp32 = Encoder(settings.embedding_model, settings.embed_batch_size)
+    reference, raw_seconds = _timed(fp32, texts, (settings.embed_batch_size, 0))
+    candidates: list[Any] = [fp32]  # torch fp32 first: the same-batching baseline
     for name in ("onnx-fp32", "onnx-int8"):
         onnx = backends.onnx_or_none(fp32, work, name)
         if onnx is not None:
@@ -185,26 +185,27 @@ def backend_throughput(corpus_path: Path, count: int, settings: Settings, work: 
     bf16.to_bf16()
     candidates.append(bf16)
     rows = []
-    for batch in batch_sizes:
+    for batching in batchings:
         base_seconds = 0.0
         for encoder in candidates:
-            vectors, seconds = _timed(encoder, texts, batch)
+            vectors, seconds = _timed(encoder, texts, batching)
             base_seconds = base_seconds or seconds
             cosines = np.sum(reference * vectors, axis=1)
-            rows.append([encoder.backend, batch, len(texts) / seconds, base_seconds / seconds,
-                         default_seconds / seconds, float(cosines.mean()), float(cosines.min())])
+            label = f"{batching[0]} texts" if batching[0] else f"{batching[1]} tokens"
+            rows.append([encoder.backend, label, len(texts) / seconds, base_seconds / seconds,
+                         raw_seconds / seconds, float(cosines.mean()), float(cosines.min())])
     flags = backends.cpu_flags()
+    raw = f"raw torch fp32 (batch {settings.embed_batch_size})"
     print(f"\nEncoder backends on {len(texts)} BBC pipeline texts; native bf16: "
-          f"{backends.native_bf16(flags)}; raw torch fp32 at batch {ST_DEFAULT_BATCH}: "
-          f"{len(texts) / default_seconds:.1f} texts/s")
-    print(table(["backend", "batch", "texts/s", "vs torch fp32, same batch",
-                 f"vs raw torch fp32 (batch {ST_DEFAULT_BATCH})", "cosine mean", "cosine min"],
-                rows))
+          f"{backends.native_bf16(flags)}; {raw}: {len(texts) / raw_seconds:.1f} texts/s")
+    print(table(["backend", "batches of", "texts/s", "vs torch fp32, same batching",
+                 f"vs {raw}", "cosine mean", "cosine min"], rows))
 
 
-def _timed(encoder: Any, texts: list[str], batch: int) -> tuple[np.ndarray, float]:
-    """Vectors of `texts` at this batch size, and the seconds they took (after a warm-up)."""
-    encoder.batch_size = batch
+def _timed(encoder: Any, texts: list[str], batching: tuple[int, int]) -> tuple[np.ndarray, float]:
+    """Vectors of `texts` batched this way, and the seconds they took (after a warm-up)."""
+    encoder.batch_size = batching[0] or encoder.batch_size
+    encoder.batch_tokens = batching[1]
     encoder.encode(texts[:32])
     started = time.perf_counter()
     vectors = encoder.encode(texts)
@@ -225,8 +226,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=None)
     parser.add_argument("--backends", type=int, default=0, metavar="N",
                         help="only compare the encoder backends on the first N texts")
-    parser.add_argument("--batch-sizes", default="16,32",
-                        help="batch sizes the backends are compared at (with --backends)")
+    parser.add_argument("--batch-sizes", default="16",
+                        help="fixed batch sizes the backends are compared at (with --backends)")
+    parser.add_argument("--batch-tokens", default="2048",
+                        help="token budgets the backends are compared at (with --backends)")
     args = parser.parse_args(argv)
     print(cpu_line())
     work = args.work or Path(tempfile.mkdtemp(prefix="verbatim-bench-"))
@@ -238,10 +241,12 @@ def main(argv: list[str] | None = None) -> None:
         corpus_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings = Settings(_env_file=None, index_dir=work / "index", data_dir=work)
     if args.backends:
-        backend_throughput(corpus_path, args.backends, settings, work,
-                           [int(b) for b in args.batch_sizes.split(",")])
+        batchings = [(int(b), 0) for b in args.batch_sizes.split(",") if b]
+        batchings += [(0, int(t)) for t in args.batch_tokens.split(",") if t]
+        backend_throughput(corpus_path, args.backends, settings, work, batchings)
         return
-    encoder = Encoder(settings.embedding_model, settings.embed_batch_size)
+    encoder = Encoder(settings.embedding_model, settings.embed_batch_size,
+                      settings.embed_batch_tokens)
     encoder.encode(["warm up"])
     try:
         if args.index_dir is not None:

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from index.embed import token_batches, token_lengths
+
 log = logging.getLogger(__name__)
 BACKENDS = ("auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
 PROBES = [
@@ -82,7 +84,8 @@ class OnnxEncoder:
     """Mean-pooled, normalised MiniLM vectors from an ONNX Runtime session."""
 
     def __init__(self, onnx_path: Path, model_path: Path, name: str, backend: str,
-                 batch_size: int = 16, max_length: int = 256, threads: int | None = None):
+                 batch_size: int = 16, max_length: int = 256, threads: int | None = None,
+                 batch_tokens: int = 0):
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
@@ -99,16 +102,20 @@ class OnnxEncoder:
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_path))
         self.name, self.path, self.backend = name, model_path, backend
-        self.batch_size, self.max_length = batch_size, max_length
+        self.batch_size, self.batch_tokens, self.max_length = batch_size, batch_tokens, max_length
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts])  # similar lengths batch with less padding
+        if self.batch_tokens and len(texts) > 1:
+            batches = token_batches(token_lengths(self.tokenizer, texts, self.max_length),
+                                    self.batch_tokens)
+        else:
+            order = np.argsort([-len(t) for t in texts])  # similar lengths, less padding
+            batches = [order[i:i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            chosen = order[start:start + self.batch_size]
+        for chosen in batches:
             batch = self.tokenizer([texts[i] for i in chosen], padding=True, truncation=True,
                                    max_length=self.max_length, return_tensors="np")
             feed = {k: v.astype(np.int64) for k, v in batch.items() if k in self.inputs}
@@ -251,7 +258,8 @@ def onnx_or_none(base: Any, index_dir: Path, backend: str, threads: int | None =
         if not used:
             return None
     path = folder / ("model-fp32.onnx" if backend == "onnx-fp32" else "model-int8.onnx")
-    return OnnxEncoder(path, base.path, base.name, backend, base.batch_size, threads=threads)
+    return OnnxEncoder(path, base.path, base.name, backend, base.batch_size, threads=threads,
+                       batch_tokens=getattr(base, "batch_tokens", 0))
 
 
 def faster(first: Any, second: Any, sample: list[str]) -> Any:

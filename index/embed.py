@@ -57,14 +57,41 @@ def _hub_cache_folder(model_id: str) -> Path | None:
         return None
 
 
+MAX_BATCH_TEXTS = 256  # the most texts in one token-budget batch (short sentences)
+
+
+def token_batches(lengths: list[int], budget: int) -> list[np.ndarray]:
+    """Indexes of texts grouped longest first into batches whose padded size (texts x longest
+    length) stays within `budget` tokens: long passages in small batches, short sentences in
+    large ones, with little padding."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        longest = max(int(lengths[order[start]]), 1)
+        size = min(max(budget // longest, 1), MAX_BATCH_TEXTS)
+        batches.append(order[start:start + size])
+        start += size
+    return batches
+
+
+def token_lengths(tokenizer: Any, texts: list[str], max_length: int) -> list[int]:
+    """Each text's length in tokens, special tokens included, as the encoder truncates it."""
+    ids = tokenizer(texts, truncation=True, max_length=max_length,
+                    return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+    return [len(i) for i in ids]
+
+
 class Encoder:
-    """Normalised float32 embeddings of texts, batched (torch, fp32 unless `to_bf16`)."""
+    """Normalised float32 embeddings of texts, batched (torch, fp32 unless `to_bf16`).
+
+    With `batch_tokens` texts are batched by padded tokens (`token_batches`), else in fixed
+    batches of `batch_size` as sentence-transformers does."""
 
     backend = "torch-fp32"
 
-    def __init__(self, spec: str, batch_size: int = 16) -> None:
+    def __init__(self, spec: str, batch_size: int = 16, batch_tokens: int = 0) -> None:
         self.name, self.path = resolve_model(spec)
-        self.batch_size = batch_size
+        self.batch_size, self.batch_tokens = batch_size, batch_tokens
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -80,17 +107,22 @@ class Encoder:
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
-        vectors = np.asarray(vectors, dtype=np.float32)
+        if self.batch_tokens and len(texts) > 1:
+            vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+            lengths = token_lengths(self.model.tokenizer, texts, self.model.max_seq_length)
+            batches = token_batches(lengths, self.batch_tokens)
+            for chosen in _progress(batches, progress, len(texts)):
+                vectors[chosen] = self._encode([texts[i] for i in chosen], len(chosen), False)
+        else:
+            vectors = self._encode(texts, self.batch_size, progress)
         if self.backend == "torch-bf16":  # bf16 output is not exactly unit-norm
             vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
         return np.ascontiguousarray(vectors)
+
+    def _encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=progress)
+        return np.asarray(vectors, dtype=np.float32)
 
     def to_bf16(self) -> None:
         import torch
@@ -107,12 +139,26 @@ class Encoder:
         return self.encode([text])[0]
 
 
+def _progress(batches: list[np.ndarray], shown: bool, total: int) -> Any:
+    """Batches, counted in texts on a progress bar when `shown`."""
+    if not shown:
+        yield from batches
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="texts", desc="Encoding") as bar:
+        for batch in batches:
+            yield batch
+            bar.update(len(batch))
+
+
 def passage_encoder(settings: Any, index_dir: Path, sample: list[str] | None = None) -> Any:
     """The encoder for indexing: ENCODER_BACKEND, or with `auto` bf16 where the CPU has it
     natively, else whichever of torch fp32 and ONNX fp32 encodes `sample` faster here."""
     from index import backends
 
-    base = Encoder(settings.embedding_model, settings.embed_batch_size)
+    base = Encoder(settings.embedding_model, settings.embed_batch_size,
+                   settings.embed_batch_tokens)
     choice = settings.encoder_backend
     if choice == "auto":
         if backends.native_bf16(backends.cpu_flags()):
@@ -128,7 +174,8 @@ def passage_encoder(settings: Any, index_dir: Path, sample: list[str] | None = N
         if agreement >= backends.COMPATIBLE_MIN_COSINE:
             return base
         log.warning("bf16 vectors disagree with fp32 (cosine %.4f); using fp32", agreement)
-        return Encoder(settings.embedding_model, settings.embed_batch_size)
+        return Encoder(settings.embedding_model, settings.embed_batch_size,
+                       settings.embed_batch_tokens)
     if choice.startswith("onnx"):
         return backends.onnx_or_none(base, index_dir, choice) or base
     return base

@@ -34,6 +34,7 @@ class IndexSettings(BaseSettings):
     index_dir: Path | None = None
     embedding_model: str = PACKAGED_MODEL
     embed_batch_size: int = Field(16, ge=1, le=1024)
+    embed_batch_tokens: int = Field(2048, ge=0, le=1_000_000)
     max_passage_words: int = Field(180, ge=20, le=2000)
     index_kind: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_threshold: int = Field(10_000, ge=1)

@@ -16,6 +16,7 @@ from tests.conftest import build
 
 INTEL = "processor: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_bf16\n"
 AMD_AVX2 = "processor: 0\nflags\t\t: fpu sse2 avx avx2 fma\n"
+MIXED_LENGTHS = [*backends.PROBES, "Short.", " ".join(["The airport reopened on Tuesday."] * 30)]
 
 
 def test_cpu_flags_are_read_not_assumed():
@@ -63,6 +64,9 @@ def test_onnx_export_is_checked_and_a_failing_one_not_used(workspace, encoder):
     assert check["onnx-fp32"] >= backends.ONNX_FP32_MIN_COSINE
     assert backends.min_cosine(encoder.encode(backends.PROBES),
                                good.encode(backends.PROBES)) >= 0.9999
+    good.batch_tokens = 64  # batches by padded tokens, reordered by length: same vectors
+    assert backends.min_cosine(encoder.encode(MIXED_LENGTHS),
+                               good.encode(MIXED_LENGTHS)) >= 0.9999
     # An export whose vectors disagree (here: its check says so) is never used.
     (folder / "check.json").write_text(json.dumps({**check, "onnx-fp32": 0.93}))
     assert backends.onnx_or_none(encoder, workspace.resolved_index_dir, "onnx-fp32") is None
@@ -147,3 +151,28 @@ def test_int8_weights_use_seven_bits_only_without_vnni():
     assert backends.needs_reduced_range(_flags(AMD_AVX2))
     assert not backends.needs_reduced_range(_flags(INTEL) | {"avx512_vnni"})
     assert not backends.needs_reduced_range(set())
+
+
+def test_token_batches_keep_every_text_once_within_the_padded_budget():
+    from index.embed import MAX_BATCH_TEXTS, token_batches
+
+    rng = np.random.default_rng(0)
+    lengths = [int(x) for x in rng.integers(3, 256, 700)] + [4] * 600 + [3000]
+    batches = token_batches(lengths, 2048)
+    seen = np.concatenate(batches)
+    assert sorted(seen.tolist()) == list(range(len(lengths)))  # none lost, none twice
+    assert lengths[batches[0][0]] == 3000 and len(batches[0]) == 1  # over budget: alone
+    for batch in batches[1:]:
+        padded = len(batch) * max(lengths[i] for i in batch)
+        assert padded <= 2048 and len(batch) <= MAX_BATCH_TEXTS
+    assert max(len(b) for b in batches) == MAX_BATCH_TEXTS  # short texts in large batches
+
+
+def test_token_batched_vectors_match_fixed_batches_text_for_text(encoder):
+    fixed = encoder.encode(MIXED_LENGTHS)
+    encoder.batch_tokens = 64  # several batches of different sizes, reordered by length
+    try:
+        batched = encoder.encode(MIXED_LENGTHS)
+    finally:
+        encoder.batch_tokens = 0
+    assert np.allclose(np.sum(fixed * batched, axis=1), 1.0, atol=1e-4)

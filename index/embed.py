@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,7 @@ class Encoder:
         return self.encode([text])[0]
 
 
-def _progress(batches: list[np.ndarray], shown: bool, total: int) -> Any:
+def _progress(batches: list[np.ndarray], shown: bool, total: int) -> Iterator[np.ndarray]:
     """Batches, counted in texts on a progress bar when `shown`."""
     if not shown:
         yield from batches

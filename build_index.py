@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = args.corpus or [settings.corpus_dir]
     index_dir = args.index_dir or settings.resolved_index_dir
     try:
-        corpus = read_corpus(paths)
+        corpus = read_corpus(paths, follow_symlinks=settings.corpus_follow_symlinks)
     except CorpusError as err:
         print(f"error: {err} (setting CORPUS_DIR or --corpus)", file=sys.stderr)
         return 2

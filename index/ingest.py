@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -19,6 +21,21 @@ HTML_SUFFIXES = {".html", ".htm"}
 KNOWN_FIELDS = ("title", "source", "url", "published", "language")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+WEB_SCHEMES = ("http", "https")
+FOLLOW_HINT = "set CORPUS_FOLLOW_SYMLINKS=true to read it"
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: `*name` can build a loop or expand exponentially (a
+    "billion laughs"), and front matter has no use for them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"YAML aliases (*{event.anchor}) are not supported",
+                event.start_mark)
+        return super().compose_node(parent, index)
 
 
 @dataclass
@@ -74,8 +91,9 @@ class CorpusError(Exception):
     """The corpus path itself cannot be read (exit code 2)."""
 
 
-def read_corpus(paths: Iterable[Path]) -> Corpus:
-    """Read every article under the given files or folders, in a stable order."""
+def read_corpus(paths: Iterable[Path], follow_symlinks: bool = False) -> Corpus:
+    """Read every article under the given files or folders, in a stable order. A symbolic
+    link inside a folder that leads out of it is refused unless `follow_symlinks`."""
     articles: list[Article] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
@@ -84,11 +102,7 @@ def read_corpus(paths: Iterable[Path]) -> Corpus:
             raise CorpusError(f"corpus path does not exist: {root}")
         if root.is_dir():
             try:
-                files = sorted(
-                    p for p in root.rglob("*")
-                    if p.is_file() and not any(part.startswith(".") for part in
-                                               p.relative_to(root).parts)
-                )
+                files = _corpus_files(root, follow_symlinks, problems)
             except OSError as err:
                 raise CorpusError(f"cannot read corpus folder {root}: {err}") from err
             base = root
@@ -108,6 +122,42 @@ def read_corpus(paths: Iterable[Path]) -> Corpus:
                     seen[item.article_id] = rel
                     articles.append(item)
     return Corpus(articles, problems)
+
+
+def _corpus_files(root: Path, follow_symlinks: bool, problems: list[Problem]) -> list[Path]:
+    """The article files under `root` (hidden ones left out), sorted. Without
+    `follow_symlinks`, a link whose target lies outside `root` is reported, not read."""
+    real_root = root.resolve()
+    files: list[Path] = []
+    visited: set[str] = set()
+    for folder, dirs, names in os.walk(root, followlinks=follow_symlinks):
+        here = Path(folder)
+        real = os.path.realpath(here)
+        if real in visited:  # a link loop, or a folder reached twice through links
+            dirs.clear()
+            continue
+        visited.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in dirs:
+            link = here / name
+            if not follow_symlinks and link.is_symlink() and link.is_dir() \
+                    and not _inside(link, real_root):
+                problems.append(Problem(link.relative_to(root).as_posix(),
+                                        f"symbolic link out of the corpus folder; {FOLLOW_HINT}"))
+        for name in names:
+            path = here / name
+            if name.startswith(".") or not path.is_file():
+                continue
+            if path.is_symlink() and not follow_symlinks and not _inside(path, real_root):
+                problems.append(Problem(path.relative_to(root).as_posix(),
+                                        f"symbolic link out of the corpus folder; {FOLLOW_HINT}"))
+                continue
+            files.append(path)
+    return sorted(files)
+
+
+def _inside(path: Path, real_root: Path) -> bool:
+    return path.resolve().is_relative_to(real_root)
 
 
 def _read_file(path: Path, rel: str) -> Iterator[Article | Problem]:
@@ -148,7 +198,7 @@ def _read_text(content: str, rel: str, stem: str) -> Iterator[Article | Problem]
     match = _FRONT_MATTER.match(content)
     if match:
         try:
-            loaded = yaml.safe_load(match.group(1))
+            loaded = yaml.load(match.group(1), Loader=_FrontMatterLoader)
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             line = mark.line + 2 if mark is not None else 1
@@ -182,7 +232,9 @@ def _read_html(raw: bytes, rel: str) -> Iterator[Article | Problem]:
         yield Problem(rel, f"no article in this HTML page: {err}")
         return
     article = Article(article_id=rel, text=page.text, title=page.title or Path(rel).stem,
-                      path=rel, source=page.source, url=page.url, language=page.language,
+                      path=rel, source=page.source,
+                      url=page.url if page.url and _web_url(page.url) else None,
+                      language=page.language,
                       published=_iso_date(page.published) if page.published else None)
     if page.author:
         article.meta["author"] = page.author
@@ -233,12 +285,24 @@ def _apply_metadata(
                               line=line, skipped=False)
                 continue
             article.published = iso
+        elif name == "url" and isinstance(value, str) and not _web_url(value):
+            yield Problem(rel, f"'url' is not an http(s) link: {value[:80]!r}; left empty",
+                          line=line, skipped=False)
         elif isinstance(value, str | int | float) and not isinstance(value, bool):
             setattr(article, name, str(value).strip())
         else:
             yield Problem(rel, f"{name!r} should be text, got {type(value).__name__}; left empty",
                           line=line, skipped=False)
     article.meta.update({k: _plain(v) for k, v in meta.items()})
+
+
+def _web_url(value: str) -> bool:
+    """Only web links become links: no javascript:, data:, file: or tg:// URLs."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in WEB_SCHEMES and bool(parts.netloc)
 
 
 def _iso_date(value: Any) -> str | None:

@@ -30,6 +30,7 @@ class IndexSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     corpus_dir: Path = Path("corpus")
+    corpus_follow_symlinks: bool = False
     data_dir: Path = Path("data")
     index_dir: Path | None = None
     embedding_model: str = PACKAGED_MODEL

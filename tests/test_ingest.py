@@ -84,3 +84,60 @@ def test_wrong_types_in_front_matter_keep_the_article_with_a_warning(tmp_path):
     assert article.title == "x"
     assert {p.skipped for p in corpus.problems} == {False}
     assert len(corpus.problems) == 2
+
+
+def test_symlinks_out_of_the_corpus_are_refused_unless_allowed(tmp_path):
+    corpus_dir, outside = tmp_path / "corpus", tmp_path / "outside"
+    write(corpus_dir, "kept.txt", "An article of the corpus.")
+    write(outside, "secret.txt", "A private file beside the corpus.")
+    write(outside, "folder/other.txt", "Another private file.")
+    (corpus_dir / "leak.txt").symlink_to(outside / "secret.txt")
+    (corpus_dir / "linked").symlink_to(outside / "folder", target_is_directory=True)
+    (corpus_dir / "alias.txt").symlink_to(corpus_dir / "kept.txt")  # stays inside: harmless
+    corpus = read_corpus([corpus_dir])
+    texts = " ".join(a.text for a in corpus.articles)
+    assert "private" not in texts
+    assert {a.article_id for a in corpus.articles} == {"kept.txt", "alias.txt"}
+    reasons = {p.path: p.reason for p in corpus.problems}
+    assert "symbolic link" in reasons["leak.txt"]
+    assert "CORPUS_FOLLOW_SYMLINKS" in reasons["leak.txt"]
+    assert "symbolic link" in reasons["linked"]
+    followed = read_corpus([corpus_dir], follow_symlinks=True)
+    assert {a.article_id for a in followed.articles} == {
+        "kept.txt", "alias.txt", "leak.txt", "linked/other.txt"}
+
+
+def test_a_symlink_loop_is_read_once_when_links_are_followed(tmp_path):
+    write(tmp_path, "a/one.txt", "The only article.")
+    (tmp_path / "a" / "loop").symlink_to(tmp_path / "a", target_is_directory=True)
+    corpus = read_corpus([tmp_path], follow_symlinks=True)
+    assert [a.article_id for a in corpus.articles] == ["a/one.txt"]
+
+
+def test_yaml_aliases_in_front_matter_skip_that_file_not_the_build(tmp_path):
+    write(tmp_path, "loop.md", "---\ntitle: Loop\ntags: &a [*a]\n---\nBody of the loop.")
+    bomb = "\n".join(["a: &a [x, x, x, x, x, x, x, x, x, x]"] + [
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 10) + "]"
+        for i in range(8)])
+    write(tmp_path, "bomb.md", f"---\n{bomb}\n---\nBody of the bomb.")
+    write(tmp_path, "good.md", "---\ntitle: Good\n---\nA good article.")
+    corpus = read_corpus([tmp_path])
+    assert [a.article_id for a in corpus.articles] == ["good.md"]
+    reasons = {p.path: p.reason for p in corpus.problems}
+    assert "alias" in reasons["loop.md"] and "alias" in reasons["bomb.md"]
+    assert all(p.skipped for p in corpus.problems)
+    assert corpus.articles[0].fingerprint
+
+
+def test_only_web_links_become_an_articles_url(tmp_path):
+    write(tmp_path, "js.md", "---\ntitle: A\nurl: javascript:alert(1)\n---\nBody A.")
+    write(tmp_path, "tg.md", "---\ntitle: B\nurl: tg://resolve?domain=x\n---\nBody B.")
+    write(tmp_path, "data.md", "---\ntitle: C\nurl: \"data:text/html,<b>x</b>\"\n---\nBody C.")
+    write(tmp_path, "web.md", "---\ntitle: D\nurl: HTTPS://example.org/d\n---\nBody D.")
+    write(tmp_path, "lines.jsonl", '{"id": "j", "text": "Body J.", "url": "file:///etc/passwd"}\n')
+    corpus = read_corpus([tmp_path])
+    urls = {a.article_id: a.url for a in corpus.articles}
+    assert urls == {"js.md": None, "tg.md": None, "data.md": None,
+                    "web.md": "HTTPS://example.org/d", "j": None}
+    warned = {p.path for p in corpus.problems if "http" in p.reason and not p.skipped}
+    assert warned == {"js.md", "tg.md", "data.md", "lines.jsonl"}

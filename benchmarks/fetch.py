@@ -54,7 +54,8 @@ def fetch_to_push(rounds: int) -> list[float]:
     api.add_chat(GROUP, "supergroup", "Desk", admins=(ADMIN,))
     bot_env = {**env, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_BASE_URL": api.base_url,
                "FEEDS_FILE": str(work / "feeds.toml"), "FETCH_INTERVAL_MINUTES": "0.05",
-               "FETCH_HOST_DELAY_SECONDS": "0", "PUSH_INTERVAL_SECONDS": "0.5",
+               "FETCH_HOST_DELAY_SECONDS": "0", "FETCH_ALLOW_PRIVATE": "true",  # 127.0.0.1
+               "PUSH_INTERVAL_SECONDS": "0.5",
                "RELOAD_INTERVAL_SECONDS": "1", "LOG_LEVEL": "INFO"}
     with open(work / "bot.log", "w") as log:
         bot = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=bot_env,

@@ -1,11 +1,15 @@
 """News ingestion: RSS/Atom feeds listed in `feeds.toml`, their article pages extracted into
 corpus files (`corpus/<source>/<date>-<slug>.md` with YAML front matter), then an incremental
-index build. Seen items are recorded in the state database; one fetch runs at a time."""
+index build. Seen items are recorded in the state database; one fetch runs at a time.
+
+A page's canonical URL counts only on the host of the page or of its feed, and a feed rewrites
+only its own files: no page can overwrite another feed's article by claiming its URL."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import logging
 import os
 import re
@@ -13,20 +17,24 @@ import socket
 import time
 import tomllib
 import unicodedata
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import yaml
 
-from bot.fetch_http import FetchError, PoliteClient, page_text
-from bot.ledger import Ledger
+from bot.fetch_http import Fetched, FetchError, PoliteClient, client_for, page_text, text_encoding
+from bot.ledger import LIMITS, Ledger, too_long
 from bot.settings import Settings
 from index.html import NoArticle, extract_html
 
 log = logging.getLogger(__name__)
 LOCK = "fetch"
-LOCK_SECONDS = 1800.0
+LOCK_SECONDS = 1800.0  # renewed every third of it while the fetch runs
+_XML_ENCODING = re.compile(rb"<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([^\"']{1,40})[\"']")
 
 
 @dataclass
@@ -99,45 +107,133 @@ def entry_date(entry: Any) -> str | None:
     return dt.date(*parsed[:3]).isoformat() if parsed else None
 
 
-def fetch_feeds(settings: Settings, ledger: Ledger, corpus_dir: Path) -> FetchSummary:
-    """Read every feed and write new or changed articles into the corpus (no index build)."""
+def parse_feed(raw: Fetched) -> Any:
+    """feedparser over the body as a stream, never read as a path or a URL; a declared charset
+    (HTTP or XML) that is not a real text encoding is a FetchError. No response headers go
+    with it, as before: feedparser would then call a feed served as text/html malformed and
+    read text/xml without a charset as ASCII."""
     import feedparser
 
+    declared = _XML_ENCODING.search(raw.body[:1024])
+    for name in (raw.charset, declared and declared.group(1).decode("ascii", "replace")):
+        if name:
+            text_encoding(name)
+    return feedparser.parse(io.BytesIO(raw.body))
+
+
+def fetch_feeds(settings: Settings, ledger: Ledger, corpus_dir: Path,
+                still_held: Callable[[], bool] | None = None) -> FetchSummary:
+    """Read every feed and write new or changed articles into the corpus (no index build).
+    An error in one feed or item is a warning: it never stops the others. `still_held` says
+    whether the fetch lock is still ours (checked between items)."""
     started = time.monotonic()
     summary = FetchSummary()
     feeds = load_feeds(settings.feeds_file)
-    client = PoliteClient(settings.fetch_user_agent, settings.fetch_timeout_seconds,
-                          settings.fetch_max_bytes, settings.fetch_host_delay_seconds,
-                          settings.fetch_max_redirects)
+    client = client_for(settings)
     try:
         for feed in feeds:
+            if still_held is not None and not still_held():
+                summary.warnings.append("another fetch took the lock over; this one stopped")
+                break
             try:
-                raw = client.get(feed.url)
-            except FetchError as err:
+                _take_feed(feed, client, ledger, corpus_dir, summary, still_held)
+            except Exception as err:  # a bug or a database error: the other feeds go on
+                log.exception("feed %s failed", feed.url)
                 summary.failed += 1
-                summary.warnings.append(f"feed {feed.name} ({feed.url}): {err}")
-                continue
-            parsed = feedparser.parse(raw.body)
-            entries = [e for e in parsed.entries if e.get("link")]
-            broken = parsed.bozo and not isinstance(parsed.get("bozo_exception"),
-                                                    feedparser.CharacterEncodingOverride)
-            if broken:
-                summary.warnings.append(f"feed {feed.name} ({feed.url}): malformed feed: "
-                                        f"{parsed.get('bozo_exception')}"
-                                        + (" (read loosely)" if entries else ""))
-            if not entries:
-                summary.failed += 1
-                if not broken:
-                    summary.warnings.append(f"feed {feed.name} ({feed.url}): not a feed, or "
-                                            "a feed with no items")
-                continue
-            summary.feeds += 1
-            for entry in entries:
-                _take_entry(feed, entry, client, ledger, corpus_dir, summary)
+                summary.warnings.append(f"feed {feed.name} ({feed.url[:200]}): "
+                                        f"{type(err).__name__}: {str(err)[:300]}")
     finally:
         client.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _take_feed(feed: Feed, client: PoliteClient, ledger: Ledger, corpus_dir: Path,
+               summary: FetchSummary, still_held: Callable[[], bool] | None) -> None:
+    import feedparser
+
+    if too_long(feed=feed.url):
+        summary.failed += 1
+        summary.warnings.append(f"feed {feed.name} ({feed.url[:200]}...): URL longer than "
+                                f"{LIMITS['feed']:,} characters (the state database's limit)")
+        return
+    try:
+        raw = client.get(feed.url)
+        parsed = parse_feed(raw)
+    except FetchError as err:
+        summary.failed += 1
+        summary.warnings.append(f"feed {feed.name} ({feed.url}): {err}")
+        return
+    entries = [e for e in parsed.entries if isinstance(e.get("link"), str) and e.get("link")]
+    broken = parsed.bozo and not isinstance(parsed.get("bozo_exception"),
+                                            feedparser.CharacterEncodingOverride)
+    if broken:
+        summary.warnings.append(f"feed {feed.name} ({feed.url}): malformed feed: "
+                                f"{str(parsed.get('bozo_exception'))[:300]}"
+                                + (" (read loosely)" if entries else ""))
+    if not entries:
+        summary.failed += 1
+        if not broken:
+            summary.warnings.append(f"feed {feed.name} ({feed.url}): not a feed, or "
+                                    "a feed with no items")
+        return
+    summary.feeds += 1
+    for entry in entries:
+        if still_held is not None and not still_held():
+            return
+        try:
+            _take_entry(feed, entry, client, ledger, corpus_dir, summary)
+        except Exception as err:  # one item never stops the feed, nor the fetch
+            log.exception("item %s of %s failed", entry.get("link"), feed.url)
+            summary.failed += 1
+            summary.warnings.append(f"page {_shown(entry.get('link'))}: "
+                                    f"{type(err).__name__}: {str(err)[:300]}")
+
+
+def _shown(link: Any, limit: int = 200) -> str:
+    text = str(link)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def item_key(feed_url: str, entry_id: str) -> str:
+    """The ledger key of a feed item; one too long for its column (or holding a NUL) is the
+    feed URL's start and a hash of the whole key, so two items never share a key."""
+    key = f"{feed_url}#{entry_id}"
+    if not too_long(item_key=key) and "\x00" not in key:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{feed_url[:500]}#sha256:{digest}"
+
+
+def entry_stamp(entry: Any) -> str:
+    """The entry's updated (or published) date as the feed wrote it, to see it change; a hash
+    of it when it is too long for its column."""
+    stamp = str(entry.get("updated") or entry.get("published") or "")
+    if not too_long(entry_stamp=stamp) and "\x00" not in stamp:
+        return stamp
+    return "sha256:" + hashlib.sha256(stamp.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _site(url: str) -> str:
+    try:
+        host = (urlparse(url).hostname or "").lower()
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def trusted_url(claimed: str | None, fetched_url: str, feed_url: str) -> str:
+    """The page's canonical URL if it is on the page's host or the feed's (www. or not), and
+    fits the database; the URL the page was fetched from otherwise."""
+    if (claimed and claimed.startswith(("http://", "https://")) and not too_long(url=claimed)
+            and _site(claimed) and _site(claimed) in (_site(fetched_url), _site(feed_url))):
+        return claimed
+    return fetched_url
+
+
+def _owns(feed: Feed, path: str, ledger: Ledger) -> bool:
+    """Whether the file was written for this feed: in its folder, with an item of it."""
+    return path.split("/", 1)[0] == slugify(feed.name) and ledger.written_for(path, feed.url)
 
 
 def _take_entry(feed: Feed, entry: Any, client: PoliteClient, ledger: Ledger,
@@ -145,8 +241,13 @@ def _take_entry(feed: Feed, entry: Any, client: PoliteClient, ledger: Ledger,
     link = entry.get("link")
     if not link:
         return
-    key = f"{feed.url}#{entry.get('id') or link}"
-    stamp = str(entry.get("updated") or entry.get("published") or "")
+    if too_long(link=link) or "\x00" in link:
+        summary.failed += 1
+        summary.warnings.append(f"page {_shown(link)}: link longer than {LIMITS['link']:,} "
+                                "characters (the state database's limit) or not text; skipped")
+        return
+    key = item_key(feed.url, str(entry.get("id") or link))
+    stamp = entry_stamp(entry)
     known = ledger.item(key)
     if known and known["path"] and known["entry_stamp"] == stamp:
         summary.seen += 1
@@ -164,35 +265,54 @@ def _take_entry(feed: Feed, entry: Any, client: PoliteClient, ledger: Ledger,
         summary.failed += 1
         summary.warnings.append(f"page {link}: {err}")
         return  # not recorded: a rerun tries it again
-    canonical = article.url or page.url
-    digest = hashlib.sha256(article.text.encode("utf-8")).hexdigest()
+    if too_long(url=page.url):
+        summary.failed += 1
+        summary.warnings.append(f"page {link}: redirected to a URL longer than "
+                                f"{LIMITS['url']:,} characters (the state database's limit)")
+        return
+    canonical = trusted_url(article.url, page.url, feed.url)
+    digest = hashlib.sha256(article.text.encode("utf-8", "surrogatepass")).hexdigest()
     same_url = ledger.by_url(canonical)
-    same_text = None if same_url else ledger.by_hash(digest)
-    if same_text is not None or (same_url and same_url["content_hash"] == digest):
-        previous = same_text or same_url
+    previous = (same_url if same_url and same_url["content_hash"] == digest
+                else ledger.by_hash(digest))
+    if previous is not None:  # the same text is in the corpus already
         ledger.record(key, link=link, url=previous["url"], content_hash=digest,
                       entry_stamp=stamp, path=previous["path"], feed=feed.url)
         summary.seen += 1
         return
+    # Changed text: this item's own file, or its feed's file of the same page, is rewritten;
+    # never a file of another feed (a new file instead, under the page's own URL).
+    target = known["path"] if known and known["path"] and _owns(feed, known["path"],
+                                                                 ledger) else None
+    if target is None and same_url is not None:
+        mine = ledger.by_url(canonical, feed=feed.url)
+        target = mine["path"] if mine and _owns(feed, mine["path"], ledger) else None
+        if target is None:
+            canonical = page.url
     published = article.published or entry_date(entry)  # the page's date wins
-    path = same_url["path"] if same_url else _new_path(corpus_dir, feed, article.title or
-                                                       entry.get("title") or link, published)
+    path = target or _new_path(corpus_dir, feed, article.title or entry.get("title") or link,
+                               published)
     front = {"title": article.title or entry.get("title") or link, "source": feed.name,
              "url": canonical, "published": published, "author": article.author,
              "language": article.language or feed.language, "topics": feed.topics or None,
              "fetched_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()}
     front = {k: v for k, v in front.items() if v is not None}
-    target = corpus_dir / path
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target_file = corpus_dir / path
+    target_file.parent.mkdir(parents=True, exist_ok=True)
     content = ("---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000)
                + "---\n" + article.text + "\n")
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(content, encoding="utf-8")
-    os.replace(temporary, target)
-    ledger.record(key, link=link, url=canonical, content_hash=digest, entry_stamp=stamp,
-                  path=path, feed=feed.url)
-    if same_url:
-        ledger.repoint(canonical, path, digest)
+    temporary = target_file.with_name(f".{target_file.name}.{os.getpid()}.tmp")
+    temporary.write_text(content, encoding="utf-8", errors="surrogateescape")
+    os.replace(temporary, target_file)
+    try:
+        ledger.record(key, link=link, url=canonical, content_hash=digest, entry_stamp=stamp,
+                      path=path, feed=feed.url)
+    except Exception:
+        if target is None:  # no unrecorded file, or the rerun writes a -2.md beside it
+            target_file.unlink(missing_ok=True)
+        raise
+    if target:
+        ledger.repoint(path, digest)
         summary.updated += 1
     else:
         summary.new += 1
@@ -209,14 +329,15 @@ def _new_path(corpus_dir: Path, feed: Feed, title: str, published: str | None) -
 
 
 def fetch_locked(settings: Settings, ledger: Ledger, holder: str | None = None) -> FetchSummary:
-    """fetch_feeds, unless another fetch (in any process or replica) holds the lock."""
-    holder = holder or f"{socket.gethostname()}:{os.getpid()}"
-    if not ledger.acquire(LOCK, holder, LOCK_SECONDS):
-        return FetchSummary(skipped="Another fetch is running; this one was skipped.")
-    try:
-        return fetch_feeds(settings, ledger, settings.corpus_dir)
-    finally:
-        ledger.release(LOCK, holder)
+    """fetch_feeds, unless another fetch holds the lock: in any replica, or in this process
+    (the scheduled fetch and /fetch); each run is its own holder. The lease is renewed while
+    the fetch runs."""
+    holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    with ledger.lease(LOCK, holder, LOCK_SECONDS) as lease:
+        if not lease.held:
+            return FetchSummary(skipped="Another fetch is running; this one was skipped.")
+        return fetch_feeds(settings, ledger, settings.corpus_dir,
+                           still_held=lambda: not lease.lost)
 
 
 def fetch_and_build(settings: Settings, ledger: Ledger, encoder: Any = None) -> FetchSummary:
@@ -226,6 +347,7 @@ def fetch_and_build(settings: Settings, ledger: Ledger, encoder: Any = None) -> 
 
     summary = fetch_locked(settings, ledger)
     if summary.written:
-        corpus = read_corpus([settings.corpus_dir])
+        corpus = read_corpus([settings.corpus_dir],
+                             follow_symlinks=settings.corpus_follow_symlinks)
         build_index(corpus, settings.resolved_index_dir, settings, encoder=encoder)
     return summary

@@ -4,12 +4,25 @@ lease locks, so that only one fetch runs at a time, across replicas too."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from bot.schema import fetched, insert_ignore, locks, now
+
+log = logging.getLogger(__name__)
+# The `fetched` columns' lengths (PostgreSQL enforces them; SQLite does not).
+LIMITS: dict[str, int] = {c.name: c.type.length for c in fetched.columns
+                          if isinstance(getattr(c.type, "length", None), int)}
+
+
+def too_long(**values: Any) -> list[str]:
+    """The names of the values that do not fit their `fetched` column."""
+    return [name for name, value in values.items() if isinstance(value, str)
+            and name in LIMITS and len(value) > LIMITS[name]]
 
 
 class Ledger:
@@ -29,8 +42,16 @@ class Ledger:
         """A page already fetched through this link, by any feed."""
         return self._one(sa.and_(fetched.c.link == link, fetched.c.path.is_not(None)))
 
-    def by_url(self, url: str) -> dict[str, Any] | None:
-        return self._one(sa.and_(fetched.c.url == url, fetched.c.path.is_not(None)))
+    def by_url(self, url: str, feed: str | None = None) -> dict[str, Any] | None:
+        """A page with this canonical URL (of this feed only, when given)."""
+        condition = sa.and_(fetched.c.url == url, fetched.c.path.is_not(None))
+        if feed is not None:
+            condition = sa.and_(condition, fetched.c.feed == feed)
+        return self._one(condition)
+
+    def written_for(self, path: str, feed: str) -> bool:
+        """Whether this feed has an item in this corpus file."""
+        return self._one(sa.and_(fetched.c.path == path, fetched.c.feed == feed)) is not None
 
     def by_hash(self, content_hash: str) -> dict[str, Any] | None:
         return self._one(sa.and_(fetched.c.content_hash == content_hash,
@@ -45,11 +66,11 @@ class Ledger:
             if not updated:
                 conn.execute(fetched.insert().values(item_key=item_key, **values))
 
-    def repoint(self, url: str, path: str, content_hash: str) -> None:
-        """Every item of this page follows its file and content (an update in place)."""
+    def repoint(self, path: str, content_hash: str) -> None:
+        """Every item in this file (of any feed) follows its new content (an update in place)."""
         with self.engine.begin() as conn:
-            conn.execute(fetched.update().where(fetched.c.url == url).values(
-                path=path, content_hash=content_hash))
+            conn.execute(fetched.update().where(fetched.c.path == path).values(
+                content_hash=content_hash))
 
     # ---- named lease locks --------------------------------------------------------------
     def acquire(self, name: str, holder: str, seconds: float) -> bool:
@@ -67,6 +88,51 @@ class Ledger:
                 name=name, holder=holder, expires_at=expires)).first()
             return inserted is not None
 
+    def renew(self, name: str, holder: str, seconds: float) -> bool:
+        """Extend the holder's lease; False when it no longer holds the lock."""
+        with self.engine.begin() as conn:
+            return bool(conn.execute(locks.update().where(
+                locks.c.name == name, locks.c.holder == holder,
+            ).values(expires_at=now() + dt.timedelta(seconds=seconds))).rowcount)
+
     def release(self, name: str, holder: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(locks.delete().where(locks.c.name == name, locks.c.holder == holder))
+
+    def lease(self, name: str, holder: str, seconds: float) -> Lease:
+        return Lease(self, name, holder, seconds)
+
+
+class Lease:
+    """A lock held for as long as a job runs: `held` says whether it was taken; a thread renews
+    it every third of its term (`lost` if another holder took it over); released on exit."""
+
+    def __init__(self, ledger: Ledger, name: str, holder: str, seconds: float) -> None:
+        self.ledger, self.name, self.holder, self.seconds = ledger, name, holder, seconds
+        self.held = self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name=f"lease-{name}", daemon=True)
+
+    def __enter__(self) -> Lease:
+        self.held = self.ledger.acquire(self.name, self.holder, self.seconds)
+        if self.held:
+            self._thread.start()
+        return self
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                renewed = self.ledger.renew(self.name, self.holder, self.seconds)
+            except Exception as err:  # a busy database: try again at the next beat
+                log.warning("could not renew the %s lease: %s", self.name, err)
+                continue
+            if not renewed:
+                self.lost = True
+                log.warning("the %s lease was taken over by another holder", self.name)
+                return
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self.held:
+            self._thread.join()
+            self.ledger.release(self.name, self.holder)

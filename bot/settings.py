@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,16 +46,24 @@ class Settings(IndexSettings):
     fetch_max_bytes: int = Field(5_000_000, ge=1_000)
     fetch_host_delay_seconds: float = Field(1.0, ge=0)
     fetch_max_redirects: int = Field(5, ge=0, le=30)
+    fetch_deadline_seconds: float = Field(60.0, gt=0)
+    fetch_allow_private: bool = False
+    fetch_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("fetch_interval_minutes", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
 
-    @field_validator("admin_ids", "allowed_chat_ids", mode="before")
+    @field_validator("admin_ids", "allowed_chat_ids", "fetch_allowed_networks", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         return split_list(value)
+
+    @field_validator("fetch_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(n, strict=False)) for n in value]  # ValueError: invalid
 
     @property
     def resolved_database_url(self) -> str:

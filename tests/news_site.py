@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,12 +64,22 @@ def atom(items: list[dict]) -> str:
             f"{entries}</feed>")
 
 
-class NewsSite:
-    """path -> (status, content type, body bytes, delay seconds); change `pages` any time."""
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
-    def __init__(self) -> None:
+
+class NewsSite:
+    """path -> (status, content type, body bytes, delay seconds); change `pages` any time.
+    `headers` adds response headers to a path (a redirect's Location); `drips` sends a path's
+    body `size` bytes at a time, `interval` seconds apart (a slow-drip server). `host` is the
+    loopback address it listens on (127.0.0.1, 127.0.0.2, ::1)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.pages: dict[str, tuple[int, str, bytes, float]] = {}
+        self.headers: dict[str, dict[str, str]] = {}
+        self.drips: dict[str, tuple[int, float]] = {}
         self.requests: list[str] = []
+        self.host = host
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,23 +96,38 @@ class NewsSite:
                     self.send_response(status)
                     self.send_header("Content-Type", kind)
                     self.send_header("Content-Length", str(len(body)))
+                    for name, value in site.headers.get(self.path, {}).items():
+                        self.send_header(name, value)
                     self.end_headers()
-                    self.wfile.write(body)
+                    size, interval = site.drips.get(self.path, (len(body) or 1, 0.0))
+                    for start in range(0, len(body), size):
+                        self.wfile.write(body[start:start + size])
+                        if interval:
+                            self.wfile.flush()
+                            time.sleep(interval)
                 except OSError:
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+        self.server = server_class((host, 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.server.server_address[1]}"
 
     def put(self, path: str, body: str | bytes, kind: str = "text/html; charset=utf-8",
             status: int = 200, delay: float = 0.0) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.pages[path] = (status, kind, data, delay)
+        return self.url + path
+
+    def redirect(self, path: str, target: str, status: int = 302) -> str:
+        """`path` answers with a redirect to `target` (any URL)."""
+        self.put(path, b"", status=status)
+        self.headers[path] = {"Location": target}
         return self.url + path
 
     def stop(self) -> None:

@@ -153,9 +153,18 @@ async def on_follow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(message, escape(ADMINS_ONLY))
         return
     user = message.from_user.id if message.from_user else None
-    new = await asyncio.to_thread(services(context).state.follow, message.chat_id, topic, user)
-    text = (f"Following “{escape(topic)}”: new articles that match it will be sent here, with "
-            "the matching sentence." if new else f"Already following “{escape(topic)}”.")
+    svc = services(context)
+    limit = svc.settings.max_follows_per_chat
+    outcome = await asyncio.to_thread(svc.state.follow, message.chat_id, topic, user, limit)
+    if outcome == "full":
+        text = (f"This chat follows {limit} topics already, at most {limit} topics are "
+                "possible. Stop following one first (/following lists them, /unfollow "
+                "&lt;topic&gt; stops one).")
+    elif outcome == "new":
+        text = (f"Following “{escape(topic)}”: new articles that match it will be sent here, "
+                "with the matching sentence.")
+    else:
+        text = f"Already following “{escape(topic)}”."
     await reply(message, text)
 
 
@@ -252,13 +261,20 @@ async def on_fetch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 PRIVACY = (
-    "<b>What I store</b>\n"
+    "<b>What I store, and for how long</b>\n"
     "• Your questions and the quotes I answered with (for the buttons under answers and for "
-    "statistics), and your 👍/👎.\n"
-    "• A chat's subscriptions and followed topics, and which new articles it was sent.\n"
-    "• Incoming messages addressed to me, until they are answered.\n"
-    "Questions, answers, feedback and handled messages are deleted after {days} days. "
-    "/forget deletes everything stored about you now."
+    "statistics), and your 👍/👎: deleted after {days} days.\n"
+    "• Incoming messages addressed to me and button presses, as received (so none is lost "
+    "if I restart): deleted after {days} days.\n"
+    "• A chat's subscriptions and followed topics, with who set them up: kept until "
+    "/unsubscribe or /unfollow, or until I am removed from the chat.\n"
+    "• Which new articles a chat was sent (with the topic that matched): queued until sent, "
+    "then deleted after {days} days.\n"
+    "• A rate limit counter per user and chat (a number and a time, no text): deleted after "
+    "a day without messages.\n"
+    "/forget deletes everything stored about you now: your questions, answers, feedback, "
+    "messages, and your private chat's subscriptions, topics and queued articles. Only the "
+    "rate limit counter stays until it expires, so that /forget does not lift the limit."
 )
 
 
@@ -274,4 +290,6 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     gone = await asyncio.to_thread(services(context).state.forget_user,
                                    update.effective_user.id)
-    await reply(message, f"Done: {gone} stored items about you were deleted.")
+    await reply(message, f"Done: {gone} stored items about you were deleted (your questions, "
+                "answers, feedback, messages, and your private chat's subscriptions, topics "
+                "and queued articles).")

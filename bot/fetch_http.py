@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import codecs
 import ipaddress
+import logging
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -24,6 +26,7 @@ import httpx
 if TYPE_CHECKING:
     from bot.settings import Settings
 
+log = logging.getLogger(__name__)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
 # Python codec names (codecs.lookup().name) of real text encodings; not punycode, idna, utf-7,
@@ -149,9 +152,10 @@ class _GuardedBackend(httpcore.SyncBackend):
 class PoliteClient:
     def __init__(self, user_agent: str, timeout: float, max_bytes: int, host_delay: float,
                  max_redirects: int, deadline: float | None = None,
-                 policy: AddressPolicy | None = None) -> None:
+                 policy: AddressPolicy | None = None, verify: ssl.SSLContext | bool = True
+                 ) -> None:
         self.backend = _GuardedBackend(policy or AddressPolicy())
-        transport = httpx.HTTPTransport()
+        transport = httpx.HTTPTransport(verify=verify)
         pool = transport._pool
         if not hasattr(pool, "_network_backend"):  # pragma: no cover - an httpcore change
             raise RuntimeError("httpcore has no _network_backend: the address check is off")
@@ -192,10 +196,14 @@ class PoliteClient:
             return self._get(url)
         except httpx.TooManyRedirects:
             raise FetchError("too many redirects (setting FETCH_MAX_REDIRECTS)") from None
-        except (httpx.ConnectError, httpx.ConnectTimeout):
+        except (httpx.ConnectError, httpx.ConnectTimeout) as err:
             if self._past_deadline():
                 raise self._timed_out() from None
+            tls = _tls_error(err)  # only ever after connecting to an allowed address
+            if tls is not None:
+                raise FetchError(f"cannot connect to {local.host}: TLS failed ({tls})") from None
             # one text for refused, unreachable and not allowed: no port scanner
+            log.debug("cannot connect to %s: %s", local.host, err)
             raise FetchError(f"cannot connect to {local.host}") from None
         except httpx.TimeoutException:
             raise self._timed_out() from None
@@ -237,6 +245,16 @@ class PoliteClient:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _tls_error(err: BaseException) -> str | None:
+    """The reason of a TLS handshake or certificate failure behind a connect error."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return getattr(seen, "verify_message", None) or seen.reason or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def client_for(settings: Settings) -> PoliteClient:

@@ -143,7 +143,11 @@ class Poller(InboxWorker):
         await self._fetch_loop()
 
     async def _fetch_loop(self) -> None:
-        offset = await asyncio.to_thread(self.state.inbox.next_offset)
+        # No offset but right after a batch: getUpdates then returns what Telegram holds
+        # unconfirmed, and the inbox tells redeliveries from new updates. An offset from the
+        # database would make the bot deaf when the Bot API numbers afresh (another token on
+        # this database, a restarted server): updates below it are dropped unseen.
+        offset: int | None = None
         backoff = 1.0
         while not self.stopping.is_set():
             try:
@@ -162,6 +166,7 @@ class Poller(InboxWorker):
                 continue
             except (NetworkError, TimedOut) as err:
                 log.warning("Bot API unreachable (%s); retrying in %.0f s", err, backoff)
+                offset = None  # the server may come back numbering afresh
                 await asyncio.sleep(backoff)
                 backoff = min(MAX_BACKOFF, backoff * 2)
                 continue
@@ -171,6 +176,7 @@ class Poller(InboxWorker):
                 backoff = min(MAX_BACKOFF, backoff * 2)
                 continue
             if not updates:
+                offset = None  # everything received is confirmed by now
                 continue
             stored = [(u.update_id, json.dumps(u.to_dict())) for u in updates]
             try:

@@ -8,6 +8,7 @@ mirror the newest migration.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ answers = sa.Table(
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Column("index_version", sa.String(80)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,  # ids are never reused: an old button acts on no other answer
 )
 
 feedback = sa.Table(
@@ -83,7 +85,11 @@ outbox = sa.Table(
 
 inbox = sa.Table(
     "inbox", metadata,
+    sa.Column("bot_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    # 0 for the first update with this id; 1, 2... when the Bot API numbered afresh
+    sa.Column("generation", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("user_id", sa.BigInteger),  # the sender, so /forget finds the user's texts
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("status", sa.String(12), nullable=False, server_default="pending"),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
@@ -123,6 +129,19 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def fit_key(value: str, limit: int) -> str:
+    """`value` when it fits a column of `limit` characters, else its start and its SHA-256:
+    the same key for the same value, distinct for distinct values, on every database."""
+    if len(value) <= limit:
+        return value
+    return value[:limit - 65] + "#" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def clip(value: str | None, limit: int) -> str | None:
+    """A display or bookkeeping text cut to its column's length (`None` stays `None`)."""
+    return value if value is None else value[:limit]
 
 
 def make_engine(url: str) -> Engine:

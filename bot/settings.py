@@ -35,6 +35,7 @@ class Settings(IndexSettings):
     push_interval_seconds: float = Field(2.0, gt=0)
     push_digest_over: int = Field(5, ge=1)
     follow_threshold: float = 0.44
+    max_follows_per_chat: int = Field(20, ge=1, le=1000)
     user_questions_per_minute: int = Field(20, ge=1)
     chat_questions_per_minute: int = Field(60, ge=1)
     retention_days: int = Field(30, ge=1)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+import logging
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -12,7 +13,9 @@ from bot.inbox import Inbox
 from bot.schema import (
     announced,
     answers,
+    clip,
     feedback,
+    fit_key,
     follows,
     inbox,
     insert_ignore,
@@ -23,6 +26,16 @@ from bot.schema import (
     rate_counters,
     subscriptions,
 )
+
+log = logging.getLogger(__name__)
+# Column lengths (bot/schema.py); PostgreSQL refuses longer values, SQLite would keep them.
+ARTICLE_KEY_CHARS = 500  # announced.article_id, outbox.article_id
+VERSION_CHARS = 80  # answers.index_version, announced.index_version
+REASON_CHARS = 220  # outbox.reason
+TOPIC_CHARS = 200  # follows.topic
+RATE_KEY_CHARS = 80  # rate_counters.key
+WORKER_CHARS = 80  # outbox.claimed_by
+COUNTER_KEEP_SECONDS = 24 * 3600  # a rate counter idle this long counts nothing any more
 
 
 class State:
@@ -47,7 +60,7 @@ class State:
                 quotes=json.dumps(quotes, ensure_ascii=False),
                 suggestions=json.dumps(answer_json.get("suggestions", []), ensure_ascii=False),
                 latency_ms=float(answer_json.get("latency_ms", 0.0)),
-                index_version=index_version, created_at=now()))
+                index_version=clip(index_version, VERSION_CHARS), created_at=now()))
             return int(result.inserted_primary_key[0])
 
     def get_answer(self, answer_id: int) -> dict[str, Any] | None:
@@ -97,11 +110,23 @@ class State:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(sa.select(subscriptions.c.chat_id))]
 
-    def follow(self, chat_id: int, topic: str, user_id: int | None) -> bool:
+    def follow(self, chat_id: int, topic: str, user_id: int | None,
+               limit: int | None = None) -> Literal["new", "known", "full"]:
+        """Follow a topic: `new`, `known` (followed already), or `full` when the chat follows
+        `limit` topics already (then nothing changes)."""
+        if len(topic) > TOPIC_CHARS:
+            raise ValueError(f"a topic has at most {TOPIC_CHARS} characters")
         with self.engine.begin() as conn:
+            if limit is not None:
+                count = conn.execute(sa.select(sa.func.count()).select_from(follows).where(
+                    follows.c.chat_id == chat_id)).scalar() or 0
+                if count >= limit:
+                    known = conn.execute(sa.select(follows.c.id).where(
+                        follows.c.chat_id == chat_id, follows.c.topic == topic)).first()
+                    return "known" if known is not None else "full"
             result = conn.execute(self._ignore(follows, ["chat_id", "topic"]).values(
                 chat_id=chat_id, topic=topic, created_by=user_id, created_at=now()))
-            return result.first() is not None
+            return "new" if result.first() is not None else "known"
 
     def unfollow(self, chat_id: int, topic: str) -> bool:
         with self.engine.begin() as conn:
@@ -130,22 +155,29 @@ class State:
         """Record articles as announced; returns (those this call claimed, is_first_index).
 
         The first index a database ever sees is a baseline: its articles are recorded but not
-        pushed. Claims are atomic, so with several replicas each article is claimed once.
+        pushed. Claims are atomic, so with several replicas each article is claimed once. An id
+        longer than its column is stored as a fixed-length key (its start and its hash).
         """
+        keys = {article_id: fit_key(article_id, ARTICLE_KEY_CHARS) for article_id in article_ids}
+        for article_id, key in keys.items():
+            if key != article_id:
+                log.warning("article id of %d characters stored by its hash: %.80s...",
+                            len(article_id), article_id)
+        version = clip(version, VERSION_CHARS)
         with self.engine.begin() as conn:
             first = conn.execute(sa.select(sa.func.count()).select_from(announced)).scalar() == 0
             known = set()
             for start in range(0, len(article_ids), 500):
-                chunk = article_ids[start:start + 500]
+                chunk = [keys[a] for a in article_ids[start:start + 500]]
                 known.update(r[0] for r in conn.execute(sa.select(announced.c.article_id).where(
                     announced.c.article_id.in_(chunk))))
             claimed: list[str] = []
             stamp = now()
             for article_id in article_ids:
-                if article_id in known:
+                if keys[article_id] in known:
                     continue
                 result = conn.execute(self._ignore(announced, ["article_id"]).values(
-                    article_id=article_id, index_version=version, announced_at=stamp))
+                    article_id=keys[article_id], index_version=version, announced_at=stamp))
                 if result.first() is not None:
                     claimed.append(article_id)
             return claimed, first
@@ -156,8 +188,9 @@ class State:
         with self.engine.begin() as conn:
             for item in items:
                 result = conn.execute(self._ignore(outbox, ["chat_id", "article_id"]).values(
-                    chat_id=item["chat_id"], article_id=item["article_id"],
-                    reason=item["reason"][:220],
+                    chat_id=item["chat_id"],
+                    article_id=fit_key(item["article_id"], ARTICLE_KEY_CHARS),
+                    reason=item["reason"][:REASON_CHARS],
                     payload=json.dumps(item["payload"], ensure_ascii=False),
                     status="pending", attempts=0, created_at=now()))
                 count += result.first() is not None
@@ -177,7 +210,7 @@ class State:
             rows = [dict(r) for r in conn.execute(query).mappings()]
             if rows:
                 conn.execute(outbox.update().where(outbox.c.id.in_([r["id"] for r in rows]))
-                             .values(claimed_by=worker, claimed_at=now(),
+                             .values(claimed_by=clip(worker, WORKER_CHARS), claimed_at=now(),
                                      attempts=outbox.c.attempts + 1))
         for row in rows:
             row["payload"] = json.loads(row["payload"])
@@ -199,6 +232,7 @@ class State:
         at the first event and lasts `window_seconds`. Increment-then-read in one
         transaction, so concurrent callers (threads or replicas) never share a count."""
         stamp = int(now().timestamp())
+        key = fit_key(key, RATE_KEY_CHARS)
         counter = rate_counters.c
         with self.engine.begin() as conn:
             conn.execute(rate_counters.update().where(
@@ -217,8 +251,11 @@ class State:
             return int(row[0])
 
     def forget_user(self, user_id: int) -> int:
-        """Delete everything stored about a user: questions, answers, feedback, their private
-        chat's subscriptions and follows. Returns how many rows went."""
+        """Delete everything stored about a user: questions, answers, feedback, the updates
+        they sent (texts, button presses), their private chat's subscriptions, follows and
+        queued or sent pushes; their name goes from the follows and subscriptions they made
+        elsewhere. Returns how many rows went. The rate counter stays (a count and a time, no
+        text): deleting it would lift the user's own limit."""
         with self.engine.begin() as conn:
             gone = conn.execute(feedback.delete().where(feedback.c.user_id == user_id)).rowcount
             mine = sa.select(answers.c.id).where(answers.c.user_id == user_id)
@@ -227,21 +264,29 @@ class State:
             gone += conn.execute(subscriptions.delete().where(
                 subscriptions.c.chat_id == user_id)).rowcount
             gone += conn.execute(follows.delete().where(follows.c.chat_id == user_id)).rowcount
-            gone += conn.execute(rate_counters.delete().where(
-                rate_counters.c.key == f"user:{user_id}")).rowcount
+            gone += conn.execute(outbox.delete().where(outbox.c.chat_id == user_id)).rowcount
+            # Pending ones too (this /forget among them): their handlers run on, unharmed.
+            gone += conn.execute(inbox.delete().where(inbox.c.user_id == user_id)).rowcount
+            for table in (follows, subscriptions):
+                conn.execute(table.update().where(table.c.created_by == user_id).values(
+                    created_by=None))
         return gone
 
     def prune(self, days: int) -> int:
-        """Delete questions, answers, feedback and handled updates older than `days`."""
+        """Delete what is older than `days`: questions, answers, feedback, stored updates,
+        pushes sent, failed or dropped; and rate counters idle for a day."""
         cutoff = now() - dt.timedelta(days=days)
         with self.engine.begin() as conn:
             old = sa.select(answers.c.id).where(answers.c.created_at < cutoff)
             gone = conn.execute(feedback.delete().where(feedback.c.answer_id.in_(old))).rowcount
             gone += conn.execute(answers.delete().where(answers.c.created_at < cutoff)).rowcount
-            newest = conn.execute(sa.select(sa.func.max(inbox.c.update_id))).scalar()
-            gone += conn.execute(inbox.delete().where(
-                inbox.c.status == "done", inbox.c.received_at < cutoff,
-                inbox.c.update_id != newest)).rowcount
+            gone += conn.execute(inbox.delete().where(inbox.c.received_at < cutoff)).rowcount
+            gone += conn.execute(outbox.delete().where(
+                outbox.c.status != "pending",
+                sa.func.coalesce(outbox.c.sent_at, outbox.c.created_at) < cutoff)).rowcount
+            idle = int(now().timestamp()) - COUNTER_KEEP_SECONDS
+            gone += conn.execute(rate_counters.delete().where(
+                rate_counters.c.window_start < idle)).rowcount
         return gone
 
     # ---- statistics ---------------------------------------------------------------------

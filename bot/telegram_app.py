@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot import commands, handlers
 from bot.answer import Engine
 from bot.delivery import deliver
+from bot.inbox import bot_id_from_token
 from bot.polling import InboxWorker, Poller
 from bot.settings import Settings
 from bot.state import State
@@ -29,6 +30,7 @@ from bot.updates import plan_pushes
 from index.reader import IndexUnavailableError
 
 log = logging.getLogger(__name__)
+PLANNER = "planner"  # bot_data key: the push planning thread
 
 COMMANDS = [
     BotCommand("ask", "Ask a question about the news articles"),
@@ -92,11 +94,20 @@ def build_application(settings: Settings, engine: Engine, state: State) -> Appli
     app.bot_data[handlers.KEY] = handlers.Services(
         settings=settings, engine=engine, state=state,
         executor=ThreadPoolExecutor(settings.answer_workers, thread_name_prefix="answer"))
+    # Updates are keyed by the bot that received them: another token on this database
+    # must not take its updates for this one's.
+    state.inbox.bind(bot_id_from_token(settings.telegram_bot_token))
+    # Push planning (follows x new articles x passages) has its own thread: questions are
+    # never queued behind it on the answering threads.
+    app.bot_data[PLANNER] = ThreadPoolExecutor(1, thread_name_prefix="plan")
     if engine.index is not None:
         # Plan for the index loaded at start before any reload can swap in a newer one: on a
         # new database that index is the baseline, and a build published meanwhile is pushed.
-        plan_pushes(engine, state, settings.follow_threshold)
-        app.bot_data["planned_version"] = engine.index.version
+        try:
+            plan_pushes(engine, state, settings.follow_threshold)
+            app.bot_data["planned_version"] = engine.index.version
+        except Exception:  # the bot serves questions anyway; the next reload check retries
+            log.exception("push planning failed at start")
     app.add_handler(TypeHandler(Update, handlers.allowlist_gate), group=-1)
     app.add_handler(CommandHandler("start", commands.on_start))
     app.add_handler(CommandHandler("help", commands.on_help))
@@ -160,7 +171,8 @@ async def refresh_index(context: ContextTypes.DEFAULT_TYPE) -> str:
         log.info("now serving index version %s", index.version if index else "?")
     if index is not None and context.bot_data.get("planned_version") != index.version:
         queued = await asyncio.get_running_loop().run_in_executor(
-            svc.executor, plan_pushes, engine, svc.state, svc.settings.follow_threshold)
+            context.bot_data[PLANNER], plan_pushes, engine, svc.state,
+            svc.settings.follow_threshold)
         context.bot_data["planned_version"] = index.version
         return f"Serving index {index.version}; {queued} pushes queued."
     return f"Serving index {index.version if index else 'none'}; nothing new."

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import json
 import socket
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,9 +73,10 @@ class NewsSite:
     """path -> (status, content type, body bytes, delay seconds); change `pages` any time.
     `headers` adds response headers to a path (a redirect's Location); `drips` sends a path's
     body `size` bytes at a time, `interval` seconds apart (a slow-drip server). `host` is the
-    loopback address it listens on (127.0.0.1, 127.0.0.2, ::1)."""
+    loopback address it listens on (127.0.0.1, 127.0.0.2, ::1); `tls` (certificate and key
+    files) serves HTTPS."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: tuple[str, str] | None = None) -> None:
         self.pages: dict[str, tuple[int, str, bytes, float]] = {}
         self.headers: dict[str, dict[str, str]] = {}
         self.drips: dict[str, tuple[int, float]] = {}
@@ -110,13 +112,18 @@ class NewsSite:
 
         server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
         self.server = server_class((host, 0), Handler)
+        self.scheme = "https" if tls else "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.server.server_address[1]}"
+        return f"{self.scheme}://{host}:{self.server.server_address[1]}"
 
     def put(self, path: str, body: str | bytes, kind: str = "text/html; charset=utf-8",
             status: int = 200, delay: float = 0.0) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from bot.feeds import FetchSummary, fetch_feeds, fetch_locked
-from bot.fetch_http import FetchError, client_for
+from bot.fetch_http import AddressPolicy, FetchError, PoliteClient, client_for
 from bot.ledger import Ledger
 from bot.state import State
 from tests.conftest import ROOT, make_settings
@@ -254,6 +255,31 @@ def test_a_redirect_to_a_private_address_is_refused_at_every_hop(site, tmp_path,
         inner6.stop()
 
 
+def test_https_still_checks_certificates_against_the_host_name(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost"], check=True, capture_output=True)
+    secure = NewsSite(tls=(str(cert), str(key)))
+    try:
+        secure.put("/page", "<html><body>over TLS</body></html>")
+        port = secure.server.server_address[1]
+        trusting = PoliteClient("test", 5, 100_000, 0, 5, 10, AddressPolicy(True),
+                                ssl.create_default_context(cafile=str(cert)))
+        assert trusting.get(f"https://localhost:{port}/page").body == secure.pages["/page"][2]
+        with pytest.raises(FetchError, match=r"cannot connect to 127\.0\.0\.1: TLS failed"):
+            trusting.get(f"https://127.0.0.1:{port}/page")  # not the certificate's name
+        default = PoliteClient("test", 5, 100_000, 0, 5, 10, AddressPolicy(True))
+        with pytest.raises(FetchError, match=r"TLS failed .*self-signed"):
+            default.get(f"https://localhost:{port}/page")
+        trusting.close()
+        default.close()
+    finally:
+        secure.stop()
+
+
 # ---- 5. charsets ------------------------------------------------------------------------
 def test_pathological_charsets_are_refused_quickly_and_real_ones_still_read(site, tmp_path):
     base = site.url
@@ -431,7 +457,7 @@ def hostile_site(draw) -> dict:
         else:
             body = f"<html><{draw(st.text(max_size=20))}>{draw(st.text(max_size=500))}"
         pages.append((title, body, draw(charsets)))
-    feed_kind = draw(st.sampled_from(["rss", "atom", "bytes", "xml"]))
+    feed_kind = draw(st.sampled_from(["rss", "atom", "bytes", "xml", "path"]))
     return {"pages": pages, "feed_kind": feed_kind, "feed_charset": draw(charsets),
             "noise": draw(text_or_bytes), "xml_encoding": draw(charsets)}
 
@@ -447,13 +473,14 @@ def fuzz_world():
     shutil.rmtree(root, ignore_errors=True)
 
 
-@hypothesis_settings(max_examples=60, deadline=10_000, database=None,
+@hypothesis_settings(max_examples=150, deadline=10_000, database=None,
                      suppress_health_check=[HealthCheck.function_scoped_fixture,
                                             HealthCheck.too_slow])
 @given(world=hostile_site())
 def test_fuzz_random_feeds_and_pages_never_crash_the_fetch(fuzz_world, world):
     served, settings, ledger, root = fuzz_world
     served.pages.clear()
+    served.requests.clear()
     base = served.url
     items = []
     for number, (title, body, charset) in enumerate(world["pages"]):
@@ -462,8 +489,12 @@ def test_fuzz_random_feeds_and_pages_never_crash_the_fetch(fuzz_world, world):
         served.put(path, body, kind=kind)
         items.append({"title": title.replace("\x00", ""), "link": f"{base}{path}"})
     kind = world["feed_kind"]
-    if kind == "bytes":
-        feed: str | bytes = world["noise"]
+    if kind == "path":  # the path of a feed on this machine: never opened
+        local = root / "local.xml"
+        local.write_text(rss([{"title": "Leak", "link": f"{base}/leak"}]), encoding="utf-8")
+        feed: str | bytes = str(local)
+    elif kind == "bytes":
+        feed = world["noise"]
     elif kind == "xml":
         feed = (f'<?xml version="1.0" encoding="{world["xml_encoding"]}"?><rss><channel>'
                 f"<item><title>{world['noise']!s}</title><link>{items[0]['link']}</link>")
@@ -477,6 +508,7 @@ def test_fuzz_random_feeds_and_pages_never_crash_the_fetch(fuzz_world, world):
     summary = fetch_feeds(settings, ledger, settings.corpus_dir)
     assert time.monotonic() - started < 8
     assert isinstance(summary, FetchSummary) and summary.feeds in (0, 1)
+    assert "/leak" not in served.requests
     for path in {p for p in root.rglob("*") if p.is_file()} - before:
         inside = path.resolve().is_relative_to(settings.corpus_dir.resolve())
         assert inside or path.parent == settings.data_dir, path

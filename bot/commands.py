@@ -100,7 +100,7 @@ async def on_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     index = services(context).engine.index
     text = argument(message)
-    count = int(text) if text.isdigit() else 5
+    count = int(text) if text.isascii() and text.isdigit() else 5  # not "²": int() refuses it
     count = max(1, min(count, 20))
     if index is None:
         await reply(message, escape(UNAVAILABLE))

@@ -31,9 +31,11 @@ async def deliver(bot: Bot, state: State, digest_over: int) -> int:
     for chat_id, items in by_chat.items():
         ids = [item["id"] for item in items]
         if len(items) > digest_over:
-            batches = [(ids, render.digest_html([item["payload"] for item in items]))]
-        else:
-            batches = [([item["id"]], render.push_html(item["payload"])) for item in items]
+            batches = [(ids, await asyncio.to_thread(
+                render.digest_html, [item["payload"] for item in items]))]
+        else:  # rendered off the event loop: a long quote must not stall the answers
+            batches = [([item["id"]], await asyncio.to_thread(render.push_html, item["payload"]))
+                       for item in items]
         for batch_ids, pages in batches:
             status = await _send(bot, state, chat_id, pages)
             await asyncio.to_thread(state.finish_outbox, batch_ids, status)

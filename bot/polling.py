@@ -22,9 +22,12 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
+from bot import handlers
 from bot.state import State
 
 log = logging.getLogger(__name__)
+HANDLER_ATTEMPTS = 3  # tries of an update whose handler failed transiently
+HANDLER_RETRY_SECONDS = 1.0  # back-off before the second try, doubled for each further one
 POLL_TIMEOUT = 25
 MAX_BACKOFF = 30.0
 DRAIN_SECONDS = 8.0
@@ -116,7 +119,7 @@ class InboxWorker:
     async def _process(self, update_id: int, payload: str) -> None:
         try:
             update = Update.de_json(json.loads(payload), self.app.bot)
-            await self.app.process_update(update)
+            await self._handle(update)
             await asyncio.get_running_loop().run_in_executor(
                 self.bookkeeper, self._record_done, update_id, time.perf_counter())
         except Exception:
@@ -124,6 +127,28 @@ class InboxWorker:
         finally:
             self.claimed.discard(update_id)
             self.slots.release()
+
+    async def _handle(self, update: Update) -> None:
+        """Run the handlers; a transient failure (database busy, Telegram away) is tried again
+        with back-off up to HANDLER_ATTEMPTS times, what is handled already is not repeated
+        (handlers.progress); when it is given up on, the user is told once."""
+        try:
+            for attempt in range(1, HANDLER_ATTEMPTS + 1):
+                await self.app.process_update(update)
+                error = handlers.take_failure(self.app, update)
+                if error is None:
+                    return
+                if not handlers.is_transient(error) or attempt == HANDLER_ATTEMPTS:
+                    log.warning("update %s failed (%s: %s); the user is told", update.update_id,
+                                type(error).__name__, error)
+                    await handlers.tell_failure(update)
+                    return
+                delay = HANDLER_RETRY_SECONDS * 2 ** (attempt - 1)
+                log.warning("update %s failed (%s: %s); retrying in %.0f s", update.update_id,
+                            type(error).__name__, error, delay)
+                await asyncio.sleep(delay)
+        finally:
+            handlers.forget_progress(self.app, update)
 
     def _record_done(self, update_id: int, handled: float) -> None:
         """In the bookkeeper thread: the log line follows the commit at once, not whenever the

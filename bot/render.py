@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import asdict, dataclass
 from html import escape
 
 from bot.answer import Answer, Quote
 from index.chunk import sentences
 
+MAX_TITLE = 200  # characters of a title or source shown; longer ones end in an ellipsis
+
+
+def shorten(text: str, limit: int = MAX_TITLE) -> str:
+    """A title (or source) cut visibly at `limit` characters: an article's title is metadata,
+    never the quote, so a huge one must not break the messages that show it."""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL when it is http(s), else None: a `javascript:` or `tg://` link is never
+    rendered, whatever the article's front matter says."""
+    if not url:
+        return None
+    return url if url.strip().lower().startswith(("http://", "https://")) and (
+        url == url.strip()) else None
+
 
 def attribution(quote: Quote) -> str:
     """Title · source · date · link · paragraph, leaving out what is unknown."""
-    parts = [quote.title]
+    parts = [shorten(quote.title)]
     if quote.source:
-        parts.append(quote.source)
+        parts.append(shorten(quote.source))
     if quote.published:
         parts.append(quote.published)
     if quote.url:
@@ -31,7 +50,8 @@ def as_text(answer: Answer) -> str:
     if answer.abstained:
         lines = ["The articles do not answer that."]
         if answer.suggestions:
-            lines.append("Nearest articles: " + "; ".join(s["title"] for s in answer.suggestions))
+            lines.append("Nearest articles: " + "; ".join(shorten(s["title"])
+                                                          for s in answer.suggestions))
         return "\n".join(lines)
     blocks = []
     for quote in answer.quotes:
@@ -57,14 +77,19 @@ class Block:
     visible: str
 
 
+def _head(title: str, url: str | None) -> str:
+    """The title, linked when the article has an http(s) URL."""
+    link = safe_url(url)
+    if link:
+        return f'<a href="{escape(link, quote=True)}">{escape(title)}</a>'
+    return f"<b>{escape(title)}</b>"
+
+
 def attribution_html(quote: Quote | dict) -> Block:
     q = quote if isinstance(quote, dict) else asdict(quote)
-    title = q["title"]
-    if q.get("url"):
-        head = f'<a href="{escape(q["url"], quote=True)}">{escape(title)}</a>'
-    else:
-        head = f"<b>{escape(title)}</b>"
-    rest = [q[k] for k in ("source", "published") if q.get(k)]
+    title = shorten(q["title"])
+    head = _head(title, q.get("url"))
+    rest = [shorten(q[k]) for k in ("source", "published") if q.get(k)]
     rest.append(f"paragraph {q['paragraph']}")
     tail = " · ".join(rest)
     return Block(f"— {head} · {escape(tail)}", f"— {title} · {tail}")
@@ -85,19 +110,18 @@ def quote_blocks(text: str, attribution: Block, limit: int = TELEGRAM_LIMIT) -> 
 
 
 def _cut(text: str, budget: int) -> list[str]:
-    """Consecutive slices of `text`, each within `budget`, cut after sentences where possible."""
+    """Consecutive slices of `text`, each within `budget`, cut after sentences where possible.
+    Linear: UTF-16 offsets are summed once, and each cut is a binary search over them."""
     pieces: list[str] = []
     start = 0
-    bounds = [s.end for s in sentences(text)]
+    bounds = sorted({s.end for s in sentences(text)})
+    units = [0, *itertools.accumulate(2 if ord(c) > 0xFFFF else 1 for c in text)]
     while start < len(text):
-        end = start
-        for bound in bounds:
-            if bound > start and utf16_len(text[start:bound]) <= budget:
-                end = bound
+        reach = bisect.bisect_right(units, units[start] + budget) - 1  # longest slice that fits
+        fitting = bisect.bisect_right(bounds, reach) - 1
+        end = bounds[fitting] if fitting >= 0 and bounds[fitting] > start else start
         if end == start:  # one sentence over the budget: cut at the last space that fits
-            end = start + 1
-            while end < len(text) and utf16_len(text[start:end + 1]) <= budget:
-                end += 1
+            end = max(start + 1, min(reach, len(text)))
             space = text.rfind(" ", start, end)
             end = space if space > start and end < len(text) else end
         pieces.append(text[start:end].strip())
@@ -110,13 +134,32 @@ def _cut(text: str, budget: int) -> list[str]:
 def pack(blocks: list[Block], limit: int = TELEGRAM_LIMIT, separator: str = "\n\n") -> list[str]:
     """Join blocks into as few messages as fit, never splitting a block."""
     messages: list[list[Block]] = []
+    gap = utf16_len(separator)
+    used = 0  # UTF-16 units of the last message so far
     for block in blocks:
-        joined = separator.join(b.visible for b in [*messages[-1], block]) if messages else ""
-        if messages and utf16_len(joined) <= limit:
+        size = utf16_len(block.visible)
+        if messages and used + gap + size <= limit:
             messages[-1].append(block)
+            used += gap + size
         else:
             messages.append([block])
+            used = size
     return [separator.join(b.html for b in group) for group in messages]
+
+
+def paragraph_pages(quote: Quote, max_pages: int) -> list[str]:
+    """A whole paragraph for the "Full paragraph" button: at most `max_pages` messages of it,
+    each whole sentences, then (when it goes on) a note in the bot's own words saying where."""
+    blocks = quote_blocks(quote.text, attribution_html(quote))
+    pages = pack(blocks)
+    if len(pages) <= max_pages:
+        return pages
+    rest = len(pages) - max_pages
+    head = _head(shorten(quote.title), quote.url)
+    where = "at the link" if safe_url(quote.url) else "in the source"
+    note = (f"(continues: paragraph {quote.paragraph} of {head}, {rest} more messages; "
+            f"the whole paragraph is {where}.)")
+    return [*pages[:max_pages], note]
 
 
 def answer_html(answer: Answer, quotes: list[Quote] | None = None) -> list[str]:
@@ -137,10 +180,9 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None) -> list[str]:
 
 
 def _article_line(article: dict) -> Block:
-    title = article["title"]
-    head = (f'<a href="{escape(article["url"], quote=True)}">{escape(title)}</a>'
-            if article.get("url") else f"<b>{escape(title)}</b>")
-    rest = " · ".join(article[k] for k in ("source", "published") if article.get(k))
+    title = shorten(article["title"])
+    head = _head(title, article.get("url"))
+    rest = " · ".join(shorten(article[k]) for k in ("source", "published") if article.get(k))
     return Block(head + (f" · {escape(rest)}" if rest else ""),
                  title + (f" · {rest}" if rest else ""))
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 from telegram import BotCommand, Update
 from telegram.ext import (
@@ -51,27 +54,50 @@ DESCRIPTION = ("Ask about the news articles I hold: I reply with the sentences t
 
 
 class RedactToken(logging.Filter):
-    """Keep the bot token out of every log line (URLs of the Bot API contain it)."""
+    """Keep the bot token (plain or percent-encoded, and its secret half alone) and the webhook
+    secret out of every log line: the message, its arguments, and the formatted traceback of
+    the exception with its causes (URLs of the Bot API contain the token; at DEBUG
+    python-telegram-bot logs setWebhook's parameters, the secret among them)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self.token = token
+        self.secrets = [s for s in secrets if s]
+        self.formatter = logging.Formatter()
+        forms = [token, quote(token, safe="")]
+        half = token.partition(":")[2]
+        if len(half) >= 8:  # the part after the colon is what makes the token secret
+            forms.append(half)
+        # Case-insensitive: python-telegram-bot lowercases Telegram's error descriptions.
+        self.replacements = [(re.compile(re.escape(form), re.IGNORECASE), "<token>")
+                             for form in forms if form]
+        self.replacements += [(re.compile(re.escape(secret), re.IGNORECASE), "<secret>")
+                              for secret in self.secrets]
+
+    def redact(self, text: str) -> str:
+        for secret, placeholder in self.replacements:
+            text = secret.sub(placeholder, text)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.token:
-            message = record.getMessage()
-            if self.token in message:
-                record.msg, record.args = message.replace(self.token, "<token>"), None
-            if record.exc_info and record.exc_info[1] is not None:
-                text = str(record.exc_info[1])
-                if self.token in text:
-                    record.exc_info = None
-                    record.msg = f"{record.msg} ({text.replace(self.token, '<token>')})"
+        if not self.replacements:
+            return True
+        message = record.getMessage()
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            # Formatted here, chained causes and all, so the handler's formatter uses this text.
+            record.exc_text = self.formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 
-def install_redaction(token: str) -> None:
-    redact = RedactToken(token)
+def install_redaction(token: str, secrets: Iterable[str] = ()) -> None:
+    redact = RedactToken(token, secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
 
@@ -249,7 +275,9 @@ def migrate_with_retry(state: State, max_wait: float = 60.0) -> None:
 def run_bot(settings: Settings) -> int:
     """Load the model, index and state once, then serve Telegram until stopped."""
     assert settings.telegram_bot_token
-    install_redaction(settings.telegram_bot_token)
+    from bot.webhook import webhook_secret
+
+    install_redaction(settings.telegram_bot_token, [webhook_secret(settings)])
     from bot.cli import make_engine
 
     engine, problem = make_engine(settings)

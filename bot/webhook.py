@@ -120,10 +120,12 @@ class WebhookServer(InboxWorker):
         return 200
 
     async def health(self) -> tuple[int, dict[str, object]]:
+        """For the load balancer. The worker name (host and pid) is not in it: the endpoint
+        is public, and that name is in this replica's log."""
         index = self.engine.index
         database = await asyncio.to_thread(self.state.ping)
         body = {"index": index.version if index else None, "database": database,
-                "worker": self.worker, "in_flight": len(self.in_flight)}
+                "in_flight": len(self.in_flight)}
         return (200 if index is not None and database and not self.stopping.is_set()
                 else 503), body
 

@@ -117,7 +117,10 @@ class FakeTelegram:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.commands: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []
-        self.failures: list[tuple[str, int, dict[str, Any] | None]] = []
+        self.callback_ids: set[str] = set()  # issued and not answered yet
+        self.inline_queries: set[str] = set()
+        self.inline_answers: list[dict[str, Any]] = []
+        self.failures: list[tuple[str, int, dict[str, Any] | None, str | None]] = []
         self.confirmed_offset = 0
         self.server: ThreadingHTTPServer | None = None
         self.down = False
@@ -225,14 +228,45 @@ class FakeTelegram:
             self._push({"message": message}, via)
             return message
 
-    def press_button(self, message: dict[str, Any], data: str, user_id: int = 42) -> str:
+    def press_button(self, message: dict[str, Any] | None, data: str, user_id: int = 42,
+                     inline_message_id: str | None = None) -> str:
+        """The user presses a button of `message` (any data: a client can send what it likes),
+        or of an inline message (no chat then) when `message` is None."""
         with self.lock:
             callback_id = f"cb{next(self.update_ids)}"
-            self._push({"callback_query": {
-                "id": callback_id, "chat_instance": "ci",
-                "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
-                "message": message, "data": data}})
+            query: dict[str, Any] = {
+                "id": callback_id, "chat_instance": "ci", "data": data,
+                "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}}
+            if message is not None:
+                query["message"] = message
+            else:
+                query["inline_message_id"] = inline_message_id or f"inline-{callback_id}"
+            self.callback_ids.add(callback_id)
+            self._push({"callback_query": query})
             return callback_id
+
+    def inline_query(self, query: str, user_id: int = 42) -> str:
+        """The user types `@bot query` in any chat: an update that carries no chat."""
+        with self.lock:
+            query_id = f"iq{next(self.update_ids)}"
+            self.inline_queries.add(query_id)
+            self._push({"inline_query": {
+                "id": query_id, "query": query, "offset": "",
+                "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}}})
+            return query_id
+
+    def answer_to(self, callback_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Wait for the bot's answerCallbackQuery for this press."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                for answer in self.callback_answers:
+                    if answer.get("callback_query_id") == callback_id:
+                        return answer
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"callback query {callback_id} was not answered")
+                self.lock.wait(remaining)
 
     def _push(self, payload: dict[str, Any], via: str | None = None) -> None:
         """Queue an update; `via` delivers this one webhook update to that URL instead."""
@@ -243,10 +277,11 @@ class FakeTelegram:
         self.updates.append(payload)
         self.lock.notify_all()
 
-    def fail_next(self, method: str, code: int, parameters: dict[str, Any] | None = None) -> None:
+    def fail_next(self, method: str, code: int, parameters: dict[str, Any] | None = None,
+                  description: str | None = None) -> None:
         """Make the next call of `method` fail with this HTTP code (429 with retry_after...)."""
         with self.lock:
-            self.failures.append((method, code, parameters))
+            self.failures.append((method, code, parameters, description))
 
     def wait_for(self, predicate, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Wait until some sent messages match; returns all that do."""
@@ -269,11 +304,11 @@ class FakeTelegram:
     def call(self, method: str, params: dict[str, Any]) -> Any:
         with self.lock:
             self.calls.append((method, params))
-            for i, (name, code, parameters) in enumerate(self.failures):
+            for i, (name, code, parameters, description) in enumerate(self.failures):
                 if name == method:
                     del self.failures[i]
-                    description = "Too Many Requests: retry after" if code == 429 else (
-                        "Internal Server Error")
+                    description = description or ("Too Many Requests: retry after"
+                                                  if code == 429 else "Internal Server Error")
                     raise BadRequest(description, code, parameters)
         handler = getattr(self, f"api_{method}", None)
         if handler is None:
@@ -427,8 +462,29 @@ class FakeTelegram:
         return True
 
     def api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        """Each press is answered at most once, with at most 200 characters."""
         with self.lock:
+            query_id = params.get("callback_query_id")
+            if query_id not in self.callback_ids:
+                raise BadRequest("Bad Request: query is too old and response timeout expired "
+                                 "or query ID is invalid")
+            if len(params.get("text") or "") > 200:
+                raise BadRequest("Bad Request: MESSAGE_TOO_LONG")
+            self.callback_ids.discard(query_id)
             self.callback_answers.append(params)
+            self.lock.notify_all()
+        return True
+
+    def api_answerInlineQuery(self, params: dict[str, Any]) -> bool:
+        with self.lock:
+            query_id = params.get("inline_query_id")
+            if query_id not in self.inline_queries:
+                raise BadRequest("Bad Request: query is too old and response timeout expired "
+                                 "or query ID is invalid")
+            if not isinstance(params.get("results"), list):
+                raise BadRequest("Bad Request: can't parse inline query results JSON object")
+            self.inline_queries.discard(query_id)
+            self.inline_answers.append(params)
             self.lock.notify_all()
         return True
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
+import sqlite3
 import threading
 
 import pytest
@@ -182,3 +184,34 @@ def wait_or_none(predicate, timeout: float):
         return True
     except AssertionError:
         return None
+
+
+def test_forget_leaves_none_of_the_users_texts_in_the_inbox(shared):
+    api = FakeTelegram()
+    api.start()
+    bot = start_bot(api, shared)
+    try:
+        ask(api, 350)
+        api.user_message(351, "Is the airport open again?", user_id=351)
+        wait_until(lambda: answered(api, 350) and api.messages_to(351), 60)
+        api.user_message(350, "/follow Tripoli airport", user_id=350)
+        api.wait_for(lambda m: m["chat"]["id"] == 350 and "Following" in m["text"])
+        db = sqlite3.connect(shared.data_dir / "state.sqlite3")
+
+        def texts() -> str:
+            return " ".join(r[0] for r in db.execute("SELECT payload FROM inbox"))
+
+        wait_until(lambda: "Tripoli airport" in texts(), 30)
+        api.user_message(350, "/forget", user_id=350)
+        api.wait_for(lambda m: m["chat"]["id"] == 350 and "were deleted" in m["text"])
+        wait_until(lambda: "/forget" not in texts(), 30, "the /forget update stayed")
+        stored = texts()
+        assert "Qasr Bin Ghashir" not in stored and "Tripoli airport" not in stored, stored
+        assert "Is the airport open again?" in stored, "another user's update went too"
+        ask(api, 350)  # the bot goes on answering the user, and its log has no failure
+        wait_until(lambda: len(answered(api, 350)) == 2, 60)
+        after_forget = bot.log.read_text().split("/forget", 1)[1]
+        assert not re.search(r"update \d+ failed", after_forget), "handling /forget failed"
+    finally:
+        bot.stop()
+        api.stop()

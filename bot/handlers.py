@@ -26,6 +26,7 @@ from bot import render, sources
 from bot.answer import Answer, Engine, Quote
 from bot.settings import Settings
 from bot.state import State
+from index.reader import LoadedIndex
 
 log = logging.getLogger(__name__)
 KEY = "verbatim"
@@ -264,19 +265,18 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except (IndexError, ValueError):
         await answer("This button is not understood.")
         return
-    message = query.message if isinstance(query.message, Message) else None
-    if message is None:  # a button on an inline message, or one too old: no chat to check
+    if query.message is None:  # a button on an inline message: no chat to check it against
         await answer(NO_LONGER)
         return
+    chat_id = query.message.chat.id  # also known for a message too old to reply to
     if "allowed" not in memo:
-        memo["allowed"] = await _over_limit(svc, f"user:{query.from_user.id}",
-                                            message.chat.id) is None
+        memo["allowed"] = await _over_limit(svc, f"user:{query.from_user.id}", chat_id) is None
     if not memo["allowed"]:
         await answer(SLOW_DOWN)
         return
     loop = asyncio.get_running_loop()
     record = await loop.run_in_executor(svc.executor, svc.state.get_answer, answer_id)
-    if record is None or record["chat_id"] != message.chat.id:
+    if record is None or record["chat_id"] != chat_id:
         await answer(NO_LONGER)  # the same words whether it never existed or is another chat's
         return
     if kind == "f" and arg in (1, -1):
@@ -290,10 +290,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await answer(outcome)
         return
     await answer()
-    await _send_pages(message, pages, memo)
+    if isinstance(query.message, Message):
+        await _send_pages(query.message, pages, memo)
 
 
-def _button_pages(index, record: dict, kind: str, arg: int,
+def _button_pages(index: LoadedIndex | None, record: dict, kind: str, arg: int,
                   max_quotes: int) -> tuple[str, list[str]]:
     """In a worker thread: the quotes a button shows, rendered (a huge paragraph is capped at
     FULL_PARAGRAPH_PAGES messages and a note); or why there is nothing to show."""

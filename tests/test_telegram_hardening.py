@@ -3,6 +3,7 @@ the deploy file (issue 18, items 7, 8, 17, 18, 20)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from pathlib import Path
@@ -187,3 +188,18 @@ def test_compose_requires_a_database_password():
     assert password == "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
     assert "${POSTGRES_PASSWORD:?" in url
     assert "POSTGRES_PASSWORD:-" not in compose
+
+
+def test_transient_errors_are_told_from_refusals_and_bugs():
+    from sqlalchemy.exc import OperationalError
+    from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+    from bot.handlers import is_transient
+
+    locked = OperationalError("INSERT ...", {}, Exception("database is locked"))
+    for error in (locked, NetworkError("Internal Server Error (500)"), TimedOut(),
+                  RetryAfter(dt.timedelta(seconds=3))):
+        assert is_transient(error), error
+    for error in (BadRequest("Message is too long"), Forbidden("bot was blocked"),
+                  ValueError("a bug"), KeyError("quotes")):
+        assert not is_transient(error), error

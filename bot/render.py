@@ -219,9 +219,12 @@ def latest_html(items: list[tuple[dict, dict | None]]) -> list[str]:
     blocks = []
     for article, quote in items:
         line = _article_line(article)
-        if quote:
-            blocks.append(Block(f"{line.html}\n<blockquote>{escape(quote['text'])}</blockquote>",
-                                f"{line.visible}\n{quote['text']}"))
-        else:
+        whole = Block(f"{line.html}\n<blockquote>{escape(quote['text'])}</blockquote>",
+                      f"{line.visible}\n{quote['text']}") if quote else line
+        if utf16_len(whole.visible) <= TELEGRAM_LIMIT:
+            blocks.append(whole)
+        else:  # a first sentence longer than a message: whole, over several
             blocks.append(line)
+            blocks.extend(Block(f"<blockquote>{escape(piece, quote=False)}</blockquote>", piece)
+                          for piece in _cut(quote["text"], TELEGRAM_LIMIT))
     return pack(blocks)

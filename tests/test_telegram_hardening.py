@@ -203,3 +203,13 @@ def test_transient_errors_are_told_from_refusals_and_bugs():
     for error in (BadRequest("Message is too long"), Forbidden("bot was blocked"),
                   ValueError("a bug"), KeyError("quotes")):
         assert not is_transient(error), error
+
+
+def test_latest_with_a_first_sentence_longer_than_a_message_shows_it_whole():
+    sentence = "The harbour of Zuwara loaded olive oil " + "and wheat " * 1200 + "in 1850."
+    pages = render.latest_html([({"title": "Zuwara", "source": "Port"}, {"text": sentence}),
+                                ({"title": "Misrata"}, {"text": TEXT})])
+    shown = [visible(p) for p in pages]
+    assert all(render.utf16_len(t) <= 4096 for t in shown)
+    assert " ".join(shown).split() == ["Zuwara", "·", "Port", *sentence.split(), "Misrata",
+                                       *TEXT.split()]

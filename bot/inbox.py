@@ -93,9 +93,11 @@ class Inbox:
         fresh: list[int] = []
         claimer = clip(worker, WORKER_CHARS) or None
         with self.engine.begin() as conn:
-            stored = self._stored(conn, [u for u, _ in updates])
             for update_id, payload in updates:
-                for _attempt in range(3):  # another replica may store the same id meanwhile
+                # First as generation 0, which is taken whenever the id is known: the rows
+                # stored with the id are read only then (a redelivery, or a reused id).
+                stored: dict[int, list[Any]] = {}
+                for _attempt in range(4):  # another replica may store the same id meanwhile
                     known = stored.get(update_id, [])
                     if any(identity(p) == identity(payload) for _, p in known):
                         break  # a redelivery
@@ -107,9 +109,8 @@ class Inbox:
                         received_at=now(), claimed_by=claimer, claimed_at=now()))
                     if result.first() is not None:
                         fresh.append(update_id)
-                        stored.setdefault(update_id, []).append((generation, payload))
                         break
-                    stored.update(self._stored(conn, [update_id]))
+                    stored = self._stored(conn, [update_id])
         return fresh
 
     def claim_stale(self, worker: str, lease_seconds: float,

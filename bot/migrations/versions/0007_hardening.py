@@ -127,20 +127,22 @@ def _rekey_inbox() -> None:
 def _fill_inbox_senders() -> None:
     """Every stored update gets its sender, read from its payload, in batches."""
     bind = op.get_bind()
-    table = sa.table("inbox", sa.column("update_id", sa.BigInteger),
+    table = sa.table("inbox", sa.column("bot_id", sa.BigInteger),
+                     sa.column("update_id", sa.BigInteger), sa.column("generation", sa.Integer),
                      sa.column("payload", sa.Text), sa.column("user_id", sa.BigInteger))
+    old = [table.c.bot_id == 0, table.c.generation == 0]  # every row so far: the key's prefix
     last = None
     while True:
-        query = sa.select(table.c.update_id, table.c.payload).order_by(table.c.update_id)
+        query = sa.select(table.c.update_id, table.c.payload).where(*old)
         if last is not None:
             query = query.where(table.c.update_id > last)
-        rows = bind.execute(query.limit(1000)).all()
+        rows = bind.execute(query.order_by(table.c.update_id).limit(1000)).all()
         if not rows:
             return
         senders = [{"key": r[0], "sender": _sender(r[1])} for r in rows]
         senders = [s for s in senders if s["sender"] is not None]
         if senders:
-            bind.execute(table.update().where(table.c.update_id == sa.bindparam("key"))
+            bind.execute(table.update().where(*old, table.c.update_id == sa.bindparam("key"))
                          .values(user_id=sa.bindparam("sender")), senders)
         last = rows[-1][0]
 

@@ -7,6 +7,7 @@ only its own files: no page can overwrite another feed's article by claiming its
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import hashlib
 import io
@@ -34,7 +35,6 @@ from index.html import NoArticle, extract_html
 log = logging.getLogger(__name__)
 LOCK = "fetch"
 LOCK_SECONDS = 1800.0  # renewed every third of it while the fetch runs
-_XML_ENCODING = re.compile(rb"<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([^\"']{1,40})[\"']")
 
 
 @dataclass
@@ -114,11 +114,33 @@ def parse_feed(raw: Fetched) -> Any:
     read text/xml without a charset as ASCII."""
     import feedparser
 
-    declared = _XML_ENCODING.search(raw.body[:1024])
-    for name in (raw.charset, declared and declared.group(1).decode("ascii", "replace")):
+    for name in (raw.charset, xml_encoding(raw.body)):
         if name:
             text_encoding(name)
     return feedparser.parse(io.BytesIO(raw.body))
+
+
+def xml_encoding(body: bytes) -> str | None:
+    """The encoding feedparser will take from the document itself, found as it finds it (its
+    byte-order marks and `<?xm` markers, then the last `encoding=` of any processing
+    instruction on the first line), so that no declaration slips past the check."""
+    from feedparser import encodings as fe
+
+    marks = [(codecs.BOM_UTF32_BE, "utf-32be", 4), (codecs.BOM_UTF32_LE, "utf-32le", 4),
+             (codecs.BOM_UTF16_BE, "utf-16be", 2), (codecs.BOM_UTF16_LE, "utf-16le", 2),
+             (codecs.BOM_UTF8, "utf-8", 3), (fe.EBCDIC_MARKER, "cp037", 0),
+             (fe.UTF16BE_MARKER, "utf-16be", 0), (fe.UTF16LE_MARKER, "utf-16le", 0),
+             (fe.UTF32BE_MARKER, "utf-32be", 0), (fe.UTF32LE_MARKER, "utf-32le", 0)]
+    data = body
+    for mark, name, skip in marks:
+        if data.startswith(mark) and not (skip == 2 and data[2:4] == fe.ZERO_BYTES):
+            try:
+                data = data[skip:].decode(name).encode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            break
+    found = fe.RE_XML_PI_ENCODING.match(data)
+    return found.group(1).decode("utf-8", "replace") if found else None
 
 
 def fetch_feeds(settings: Settings, ledger: Ledger, corpus_dir: Path,

@@ -5,6 +5,7 @@ fields longer than the database's columns, and random bytes. Real local sites, r
 
 from __future__ import annotations
 
+import codecs
 import os
 import resource
 import shutil
@@ -319,6 +320,32 @@ def test_pathological_charsets_are_refused_quickly_and_real_ones_still_read(site
     bodies = {meta["title"]: body for meta, body in corpus_files(settings).values()}
     assert bodies["Новости"].startswith("Новости дня.") and "ニュース" in bodies
     assert (summary.feeds, summary.new) == (1, 2), summary.lines()
+
+
+def test_a_feed_cannot_smuggle_a_pathological_charset_past_the_check(site, tmp_path):
+    """feedparser takes the last `encoding=` of any processing instruction on the first line,
+    and reads declarations written in UTF-16: the check finds the same one."""
+    base = site.url
+    body = rss([{"title": "x", "link": f"{base}/nowhere"}])
+    tail = "-" + "A" * 400_000  # seconds of punycode decoding
+    site.put("/second-pi.xml", body.replace("?>", '?><?x encoding="punycode"?>', 1) + tail,
+             kind="application/rss+xml")
+    site.put("/other-pi.xml", '<?x encoding="punycode"?>' + body.split("?>", 1)[1] + tail,
+             kind="application/rss+xml")
+    site.put("/utf16.xml", codecs.BOM_UTF16_LE + body.replace(
+        'encoding="utf-8"', 'encoding="punycode"').encode("utf-16-le") + tail.encode(
+        "utf-16-le"), kind="application/rss+xml")
+    feeds = feeds_toml(tmp_path / "feeds.toml", (f"{base}/second-pi.xml", "Second"),
+                       (f"{base}/other-pi.xml", "Other"), (f"{base}/utf16.xml", "Wide"))
+    settings = settings_for(tmp_path, feeds)
+    started = time.monotonic()
+    summary = fetch_feeds(settings, sqlite_ledger(settings), settings.corpus_dir)
+    assert time.monotonic() - started < 10
+    text = warnings_of(summary)
+    for name in ("Second", "Other", "Wide"):
+        assert f"feed {name} " in text, text
+    assert text.count("'punycode' is not a text encoding") == 3, text
+    assert summary.failed == 3
 
 
 # ---- 6. a total deadline, a renewed lease -----------------------------------------------

@@ -248,9 +248,18 @@ def trusted_url(claimed: str | None, fetched_url: str, feed_url: str) -> str:
     """The page's canonical URL if it is on the page's host or the feed's (www. or not), and
     fits the database; the URL the page was fetched from otherwise."""
     if (claimed and claimed.startswith(("http://", "https://")) and not too_long(url=claimed)
+            and not _has_userinfo(claimed)
             and _site(claimed) and _site(claimed) in (_site(fetched_url), _site(feed_url))):
         return claimed
     return fetched_url
+
+
+def _has_userinfo(url: str) -> bool:
+    """`http://trusted.example@elsewhere/` names elsewhere, and reads as trusted.example."""
+    try:
+        return "@" in urlparse(url).netloc
+    except ValueError:
+        return True
 
 
 def _owns(feed: Feed, path: str, ledger: Ledger) -> bool:
@@ -307,8 +316,11 @@ def _take_entry(feed: Feed, entry: Any, client: PoliteClient, ledger: Ledger,
     target = known["path"] if known and known["path"] and _owns(feed, known["path"],
                                                                  ledger) else None
     if target is None and same_url is not None:
+        # The feed's own file of that URL, when this page is that page: the same link, or
+        # fetched at the canonical URL itself; a neighbour claiming its URL gets a file of its own.
         mine = ledger.by_url(canonical, feed=feed.url)
-        target = mine["path"] if mine and _owns(feed, mine["path"], ledger) else None
+        same_page = mine is not None and (mine["link"] == link or canonical == page.url)
+        target = mine["path"] if same_page and _owns(feed, mine["path"], ledger) else None
         if target is None:
             canonical = page.url
     published = article.published or entry_date(entry)  # the page's date wins

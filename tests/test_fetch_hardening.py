@@ -125,6 +125,44 @@ def test_a_page_claiming_another_feeds_canonical_url_never_rewrites_its_article(
         elsewhere.stop()
 
 
+def test_a_page_of_the_same_feed_claiming_its_neighbours_url_gets_its_own_file(site, tmp_path):
+    """A page can only rewrite the file of its own item, or of the page it really is (fetched
+    at the canonical URL): not a neighbour's on the same host, nor through `user@host`."""
+    base = site.url
+    genuine = f"{base}/news/flood"
+    site.put("/news/flood", article_page("Rescuers reach flooded valley", FLOOD, "2024-05-03",
+                                         genuine))
+    site.put("/news/port", article_page("Kessel port sets container record", PORT,
+                                        "2024-04-30", f"{base}/news/port"))
+    items = [{"title": "Flood", "link": genuine}, {"title": "Port", "link": f"{base}/news/port"}]
+    site.put("/rss.xml", rss(items), kind="application/rss+xml")
+    feeds = feeds_toml(tmp_path / "feeds.toml", (f"{base}/rss.xml", "Example News"))
+    settings = settings_for(tmp_path, feeds)
+    ledger = sqlite_ledger(settings)
+    fetch_feeds(settings, ledger, settings.corpus_dir)
+    before = corpus_files(settings)
+    flood = before["example-news/2024-05-03-rescuers-reach-flooded-valley.md"]
+
+    # A new item of the same feed whose page claims the flood article's URL, and one that
+    # claims a URL on the feed's host through userinfo (its host is elsewhere).
+    site.put("/news/forged", article_page("Rescuers reach flooded valley", FORGED, "2024-05-03",
+                                          genuine))
+    host = base.removeprefix("http://")
+    site.put("/news/userinfo", article_page("Museum reopens", MUSEUM, None,
+                                            f"http://{host}@evil.example/news/museum"))
+    items += [{"title": "Forged", "link": f"{base}/news/forged"},
+              {"title": "Userinfo", "link": f"{base}/news/userinfo"}]
+    site.put("/rss.xml", rss(items), kind="application/rss+xml")
+    summary = fetch_feeds(settings, ledger, settings.corpus_dir)
+    after = corpus_files(settings)
+    assert after["example-news/2024-05-03-rescuers-reach-flooded-valley.md"] == flood
+    urls = {meta["url"]: body for meta, body in after.values()}
+    assert urls[f"{base}/news/forged"] == "\n\n".join(FORGED) + "\n"
+    assert f"{base}/news/userinfo" in urls
+    assert not [u for u in urls if "@" in u]
+    assert (summary.new, summary.updated, len(after)) == (2, 0, 4), summary.lines()
+
+
 # ---- 2. a body is never a path ----------------------------------------------------------
 RUN_FETCH = """
 import sys

@@ -22,6 +22,7 @@ KNOWN_FIELDS = ("title", "source", "url", "published", "language")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 WEB_SCHEMES = ("http", "https")
+TOO_DEEP = "nested too deeply"
 FOLLOW_HINT = "set CORPUS_FOLLOW_SYMLINKS=true to read it"
 
 
@@ -199,6 +200,9 @@ def _read_text(content: str, rel: str, stem: str) -> Iterator[Article | Problem]
     if match:
         try:
             loaded = yaml.load(match.group(1), Loader=_FrontMatterLoader)
+        except RecursionError:
+            yield Problem(rel, f"malformed front matter: {TOO_DEEP}", line=1)
+            return
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             line = mark.line + 2 if mark is not None else 1
@@ -249,6 +253,9 @@ def _read_jsonl(content: str, rel: str) -> Iterator[Article | Problem]:
             record = json.loads(line)
         except json.JSONDecodeError as err:
             yield Problem(rel, f"malformed JSON: {err.msg}", line=number)
+            continue
+        except RecursionError:
+            yield Problem(rel, f"malformed JSON: {TOO_DEEP}", line=number)
             continue
         if not isinstance(record, dict):
             yield Problem(rel, "malformed JSON line: expected an object", line=number)

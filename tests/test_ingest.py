@@ -141,3 +141,15 @@ def test_only_web_links_become_an_articles_url(tmp_path):
                     "web.md": "HTTPS://example.org/d", "j": None}
     warned = {p.path for p in corpus.problems if "http" in p.reason and not p.skipped}
     assert warned == {"js.md", "tg.md", "data.md", "lines.jsonl"}
+
+
+def test_deeply_nested_front_matter_or_json_skips_that_file_not_the_build(tmp_path):
+    write(tmp_path, "deep.md", "---\ntitle: " + "[" * 3000 + "]" * 3000 + "\n---\nBody.")
+    write(tmp_path, "deep.jsonl", '{"id": "d", "text": "Body.", "x": ' + "[" * 100_000
+          + "]" * 100_000 + "}\n" + '{"id": "ok", "text": "Kept."}\n')
+    write(tmp_path, "good.md", "A good article.")
+    corpus = read_corpus([tmp_path])
+    assert sorted(a.article_id for a in corpus.articles) == ["good.md", "ok"]
+    reasons = {p.path: p.reason for p in corpus.problems}
+    assert "nested too deeply" in reasons["deep.md"]
+    assert "nested too deeply" in reasons["deep.jsonl"]

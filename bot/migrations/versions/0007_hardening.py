@@ -8,6 +8,7 @@
   id; higher when the Bot API numbered afresh and reused an id for another update) and
   `user_id` (the sender, so /forget finds a user's texts). Its key becomes
   (bot_id, update_id, generation).
+- `fetched.path` is indexed: the fetcher looks items up by the file they point at.
 
 Revision ID: 0007
 Revises: 0006
@@ -152,6 +153,8 @@ def upgrade() -> None:
         _rebuild_answers_on_sqlite()
     _rekey_inbox()
     _fill_inbox_senders()
+    # The fetcher asks which items point at a file (whose file it is, repointing a rewrite).
+    op.create_index("fetched_path", "fetched", ["path"])
 
 
 def downgrade() -> None:

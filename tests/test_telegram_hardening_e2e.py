@@ -19,8 +19,9 @@ from tests.test_faults_e2e import QUESTION, answered
 from tests.test_webhook_e2e import free_port
 
 ZUWARA = " ".join(f"In year {1000 + i} the harbour of Zuwara loaded {i} tonnes of olive oil "
-                  f"onto ship number {i}." for i in range(3500))  # ~300 KB, one paragraph
-ZUWARA_QUESTION = "How many tonnes of olive oil did the harbour of Zuwara load onto ship 1500?"
+                  f"onto ship number {i}." for i in range(1200))  # 100 KB: 25 messages before
+
+ZUWARA_QUESTION = "How many tonnes of olive oil did the harbour of Zuwara load onto ship 700?"
 HUGE_TITLE = "The ledger of the lighthouse keepers of Misrata " * 120  # 5,760 characters
 MISRATA = (f"---\ntitle: {HUGE_TITLE.strip()}\nsource: Coast Review\n"
            "url: https://example.org/misrata\npublished: 2031-01-01\n---\n"

@@ -128,7 +128,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     question = addressed_question(message, context.bot.username, context.bot.id)
     if question is not None:
-        await answer_and_reply(message, context, question, progress(context, update))
+        await answer_and_reply(message, context, question, progress(context, update),
+                               update.update_id)
 
 
 async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -140,7 +141,8 @@ async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(message, escape("Ask a question after /ask, for example: "
                                     "/ask How far is Qasr Bin Ghashir from Tripoli?"))
         return
-    await answer_and_reply(message, context, question, progress(context, update))
+    await answer_and_reply(message, context, question, progress(context, update),
+                           update.update_id)
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -189,7 +191,10 @@ async def within_limits(message: Message, svc: Services, memo: dict | None = Non
 
 
 async def answer_and_reply(message: Message, context: ContextTypes.DEFAULT_TYPE,
-                           question: str, memo: dict | None = None) -> None:
+                           question: str, memo: dict | None = None,
+                           update_id: int | None = None) -> None:
+    """Answer a question and reply; the answer is stored (for its buttons) unless its user
+    ran /forget meanwhile (`update_id`: the asking update, looked for in the inbox)."""
     svc = services(context)
     memo = {} if memo is None else memo
     if not await within_limits(message, svc, memo):
@@ -208,7 +213,8 @@ async def answer_and_reply(message: Message, context: ContextTypes.DEFAULT_TYPE,
         user = message.from_user.id if message.from_user else None
         answer_id = await loop.run_in_executor(
             svc.executor, lambda: svc.state.record_answer(
-                message.chat_id, user, answer.to_json(), stored, answer.index_version))
+                message.chat_id, user, answer.to_json(), stored, answer.index_version,
+                update_id))
         memo["answer_id"] = answer_id
     shown = answer.quotes[:svc.settings.max_quotes]
     pages = await loop.run_in_executor(

@@ -52,8 +52,18 @@ class State:
         migrate(self.engine)
 
     def record_answer(self, chat_id: int, user_id: int | None, answer_json: dict[str, Any],
-                      quotes: list[dict[str, Any]], index_version: str | None) -> int:
+                      quotes: list[dict[str, Any]], index_version: str | None,
+                      update_id: int | None = None) -> int | None:
+        """Store an answer; its id, or None when the asking update is no longer in the inbox
+        (its user ran /forget while it was being answered: nothing of it is kept)."""
         with self.engine.begin() as conn:
+            if update_id is not None:
+                asked = sa.select(inbox.c.update_id).where(
+                    inbox.c.bot_id == self.inbox.bot_id, inbox.c.update_id == update_id)
+                if self.engine.dialect.name == "postgresql":
+                    asked = asked.with_for_update()  # /forget waits for this answer, then goes
+                if conn.execute(asked).first() is None:
+                    return None
             result = conn.execute(answers.insert().values(
                 chat_id=chat_id, user_id=user_id, question=answer_json["question"],
                 abstained=bool(answer_json["abstained"]),
@@ -257,7 +267,12 @@ class State:
         elsewhere. Returns how many rows went. The rate counter stays (a count and a time, no
         text): deleting it would lift the user's own limit."""
         with self.engine.begin() as conn:
-            gone = conn.execute(feedback.delete().where(feedback.c.user_id == user_id)).rowcount
+            # First the updates they sent (pending ones too, this /forget among them: their
+            # handlers run on, unharmed): an answer being recorded holds its update's row, so
+            # this waits for it, and the answer is deleted below; one recorded later finds no
+            # update and is not stored.
+            gone = conn.execute(inbox.delete().where(inbox.c.user_id == user_id)).rowcount
+            gone += conn.execute(feedback.delete().where(feedback.c.user_id == user_id)).rowcount
             mine = sa.select(answers.c.id).where(answers.c.user_id == user_id)
             gone += conn.execute(feedback.delete().where(feedback.c.answer_id.in_(mine))).rowcount
             gone += conn.execute(answers.delete().where(answers.c.user_id == user_id)).rowcount
@@ -265,8 +280,6 @@ class State:
                 subscriptions.c.chat_id == user_id)).rowcount
             gone += conn.execute(follows.delete().where(follows.c.chat_id == user_id)).rowcount
             gone += conn.execute(outbox.delete().where(outbox.c.chat_id == user_id)).rowcount
-            # Pending ones too (this /forget among them): their handlers run on, unharmed.
-            gone += conn.execute(inbox.delete().where(inbox.c.user_id == user_id)).rowcount
             for table in (follows, subscriptions):
                 conn.execute(table.update().where(table.c.created_by == user_id).values(
                     created_by=None))

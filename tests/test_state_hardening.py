@@ -151,6 +151,20 @@ def test_over_long_ids_versions_and_keys_are_stored_alike_on_both_databases(stat
 
 
 # ---- item 10: /forget and retention ------------------------------------------------------
+def test_an_answer_finished_after_forget_is_not_stored(state):
+    """A question, then /forget at once: the answer still being worked on when /forget ran is
+    sent, but not stored (its question would outlive the user's "Done")."""
+    state.inbox.bind(123456)
+    state.inbox.add([message_update(1, 7, 7, "my question"), message_update(2, 9, 9, "other")])
+    state.forget_user(7)
+    assert state.record_answer(7, 7, answer_json("my question"), [], "v1", update_id=1) is None
+    kept = state.record_answer(9, 9, answer_json("other"), [], "v1", update_id=2)
+    assert kept is not None and state.get_answer(kept)["question"] == "other"
+    with state.engine.connect() as conn:
+        questions = [r[0] for r in conn.execute(sa.text("SELECT question FROM answers"))]
+    assert questions == ["other"]
+
+
 def test_forget_deletes_the_users_inbox_texts_and_pending_pushes_but_keeps_the_limit(state):
     state.inbox.bind(123456)
     state.inbox.add([message_update(1, 7, 7, "my secret question"),

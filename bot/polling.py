@@ -3,7 +3,8 @@
 python-telegram-bot's own updater acknowledges an update (the next getUpdates offset) before
 its handler has run, so a crash loses it. Here each update is stored in the state database
 first, acknowledged only by the following getUpdates call, and marked done after its handler
-finished; pending ones are processed again at start, and `update_id` de-duplicates.
+finished; pending ones are processed again at start, and the inbox tells redeliveries from new
+updates (bot, `update_id` and content), so no offset is ever taken from the database.
 """
 
 from __future__ import annotations

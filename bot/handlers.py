@@ -37,8 +37,10 @@ GONE = "That article is no longer in the index."
 NO_LONGER = "That answer is no longer available."
 SORRY = "Sorry, something went wrong while answering. Please try again."
 FULL_PARAGRAPH_PAGES = 3  # messages of quote one press may send; a note says where the rest is
-FAILURES = "verbatim.failures"  # bot_data: update id -> the error its handler raised
-PROGRESS = "verbatim.progress"  # bot_data: update id -> what its handler already did
+# Keyed by the Update object being handled (the same one through its retries), not its id:
+# two updates may share an id (a Bot API numbering afresh while an old one is pending).
+FAILURES = "verbatim.failures"  # bot_data: update -> the error its handler raised
+PROGRESS = "verbatim.progress"  # bot_data: update -> what its handler already did
 MORE_LIMIT = 6
 SLOW_DOWN = ("You are asking faster than I can answer well. Please wait a minute, "
              "then ask again.")
@@ -62,16 +64,16 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 def progress(context: ContextTypes.DEFAULT_TYPE, update: Update) -> dict:
     """What the handling of `update` already did (limits counted, answer stored, pages sent):
     an update handled again after a transient failure does not repeat it."""
-    return context.bot_data.setdefault(PROGRESS, {}).setdefault(update.update_id, {})
+    return context.bot_data.setdefault(PROGRESS, {}).setdefault(id(update), {})
 
 
 def take_failure(app: Application, update: Update) -> BaseException | None:
     """The error the handlers of `update` raised (recorded by on_error), and forget it."""
-    return app.bot_data.get(FAILURES, {}).pop(update.update_id, None)
+    return app.bot_data.get(FAILURES, {}).pop(id(update), None)
 
 
 def forget_progress(app: Application, update: Update) -> None:
-    app.bot_data.get(PROGRESS, {}).pop(update.update_id, None)
+    app.bot_data.get(PROGRESS, {}).pop(id(update), None)
 
 
 def is_transient(error: BaseException) -> bool:
@@ -371,4 +373,4 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     tells the user once when it gives up (bot.polling.InboxWorker._process)."""
     log.error("error while handling an update: %s", context.error, exc_info=context.error)
     if isinstance(update, Update) and context.error is not None:
-        context.bot_data.setdefault(FAILURES, {})[update.update_id] = context.error
+        context.bot_data.setdefault(FAILURES, {})[id(update)] = context.error

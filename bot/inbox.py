@@ -140,12 +140,20 @@ class Inbox:
                 inbox.c.claimed_by == clip(worker, WORKER_CHARS),
                 inbox.c.status == "pending").values(claimed_at=now()))
 
-    def done(self, update_id: int) -> None:
-        """Mark handled (nothing happens when /forget deleted the update meanwhile)."""
+    def done(self, update_id: int, payload: str | None = None) -> None:
+        """Mark handled: the update with this id and, given its payload, that very update
+        (another one may share its id); nothing happens when /forget deleted it meanwhile."""
+        mine = sa.and_(inbox.c.bot_id == self.bot_id, inbox.c.update_id == update_id,
+                       inbox.c.status == "pending")
         with self.engine.begin() as conn:
-            conn.execute(inbox.update().where(
-                inbox.c.bot_id == self.bot_id, inbox.c.update_id == update_id,
-                inbox.c.status == "pending").values(status="done", done_at=now()))
+            if payload is not None:
+                rows = conn.execute(sa.select(inbox.c.generation, inbox.c.payload).where(mine))
+                wanted = identity(payload)
+                generations = [int(g) for g, p in rows if identity(str(p)) == wanted]
+                if not generations:
+                    return
+                mine = sa.and_(mine, inbox.c.generation.in_(generations))
+            conn.execute(inbox.update().where(mine).values(status="done", done_at=now()))
 
     def pending(self) -> list[tuple[int, str]]:
         """This bot's updates not handled yet, oldest first."""

@@ -17,6 +17,7 @@ import os
 import signal
 import socket
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from telegram import Update
@@ -45,7 +46,8 @@ class InboxWorker:
         self.stopping = asyncio.Event()
         self.in_flight: set[asyncio.Task] = set()
         self.failed = False
-        self.claimed: set[int] = set()  # update ids this worker has taken and not finished
+        # update ids this worker has taken and not finished, counted: two may share an id
+        self.claimed: Counter[int] = Counter()
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
         # Marking an update done is the step between a sent answer and its record: its own
         # thread keeps it from queueing behind inbox writes of a burst.
@@ -111,7 +113,7 @@ class InboxWorker:
 
 
     async def _spawn(self, update_id: int, payload: str) -> None:
-        self.claimed.add(update_id)
+        self.claimed[update_id] += 1
         await self.slots.acquire()
         task = asyncio.create_task(self._process(update_id, payload))
         self.in_flight.add(task)
@@ -122,11 +124,13 @@ class InboxWorker:
             update = Update.de_json(json.loads(payload), self.app.bot)
             await self._handle(update)
             await asyncio.get_running_loop().run_in_executor(
-                self.bookkeeper, self._record_done, update_id, time.perf_counter())
+                self.bookkeeper, self._record_done, update_id, payload, time.perf_counter())
         except Exception:
             log.exception("update %s failed; it stays pending for the next start", update_id)
         finally:
-            self.claimed.discard(update_id)
+            self.claimed[update_id] -= 1
+            if self.claimed[update_id] <= 0:
+                del self.claimed[update_id]
             self.slots.release()
 
     async def _handle(self, update: Update) -> None:
@@ -151,10 +155,10 @@ class InboxWorker:
         finally:
             handlers.forget_progress(self.app, update)
 
-    def _record_done(self, update_id: int, handled: float) -> None:
+    def _record_done(self, update_id: int, payload: str, handled: float) -> None:
         """In the bookkeeper thread: the log line follows the commit at once, not whenever the
         busy event loop resumes the handler, so a log read after a crash is exact."""
-        self.state.inbox.done(update_id)
+        self.state.inbox.done(update_id, payload)
         log.debug("update %s done; recorded %.1f ms after its handler finished", update_id,
                   (time.perf_counter() - handled) * 1000)
 

@@ -264,6 +264,19 @@ def test_inbox_keys_updates_by_bot_and_tells_a_new_sequence_from_a_redelivery(st
     assert [u for u, _ in state.inbox.pending()] == [1, 2, 3], "bot 111's updates were touched"
 
 
+def test_two_updates_sharing_an_id_are_marked_done_one_at_a_time(state):
+    """An old update still pending when the Bot API numbers afresh and reuses its id: handling
+    the new one must not mark the old one done (it would never be answered)."""
+    state.inbox.bind(111)
+    old = message_update(5, 7, 7, "asked before the restart")
+    new = message_update(5, 8, 8, "asked after it", date=1_900_000_000)
+    assert state.inbox.add([old]) == [5] and state.inbox.add([new]) == [5]
+    state.inbox.done(5, new[1])
+    assert state.inbox.pending() == [old], "the old update was marked done with the new one"
+    state.inbox.done(5, old[1])
+    assert state.inbox.pending() == []
+
+
 def test_a_sqlite_database_of_0006_is_readable_by_plain_sqlite_after_upgrade(tmp_path):
     """The rebuilt tables are ordinary SQLite tables (the operator's sqlite3 shell reads them)."""
     state = State(f"sqlite:///{tmp_path / 'state.sqlite3'}")

@@ -29,6 +29,7 @@ import yaml
 
 from bot.fetch_http import Fetched, FetchError, PoliteClient, client_for, page_text, text_encoding
 from bot.ledger import LIMITS, Ledger, too_long
+from bot.schema import fit_key
 from bot.settings import Settings
 from index.html import NoArticle, extract_html
 
@@ -218,22 +219,16 @@ def _shown(link: Any, limit: int = 200) -> str:
 
 
 def item_key(feed_url: str, entry_id: str) -> str:
-    """The ledger key of a feed item; one too long for its column (or holding a NUL) is the
-    feed URL's start and a hash of the whole key, so two items never share a key."""
-    key = f"{feed_url}#{entry_id}"
-    if not too_long(item_key=key) and "\x00" not in key:
-        return key
-    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{feed_url[:500]}#sha256:{digest}"
+    """The ledger key of a feed item; one too long for its column (or holding a NUL) is its
+    start and a hash of the whole key, so two items never share a key."""
+    return fit_key(f"{feed_url}#{entry_id}", LIMITS["item_key"])
 
 
 def entry_stamp(entry: Any) -> str:
-    """The entry's updated (or published) date as the feed wrote it, to see it change; a hash
-    of it when it is too long for its column."""
-    stamp = str(entry.get("updated") or entry.get("published") or "")
-    if not too_long(entry_stamp=stamp) and "\x00" not in stamp:
-        return stamp
-    return "sha256:" + hashlib.sha256(stamp.encode("utf-8", "surrogatepass")).hexdigest()
+    """The entry's updated (or published) date as the feed wrote it, to see it change; its
+    start and a hash when it is too long for its column."""
+    return fit_key(str(entry.get("updated") or entry.get("published") or ""),
+                   LIMITS["entry_stamp"])
 
 
 def _site(url: str) -> str:

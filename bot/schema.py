@@ -132,11 +132,20 @@ def now() -> dt.datetime:
 
 
 def fit_key(value: str, limit: int) -> str:
-    """`value` when it fits a column of `limit` characters, else its start and its SHA-256:
-    the same key for the same value, distinct for distinct values, on every database."""
-    if len(value) <= limit:
+    """`value` when it fits a column of `limit` characters and PostgreSQL can store it (no
+    NUL), else its start and its SHA-256: the same key for the same value, distinct for
+    distinct values, on every database."""
+    if len(value) <= limit and "\x00" not in value:
         return value
-    return value[:limit - 65] + "#" + hashlib.sha256(value.encode()).hexdigest()
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return value[:limit - 65].replace("\x00", "") + "#" + digest
+
+
+def width(column: sa.Column) -> int:
+    """The length of a string column, as the schema declares it (PostgreSQL enforces it)."""
+    length = getattr(column.type, "length", None)
+    assert isinstance(length, int), f"{column} has no length"
+    return length
 
 
 def clip(value: str | None, limit: int) -> str | None:

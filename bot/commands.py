@@ -16,12 +16,13 @@ from telegram.ext import ContextTypes
 from bot import render, sources
 from bot.answer import UNAVAILABLE
 from bot.handlers import is_group, reply, services
+from bot.state import TOPIC_CHARS
 from bot.updates import article_fields
 
 log = logging.getLogger(__name__)
 ADMINS_ONLY = "Only the group's administrators can change its updates."
 NOT_ADMIN = "This command is for the bot's maintainers."
-MAX_TOPIC = 200
+MAX_TOPIC = TOPIC_CHARS  # the follows.topic column
 
 
 async def may_manage(message: Message, context: ContextTypes.DEFAULT_TYPE) -> bool:

@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.schema import clip, inbox, insert_ignore, now
+from bot.schema import clip, inbox, insert_ignore, now, width
 
-WORKER_CHARS = 80  # inbox.claimed_by
+WORKER_CHARS = width(inbox.c.claimed_by)
 
 
 def bot_id_from_token(token: str | None) -> int:

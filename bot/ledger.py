@@ -11,11 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.schema import fetched, insert_ignore, locks, now
+from bot.schema import fetched, insert_ignore, locks, now, width
 
 log = logging.getLogger(__name__)
 # The `fetched` columns' lengths (PostgreSQL enforces them; SQLite does not).
-LIMITS: dict[str, int] = {c.name: c.type.length for c in fetched.columns
+LIMITS: dict[str, int] = {c.name: width(c) for c in fetched.columns
                           if isinstance(getattr(c.type, "length", None), int)}
 
 

@@ -25,16 +25,18 @@ from bot.schema import (
     outbox,
     rate_counters,
     subscriptions,
+    width,
 )
 
 log = logging.getLogger(__name__)
-# Column lengths (bot/schema.py); PostgreSQL refuses longer values, SQLite would keep them.
-ARTICLE_KEY_CHARS = 500  # announced.article_id, outbox.article_id
-VERSION_CHARS = 80  # answers.index_version, announced.index_version
-REASON_CHARS = 220  # outbox.reason
-TOPIC_CHARS = 200  # follows.topic
-RATE_KEY_CHARS = 80  # rate_counters.key
-WORKER_CHARS = 80  # outbox.claimed_by
+# Column lengths, as the schema declares them; PostgreSQL refuses longer values, SQLite would
+# keep them.
+ARTICLE_KEY_CHARS = min(width(announced.c.article_id), width(outbox.c.article_id))
+VERSION_CHARS = min(width(answers.c.index_version), width(announced.c.index_version))
+REASON_CHARS = width(outbox.c.reason)
+TOPIC_CHARS = width(follows.c.topic)
+RATE_KEY_CHARS = width(rate_counters.c.key)
+WORKER_CHARS = width(outbox.c.claimed_by)
 COUNTER_KEEP_SECONDS = 24 * 3600  # a rate counter idle this long counts nothing any more
 
 

@@ -9,6 +9,7 @@ from html import escape
 
 from bot.answer import Answer, Quote
 from index.chunk import sentences
+from index.ingest import is_web_url
 
 MAX_TITLE = 200  # characters of a title or source shown; longer ones end in an ellipsis
 
@@ -22,10 +23,7 @@ def shorten(text: str, limit: int = MAX_TITLE) -> str:
 def safe_url(url: str | None) -> str | None:
     """The URL when it is http(s), else None: a `javascript:` or `tg://` link is never
     rendered, whatever the article's front matter says."""
-    if not url:
-        return None
-    return url if url.strip().lower().startswith(("http://", "https://")) and (
-        url == url.strip()) else None
+    return url if url and url == url.strip() and is_web_url(url) else None
 
 
 def attribution(quote: Quote) -> str:

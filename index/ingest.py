@@ -237,7 +237,7 @@ def _read_html(raw: bytes, rel: str) -> Iterator[Article | Problem]:
         return
     article = Article(article_id=rel, text=page.text, title=page.title or Path(rel).stem,
                       path=rel, source=page.source,
-                      url=page.url if page.url and _web_url(page.url) else None,
+                      url=page.url if page.url and is_web_url(page.url) else None,
                       language=page.language,
                       published=_iso_date(page.published) if page.published else None)
     if page.author:
@@ -292,7 +292,7 @@ def _apply_metadata(
                               line=line, skipped=False)
                 continue
             article.published = iso
-        elif name == "url" and isinstance(value, str) and not _web_url(value):
+        elif name == "url" and isinstance(value, str) and not is_web_url(value):
             yield Problem(rel, f"'url' is not an http(s) link: {value[:80]!r}; left empty",
                           line=line, skipped=False)
         elif isinstance(value, str | int | float) and not isinstance(value, bool):
@@ -303,7 +303,7 @@ def _apply_metadata(
     article.meta.update({k: _plain(v) for k, v in meta.items()})
 
 
-def _web_url(value: str) -> bool:
+def is_web_url(value: str) -> bool:
     """Only web links become links: no javascript:, data:, file: or tg:// URLs."""
     try:
         parts = urlsplit(value.strip())

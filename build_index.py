@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         print(describe_error(err), file=sys.stderr)
         return 2
     from index.build import build_index
-    from index.embed import ModelError
-    from index.ingest import CorpusError, read_corpus
+    from index.encoders.embed import ModelError
     from index.publish import IndexBusyError
+    from index.sources.files import CorpusError, read_corpus
 
     if args.fetch:
         code = fetch(args)
@@ -88,10 +88,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def fetch(args: argparse.Namespace) -> int:
     """Feeds into the corpus (the summary printed); 0, or 2 for a bad feeds file."""
-    from bot.feeds import FeedsFileError, fetch_locked
-    from bot.ledger import Ledger
     from bot.settings import Settings
-    from bot.state import State
+    from bot.state.store import State
+    from index.sources.feeds import FeedsFileError, fetch_locked
+    from index.sources.ledger import Ledger
 
     try:
         settings = Settings()

@@ -27,12 +27,12 @@ from benchmarks.common import (
     table,
     write_squad_corpus,
 )
-from bot.answer import Engine
+from bot.engine.answer import Engine
 from bot.settings import Settings
 from index.build import build_index
-from index.embed import Encoder, passage_encoder, query_encoder, question_candidates
-from index.ingest import read_corpus
+from index.encoders.embed import Encoder, passage_encoder, query_encoder, question_candidates
 from index.reader import IndexUnavailableError
+from index.sources.files import read_corpus
 
 LEFT_OUT = ("Sky_(United_Kingdom)", "Victoria_(Australia)")
 MODES = ("dense", "lexical", "hybrid")
@@ -286,7 +286,7 @@ def print_latency(defaults: Settings, settings: Settings, work: Path, fp32: Enco
 
 def question_encoders(defaults: Settings, work: Path, fp32: Encoder) -> dict[str, Any]:
     """The question encoders `auto` chooses from, and torch bf16 where the CPU has it."""
-    from index import backends
+    from index.encoders import backends
 
     found = {c.backend: c for c in question_candidates(fp32, work)}
     if backends.native_bf16(backends.cpu_flags()):

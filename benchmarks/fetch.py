@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from benchmarks.common import ROOT, cpu_line, percentile, table
-from index.html import extract_html
-from tests.fake_bot_api import FakeTelegram
-from tests.news_site import NewsSite, article_page, rss
-from tests.test_fetch import FLOOD, MUSEUM, PORT
+from index.sources.html import extract_html
+from tests.support.fake_bot_api import FakeTelegram
+from tests.support.news_site import NewsSite, article_page, rss
+from tests.support.texts import FLOOD, MUSEUM, PORT
 
 GROUP, ADMIN = -900, 7
 

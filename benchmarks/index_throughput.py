@@ -24,8 +24,8 @@ from bot.settings import Settings
 from index import publish
 from index.build import build_index
 from index.chunk import passages
-from index.embed import Encoder, passage_encoder
-from index.ingest import read_corpus
+from index.encoders.embed import Encoder, passage_encoder
+from index.sources.files import read_corpus
 from index.store import FaissStore
 
 
@@ -170,7 +170,7 @@ def backend_throughput(corpus_path: Path, count: int, settings: Settings, work: 
     way in `batchings` ((texts, 0): fixed batches; (0, tokens): token budget), against torch
     fp32 batched the same way and raw torch fp32 at EMBED_BATCH_SIZE, and how far its vectors
     are from torch fp32's (cosine)."""
-    from index import backends
+    from index.encoders import backends
 
     texts, _ = texts_encoded(read_corpus([corpus_path]), settings.max_passage_words)
     texts = texts[:count]

@@ -27,7 +27,7 @@ from benchmarks.common import (
     table,
     write_squad_corpus,
 )
-from tests.fake_bot_api import FakeTelegram
+from tests.support.fake_bot_api import FakeTelegram
 
 QUESTIONS = [
     "How far is Qasr Bin Ghashir from Tripoli?", "Who retook Tripoli International Airport?",

@@ -5,7 +5,7 @@ on SQLite and on PostgreSQL, side by side, against the fake Bot API by webhook (
 
 --index-dir defaults to the SQuAD + BBC index that `benchmarks.answer_quality` caches (BBC
 size); without it, an index of the seed and 3 SQuAD articles is built. PostgreSQL and nginx
-are started here in temporary folders (tests/services.py) and stopped by pid.
+are started here in temporary folders (tests/support/services.py) and stopped by pid.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import httpx
 
 from benchmarks.common import ROOT, SHARED, cpu_line, load_squad, percentile, table
 from benchmarks.load import QUESTIONS, Load, peak_rss_mb, squad_questions, wait_answered
-from tests.fake_bot_api import FakeTelegram
-from tests.services import Nginx, Postgres, free_port
+from tests.support.fake_bot_api import FakeTelegram
+from tests.support.services import Nginx, Postgres, free_port
 
 CACHED = ROOT / "benchmarks" / "out" / "answer_quality" / "squad5+bbc" / "index"
 HOOK = "/telegram/webhook"

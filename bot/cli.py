@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "ask":
         return ask(args, settings)
     if command == "migrate":
-        from bot.state import State
+        from bot.state.store import State
 
         state = State(settings.resolved_database_url)
         state.migrate()
@@ -64,15 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         from bot.console import run_console
 
         return run_console(settings)
-    from bot.telegram_app import run_bot
+    from bot.chat.app import run_bot
 
     return run_bot(settings)
 
 
 def make_engine(settings: Settings):
     """The engine with its index loaded, or (None, message) when either cannot be had."""
-    from bot.answer import Engine
-    from index.embed import ModelError
+    from bot.engine.answer import Engine
+    from index.encoders.embed import ModelError
     from index.reader import IndexUnavailableError
 
     try:

@@ -7,9 +7,9 @@ import itertools
 from dataclasses import asdict, dataclass
 from html import escape
 
-from bot.answer import Answer, Quote
+from bot.engine.answer import Answer, Quote
 from index.chunk import sentences
-from index.ingest import is_web_url
+from index.sources.files import is_web_url
 
 MAX_TITLE = 200  # characters of a title or source shown; longer ones end in an ellipsis
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from index import catalog, publish
-from index.backends import COMPATIBLE_MIN_COSINE, PROBES, min_cosine
 from index.chunk import CHUNKER_VERSION, Passage, passages
-from index.embed import Encoder, passage_encoder
-from index.ingest import Article, Corpus, Problem
+from index.encoders.backends import COMPATIBLE_MIN_COSINE, PROBES, min_cosine
+from index.encoders.embed import Encoder, passage_encoder
 from index.lexical import Bm25
 from index.settings import IndexSettings
+from index.sources.files import Article, Corpus, Problem
 from index.store import FaissStore, choose_kind
 
 PROBE_FILE = "probe.npy"  # the passage encoder's vectors of backends.PROBES
@@ -214,7 +214,7 @@ def _usable_manifest(old_dir: Path | None, settings: IndexSettings,
     if manifest.get("format_version") != publish.FORMAT_VERSION:
         summary.full_reason = "the current index has another format version"
         return None
-    from index.embed import resolve_model
+    from index.encoders.embed import resolve_model
 
     if manifest.get("model") != resolve_model(settings.embedding_model)[0]:
         summary.full_reason = f"the current index was built with {manifest.get('model')!r}"

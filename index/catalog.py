@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from index.chunk import Passage
-from index.ingest import Article
+from index.sources.files import Article
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (

@@ -1,13 +1,20 @@
-"""Settings shared by the index builder and the bot (env vars and an optional `.env`)."""
+"""Settings shared by the index builder, the news fetcher and the bot (env vars and `.env`).
+
+Grouped by concern, one class per group; the environment names are the field names.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["PACKAGED_MODEL", "BaseConfig", "CorpusSettings", "EncoderSettings", "FetchSettings",
+           "IndexSettings", "SourceSettings", "StoreSettings", "describe_error", "split_list"]
 
 PACKAGED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -24,18 +31,37 @@ def split_list(value: Any) -> Any:
     return value
 
 
-class IndexSettings(BaseSettings):
-    """Where the corpus and the index live, and how passages are embedded."""
+class BaseConfig(BaseSettings):
+    """The environment and `.env` reading every settings group shares."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+
+class CorpusSettings(BaseConfig):
+    """Where the articles and the built files live."""
 
     corpus_dir: Path = Path("corpus")
     corpus_follow_symlinks: bool = False
     data_dir: Path = Path("data")
     index_dir: Path | None = None
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+
+class EncoderSettings(BaseConfig):
+    """Which model embeds passages and questions, and on which backend."""
+
     embedding_model: str = PACKAGED_MODEL
     embed_batch_size: int = Field(16, ge=1, le=1024)
     embed_batch_tokens: int = Field(2048, ge=0, le=1_000_000)
+    encoder_backend: Literal["auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8"] = "auto"
+
+
+class StoreSettings(BaseConfig):
+    """How articles are cut into passages and how the vector index is laid out and kept."""
+
     max_passage_words: int = Field(180, ge=20, le=2000)
     index_kind: Literal["auto", "flat", "hnsw"] = "auto"
     hnsw_threshold: int = Field(10_000, ge=1)
@@ -43,11 +69,38 @@ class IndexSettings(BaseSettings):
     hnsw_ef_construction: int = Field(80, ge=8, le=2000)
     hnsw_ef_search: int = Field(128, ge=8, le=4096)
     keep_index_versions: int = Field(2, ge=1, le=50)
-    encoder_backend: Literal["auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8"] = "auto"
 
-    @property
-    def resolved_index_dir(self) -> Path:
-        return self.index_dir if self.index_dir is not None else self.data_dir / "index"
+
+class IndexSettings(CorpusSettings, EncoderSettings, StoreSettings):
+    """Everything the index builder needs."""
+
+
+class FetchSettings(BaseConfig):
+    """The news fetcher: which feeds, how politely and how safely they are read."""
+
+    feeds_file: Path = Path("feeds.toml")
+    fetch_user_agent: str = "VerbatimBot/1.0 (+https://github.com/verbatim-news; news quotes)"
+    fetch_timeout_seconds: float = Field(20.0, gt=0)
+    fetch_max_bytes: int = Field(5_000_000, ge=1_000)
+    fetch_host_delay_seconds: float = Field(1.0, ge=0)
+    fetch_max_redirects: int = Field(5, ge=0, le=30)
+    fetch_deadline_seconds: float = Field(60.0, gt=0)
+    fetch_allow_private: bool = False
+    fetch_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("fetch_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        return split_list(value)
+
+    @field_validator("fetch_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(n, strict=False)) for n in value]  # ValueError: invalid
+
+
+class SourceSettings(IndexSettings, FetchSettings):
+    """The fetcher writes corpus files and rebuilds the index: both groups."""
 
 
 def describe_error(err: ValidationError) -> str:

@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
-from index.embed import Encoder
-from index.ingest import read_corpus
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "corpus" / "tripoli-airport.txt"
+from index.encoders.embed import Encoder
+from tests.support.workspace import SEED, build, make_settings
 
 
 @pytest.fixture(scope="session")
 def encoder() -> Encoder:
     return Encoder(Settings().embedding_model)
-
-
-def make_settings(tmp: Path, **overrides) -> Settings:
-    values = {"corpus_dir": tmp / "corpus", "data_dir": tmp / "data",
-              "index_dir": tmp / "data" / "index", **overrides}
-    return Settings(_env_file=None, **values)
-
-
-def build(settings: Settings, encoder: Encoder, **kwargs):
-    from index.build import build_index
-
-    corpus = read_corpus([settings.corpus_dir])
-    return build_index(corpus, settings.resolved_index_dir, settings, encoder=encoder, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +29,7 @@ def seed_settings(tmp_path_factory, encoder) -> Settings:
 
 @pytest.fixture(scope="session")
 def seed_engine(seed_settings, encoder):
-    from bot.answer import Engine
+    from bot.engine.answer import Engine
 
     engine = Engine(seed_settings, encoder=encoder)
     engine.load()

@@ -1,0 +1,229 @@
+"""The answering engine: a question in, verbatim quotes with their sources (or an abstention) out.
+
+Every quote's text is `article_text[start:end]` of a stored article: nothing is generated.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bot.engine.quote import Quote, best_quote, rarity, support
+from bot.engine.search import Hit, QueryTerms, Retriever, terms
+from bot.settings import Settings
+from index.chunk import word_count
+from index.encoders.backends import COMPATIBLE_MIN_COSINE, PROBES, min_cosine
+from index.encoders.embed import Encoder, query_encoder
+from index.reader import IndexUnavailableError, LoadedIndex, load_index
+
+_SMALL_TALK = re.compile(
+    r"^(hi|hello|hey|hiya|howdy|yo|thanks|thank you|thank you very much|thx|ty|cheers|ok|okay|"
+    r"cool|great|nice|bye|goodbye|good (morning|afternoon|evening|night)|help|start|"
+    r"who are you|what are you|what can you do)\W*$",
+    re.IGNORECASE,
+)
+_NEWS = re.compile(r"\b(what'?s new|what is new|news|latest|newest|recent(?:ly)?|updates?)\b"
+                   r"(?:\s+(?:on|about|from|in|for))?", re.IGNORECASE)
+HELP = ("I answer questions about the news articles I hold, quoting them word for word with "
+        "the source. Ask me something like “How far is Qasr Bin Ghashir from Tripoli?”")
+UNAVAILABLE = "The article index is unavailable right now; please try again later."
+MIN_STANDALONE_WORDS = 4
+MORE_QUOTES_CONFIDENCE = 0.44  # quotes after the first need this much evidence of their own
+
+
+@dataclass
+class Answer:
+    question: str
+    abstained: bool
+    quotes: list[Quote] = field(default_factory=list)
+    suggestions: list[dict[str, str]] = field(default_factory=list)
+    latency_ms: float = 0.0
+    error: str | None = None
+    help: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    index_version: str | None = None
+    evidence: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "question": self.question,
+            "abstained": self.abstained,
+            "quotes": [{k: v for k, v in asdict(q).items() if k != "passage_id"}
+                       for q in self.quotes],
+            "suggestions": self.suggestions,
+            "latency_ms": round(self.latency_ms, 3),
+        }
+        if self.error is not None:
+            data["error"] = self.error
+        if self.help is not None:
+            data["help"] = self.help
+        return data
+
+
+class QuestionError(ValueError):
+    """The question cannot be answered as asked (empty or too long)."""
+
+
+def validate(question: str, max_chars: int) -> str:
+    text = question.strip()
+    if not text:
+        raise QuestionError("The question is empty: type a question about the news articles.")
+    if len(text) > max_chars:
+        raise QuestionError(f"The question is too long ({len(text)} characters; the limit is "
+                            f"{max_chars}). Please ask a shorter question.")
+    return text
+
+
+class Engine:
+    """Loads the model once and answers questions against the live index; reloads atomically."""
+
+    def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
+        self.settings = settings
+        self.encoder = encoder or query_encoder(settings, settings.resolved_index_dir)
+        self._probes: dict[int, np.ndarray] = {}
+        rarity("warm")  # loads wordfreq's English table now, not during the first question
+        self._state: tuple[LoadedIndex, Retriever] | None = None
+        self._reload_lock = threading.Lock()
+
+    @property
+    def index(self) -> LoadedIndex | None:
+        state = self._state
+        return state[0] if state else None
+
+    @property
+    def retriever(self) -> Retriever:
+        assert self._state is not None
+        return self._state[1]
+
+    def load(self) -> bool:
+        """Load the live index if it is newer than the one in use; keep the old one on failure."""
+        from index import publish
+
+        with self._reload_lock:
+            folder = publish.current_version(self.settings.resolved_index_dir)
+            if self._state is not None and folder == self._state[0].folder:
+                return False
+            loaded = load_index(self.settings.resolved_index_dir, self.encoder.name,
+                                self.settings.hnsw_ef_search)
+            self.encoder = self._compatible_encoder(loaded)
+            old = self._state
+            self._state = (loaded, Retriever(loaded))
+            if old is not None:
+                # Questions in flight keep their reference to the old index; its SQLite files
+                # stay readable, and the reader lock is released so cleanup may remove it later.
+                old[0].close()
+            return True
+
+    def _compatible_encoder(self, loaded: LoadedIndex) -> Any:
+        """The question encoder whose vectors agree with the index's passage encoder on the
+        probe set: the fastest one, or its torch fp32 fallback; none is a rebuild message."""
+        stored = loaded.probe
+        if stored is None:
+            return self.encoder
+        tried = []
+        for candidate in (self.encoder, getattr(self.encoder, "fallback", None)):
+            if candidate is None:
+                continue
+            key = id(candidate)
+            if key not in self._probes:
+                self._probes[key] = candidate.encode(PROBES)
+            agreement = min_cosine(stored, self._probes[key])
+            if agreement >= COMPATIBLE_MIN_COSINE:
+                return candidate
+            tried.append(f"{candidate.backend} {agreement:.3f}")
+        raise IndexUnavailableError(
+            f"The index in {loaded.folder.parent.parent} was built with "
+            f"{loaded.manifest.get('encoder_backend')}, whose vectors no question encoder here "
+            f"agrees with ({', '.join(tried)}; needed {COMPATIBLE_MIN_COSINE}): rebuild it "
+            "with `python build_index.py --full`.")
+
+    def answer(self, question: str, mode: str = "hybrid", limit: int | None = None) -> Answer:
+        started = time.perf_counter()
+        try:
+            text = validate(question, self.settings.max_question_chars)
+        except QuestionError as err:
+            return Answer(question=question, abstained=True, error=str(err))
+        if _SMALL_TALK.match(text) or not terms(text):
+            return Answer(question=text, abstained=True, help=HELP,
+                          latency_ms=(time.perf_counter() - started) * 1000)
+        state = self._state
+        if state is None:
+            return Answer(question=text, abstained=True, error=UNAVAILABLE)
+        index, retriever = state
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        news = bool(_NEWS.search(text))
+        topic = " ".join(_NEWS.sub(" ", text).split()) if news else text
+        topic = topic if terms(topic) else text
+        query = retriever.query_terms(topic)
+        vector = self.encoder.encode_query(topic)
+        t1 = time.perf_counter()
+        hits = retriever.search(vector, query, k=10, mode=mode)
+        t2 = time.perf_counter()
+        answer = self._compose(text, index, query, vector, hits,
+                               limit or self.settings.max_quotes, news)
+        t3 = time.perf_counter()
+        timings.update(encode_ms=(t1 - t0) * 1000, search_ms=(t2 - t1) * 1000,
+                       select_ms=(t3 - t2) * 1000)
+        answer.timings = timings
+        answer.latency_ms = (t3 - started) * 1000
+        answer.index_version = index.version
+        return answer
+
+    def _compose(self, question: str, index: LoadedIndex, query: QueryTerms,
+                 vector: np.ndarray, hits: list[Hit], limit: int, news: bool = False) -> Answer:
+        candidates = [best_quote(index, query, vector, hit) for hit in hits]
+        bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
+            candidates)
+        scored = [c for c, _ in sorted(zip(candidates, bonus, strict=True),
+                                       key=lambda pair: pair[0][1] + pair[1], reverse=True)
+                  if word_count(c[0].text) >= MIN_STANDALONE_WORDS]  # headings never stand alone
+        evidence = dict(scored[0][2]) if scored else {}
+        if scored:
+            evidence.update(support(question, scored))
+        if not scored or evidence["support"] < self.settings.abstain_threshold:
+            return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
+                          evidence=evidence)
+        quotes: list[Quote] = []
+        seen: set[str] = set()
+        for quote, confidence, _ in scored:
+            if quotes and confidence < MORE_QUOTES_CONFIDENCE:
+                break
+            key = " ".join(quote.text.lower().split())
+            if key in seen:
+                continue
+            seen.add(key)
+            quotes.append(quote)
+            if len(quotes) >= limit:
+                break
+        return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence)
+
+
+def recency_bonus(dates: list[str | None], weight: float = 0.15) -> list[float]:
+    """For news questions: newer dated articles rank higher; undated ones get nothing."""
+    ordered = sorted({d for d in dates if d}, reverse=True)
+    if not ordered:
+        return [0.0] * len(dates)
+    rank = {d: i for i, d in enumerate(ordered)}
+    return [weight * (1 - rank[d] / len(ordered)) if d else 0.0 for d in dates]
+
+
+def suggestions(index: LoadedIndex, hits: list[Hit], limit: int = 3) -> list[dict[str, str]]:
+    """The nearest distinct article titles, offered when the articles do not answer."""
+    result: list[dict[str, str]] = []
+    seen: set[int] = set()
+    for hit in hits:
+        article_row = index.passage(hit.passage_id)[0]
+        if article_row in seen:
+            continue
+        seen.add(article_row)
+        info = index.articles[article_row]
+        result.append({"article_id": info.article_id, "title": info.title})
+        if len(result) >= limit:
+            break
+    return result

@@ -1,0 +1,115 @@
+"""Lookups in the articles by id and offsets: paragraphs, leads, examples, newest articles.
+
+Used by the buttons under an answer and by updates; every text returned is a slice of an
+article as stored.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.engine.answer import MIN_STANDALONE_WORDS, Quote
+from index.chunk import paragraphs, sentences, word_count
+from index.reader import ArticleInfo, LoadedIndex
+
+
+def paragraph(index: LoadedIndex | None, quote: dict[str, Any]) -> Quote | None:
+    """The whole paragraph around a quote given earlier, if its article is still indexed."""
+    found = locate(index, quote) if index else None
+    if found is None:
+        return None
+    info, text, start = found
+    for number, span in enumerate(paragraphs(text), start=1):
+        if span.start <= start < span.end:
+            return _quote(info, text, span.start, span.end, number, score=1.0)
+    return None
+
+
+def lead(index: LoadedIndex | None, article_id: str) -> Quote | None:
+    """An article's first paragraph, verbatim."""
+    info = index.by_article_id.get(article_id) if index else None
+    if info is None:
+        return None
+    text = index.article_text(info.row)
+    spans = paragraphs(text)
+    lead = next((s for s in spans if word_count(text[s.start:s.end]) >= MIN_STANDALONE_WORDS),
+                spans[0])
+    return _quote(info, text, lead.start, lead.end, spans.index(lead) + 1, score=1.0)
+
+
+def still_there(index: LoadedIndex | None, quote: dict[str, Any]) -> Quote | None:
+    """A quote given earlier, re-checked against the live index (it may have changed)."""
+    found = locate(index, quote) if index else None
+    if found is None:
+        return None
+    info, text, start = found
+    return _quote(info, text, start, start + len(quote["text"]), quote["paragraph"],
+                  score=quote.get("score", 0.0))
+
+
+def examples(index: LoadedIndex | None, count: int = 3) -> list[str]:
+    """Example questions made from names that recur in the newest articles."""
+    if index is None:
+        return []
+    newest = sorted(index.articles.values(), key=lambda a: (a.published or "", a.position),
+                    reverse=True)[:50]
+    counts: dict[str, int] = {}
+    for info in newest:
+        for match in _NAME.finditer(index.article_text(info.row)):
+            counts[match.group()] = counts.get(match.group(), 0) + 1
+    names = [n for n, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= 2]
+    chosen: list[str] = []
+    for name in names:
+        if not any(name in other or other in name for other in chosen):
+            chosen.append(name)
+        if len(chosen) == count:
+            break
+    return [f"What do the articles say about {name}?" for name in chosen]
+
+
+_NAME = re.compile(r"(?<![.!?]\s)\b[A-Z][a-z]+(?:[ -](?:bin|al|de|of|the|[A-Z][a-z]+))*"
+                   r"[ -][A-Z][a-z]+\b")
+
+
+def locate(index: LoadedIndex, quote: dict[str, Any]) -> tuple[Any, str, int] | None:
+    """Where a quoted text stands now: same offsets, else found again in the same article."""
+    info = index.by_article_id.get(quote["article_id"])
+    if info is None:
+        return None
+    text = index.article_text(info.row)
+    start = quote["start"]
+    if text[start:quote["end"]] != quote["text"]:
+        start = text.find(quote["text"])
+        if start < 0:
+            return None
+    return info, text, start
+
+
+def _quote(info: Any, text: str, start: int, end: int, paragraph: int, score: float) -> Quote:
+    return Quote(text=text[start:end], article_id=info.article_id, title=info.title,
+                 source=info.source, url=info.url, published=info.published,
+                 paragraph=paragraph, start=start, end=end, score=score)
+
+
+def first_sentence(index: LoadedIndex, info: ArticleInfo) -> Quote | None:
+    """The first sentence of an article's lead paragraph (a heading or fragment is skipped)."""
+    quote = lead(index, info.article_id)
+    if quote is None:
+        return None
+    text = index.article_text(info.row)
+    spans = sentences(text, quote.start, quote.end)
+    first = next((s for s in spans if word_count(text[s.start:s.end]) >= MIN_STANDALONE_WORDS),
+                 spans[0] if spans else None)
+    if first is None:
+        return quote
+    return _quote(info, text, first.start, first.end, quote.paragraph, score=1.0)
+
+
+def newest(index: LoadedIndex, count: int) -> list[ArticleInfo]:
+    """Newest first by published date; undated articles after the dated, in corpus order."""
+    dated = sorted((a for a in index.articles.values() if a.published),
+                   key=lambda a: (a.published, -a.position), reverse=True)
+    undated = sorted((a for a in index.articles.values() if not a.published),
+                     key=lambda a: a.position)
+    return (dated + undated)[:count]

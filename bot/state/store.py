@@ -1,0 +1,341 @@
+"""The bot's state: everything it remembers, in SQLite or PostgreSQL, behind small methods."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from bot.state.inbox import Inbox
+from bot.state.schema import (
+    announced,
+    answers,
+    clip,
+    feedback,
+    fit_key,
+    follows,
+    inbox,
+    insert_ignore,
+    make_engine,
+    migrate,
+    now,
+    outbox,
+    rate_counters,
+    subscriptions,
+    width,
+)
+
+log = logging.getLogger(__name__)
+# Column lengths, as the schema declares them; PostgreSQL refuses longer values, SQLite would
+# keep them.
+ARTICLE_KEY_CHARS = min(width(announced.c.article_id), width(outbox.c.article_id))
+VERSION_CHARS = min(width(answers.c.index_version), width(announced.c.index_version))
+REASON_CHARS = width(outbox.c.reason)
+TOPIC_CHARS = width(follows.c.topic)
+RATE_KEY_CHARS = width(rate_counters.c.key)
+WORKER_CHARS = width(outbox.c.claimed_by)
+COUNTER_KEEP_SECONDS = 24 * 3600  # a rate counter idle this long counts nothing any more
+
+
+class State:
+    """Everything the bot remembers, behind small methods."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.inbox = Inbox(self.engine)
+
+    def _ignore(self, table: sa.Table, index: list[str]):
+        return insert_ignore(self.engine, table, index)
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    def record_answer(self, chat_id: int, user_id: int | None, answer_json: dict[str, Any],
+                      quotes: list[dict[str, Any]], index_version: str | None,
+                      update_id: int | None = None) -> int | None:
+        """Store an answer; its id, or None when the asking update is no longer in the inbox
+        (its user ran /forget while it was being answered: nothing of it is kept)."""
+        with self.engine.begin() as conn:
+            if update_id is not None:
+                asked = sa.select(inbox.c.update_id).where(
+                    inbox.c.bot_id == self.inbox.bot_id, inbox.c.update_id == update_id)
+                if self.engine.dialect.name == "postgresql":
+                    asked = asked.with_for_update()  # /forget waits for this answer, then goes
+                if conn.execute(asked).first() is None:
+                    return None
+            result = conn.execute(answers.insert().values(
+                chat_id=chat_id, user_id=user_id, question=answer_json["question"],
+                abstained=bool(answer_json["abstained"]),
+                quotes=json.dumps(quotes, ensure_ascii=False),
+                suggestions=json.dumps(answer_json.get("suggestions", []), ensure_ascii=False),
+                latency_ms=float(answer_json.get("latency_ms", 0.0)),
+                index_version=clip(index_version, VERSION_CHARS), created_at=now()))
+            return int(result.inserted_primary_key[0])
+
+    def get_answer(self, answer_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(answers).where(answers.c.id == answer_id)).mappings()
+            found = row.first()
+        if found is None:
+            return None
+        data = dict(found)
+        data["quotes"] = json.loads(data["quotes"])
+        data["suggestions"] = json.loads(data["suggestions"])
+        return data
+
+    def record_feedback(self, answer_id: int, user_id: int, verdict: int) -> None:
+        """One verdict per user and answer; pressing again replaces it."""
+        with self.engine.begin() as conn:
+            conn.execute(feedback.delete().where(feedback.c.answer_id == answer_id,
+                                                 feedback.c.user_id == user_id))
+            conn.execute(feedback.insert().values(answer_id=answer_id, user_id=user_id,
+                                                  verdict=verdict, created_at=now()))
+
+    def feedback_for(self, answer_id: int) -> list[tuple[int, int]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(feedback.c.user_id, feedback.c.verdict).where(
+                feedback.c.answer_id == answer_id))
+            return [(r[0], r[1]) for r in rows]
+
+    # ---- subscriptions and follows ---------------------------------------------------------
+    def subscribe(self, chat_id: int, user_id: int | None) -> bool:
+        """True when the chat was not subscribed before."""
+        with self.engine.begin() as conn:
+            result = conn.execute(self._ignore(subscriptions, ["chat_id"]).values(
+                chat_id=chat_id, created_by=user_id, created_at=now()))
+            return result.first() is not None
+
+    def unsubscribe(self, chat_id: int) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(subscriptions.delete().where(
+                subscriptions.c.chat_id == chat_id)).rowcount > 0
+
+    def is_subscribed(self, chat_id: int) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(subscriptions.c.chat_id).where(
+                subscriptions.c.chat_id == chat_id)).first() is not None
+
+    def subscribers(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(subscriptions.c.chat_id))]
+
+    def follow(self, chat_id: int, topic: str, user_id: int | None,
+               limit: int | None = None) -> Literal["new", "known", "full"]:
+        """Follow a topic: `new`, `known` (followed already), or `full` when the chat follows
+        `limit` topics already (then nothing changes)."""
+        if len(topic) > TOPIC_CHARS:
+            raise ValueError(f"a topic has at most {TOPIC_CHARS} characters")
+        with self.engine.begin() as conn:
+            if limit is not None:
+                count = conn.execute(sa.select(sa.func.count()).select_from(follows).where(
+                    follows.c.chat_id == chat_id)).scalar() or 0
+                if count >= limit:
+                    known = conn.execute(sa.select(follows.c.id).where(
+                        follows.c.chat_id == chat_id, follows.c.topic == topic)).first()
+                    return "known" if known is not None else "full"
+            result = conn.execute(self._ignore(follows, ["chat_id", "topic"]).values(
+                chat_id=chat_id, topic=topic, created_by=user_id, created_at=now()))
+            return "new" if result.first() is not None else "known"
+
+    def unfollow(self, chat_id: int, topic: str) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(follows.delete().where(
+                follows.c.chat_id == chat_id, sa.func.lower(follows.c.topic) == topic.lower()
+            )).rowcount > 0
+
+    def following(self, chat_id: int | None = None) -> list[tuple[int, str]]:
+        query = sa.select(follows.c.chat_id, follows.c.topic).order_by(follows.c.id)
+        if chat_id is not None:
+            query = query.where(follows.c.chat_id == chat_id)
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(query)]
+
+    def forget_chat(self, chat_id: int) -> None:
+        """A chat that blocked the bot or was deleted: stop everything for it."""
+        with self.engine.begin() as conn:
+            conn.execute(subscriptions.delete().where(subscriptions.c.chat_id == chat_id))
+            conn.execute(follows.delete().where(follows.c.chat_id == chat_id))
+            conn.execute(outbox.update().where(outbox.c.chat_id == chat_id,
+                                               outbox.c.status == "pending").values(
+                status="dropped"))
+
+    # ---- announcing new articles --------------------------------------------------------
+    def claim_new_articles(self, article_ids: list[str], version: str) -> tuple[list[str], bool]:
+        """Record articles as announced; returns (those this call claimed, is_first_index).
+
+        The first index a database ever sees is a baseline: its articles are recorded but not
+        pushed. Claims are atomic, so with several replicas each article is claimed once. An id
+        longer than its column is stored as a fixed-length key (its start and its hash).
+        """
+        keys = {article_id: fit_key(article_id, ARTICLE_KEY_CHARS) for article_id in article_ids}
+        for article_id, key in keys.items():
+            if key != article_id:
+                log.warning("article id of %d characters stored by its hash: %.80s...",
+                            len(article_id), article_id)
+        version = clip(version, VERSION_CHARS)
+        with self.engine.begin() as conn:
+            first = conn.execute(sa.select(sa.func.count()).select_from(announced)).scalar() == 0
+            known = set()
+            for start in range(0, len(article_ids), 500):
+                chunk = [keys[a] for a in article_ids[start:start + 500]]
+                known.update(r[0] for r in conn.execute(sa.select(announced.c.article_id).where(
+                    announced.c.article_id.in_(chunk))))
+            claimed: list[str] = []
+            stamp = now()
+            for article_id in article_ids:
+                if keys[article_id] in known:
+                    continue
+                result = conn.execute(self._ignore(announced, ["article_id"]).values(
+                    article_id=keys[article_id], index_version=version, announced_at=stamp))
+                if result.first() is not None:
+                    claimed.append(article_id)
+            return claimed, first
+
+    def enqueue(self, items: list[dict[str, Any]]) -> int:
+        """Queue pushes; a chat never gets the same article twice (first reason wins)."""
+        count = 0
+        with self.engine.begin() as conn:
+            for item in items:
+                result = conn.execute(self._ignore(outbox, ["chat_id", "article_id"]).values(
+                    chat_id=item["chat_id"],
+                    article_id=fit_key(item["article_id"], ARTICLE_KEY_CHARS),
+                    reason=item["reason"][:REASON_CHARS],
+                    payload=json.dumps(item["payload"], ensure_ascii=False),
+                    status="pending", attempts=0, created_at=now()))
+                count += result.first() is not None
+        return count
+
+    def claim_outbox(self, worker: str, limit: int = 200,
+                     lease_seconds: float = 120.0) -> list[dict[str, Any]]:
+        """Pending pushes for this worker; a claim older than the lease may be taken over."""
+        expired = now() - dt.timedelta(seconds=lease_seconds)
+        with self.engine.begin() as conn:
+            query = (sa.select(outbox).where(
+                outbox.c.status == "pending",
+                sa.or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < expired),
+            ).order_by(outbox.c.id).limit(limit))
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            if rows:
+                conn.execute(outbox.update().where(outbox.c.id.in_([r["id"] for r in rows]))
+                             .values(claimed_by=clip(worker, WORKER_CHARS), claimed_at=now(),
+                                     attempts=outbox.c.attempts + 1))
+        for row in rows:
+            row["payload"] = json.loads(row["payload"])
+        return rows
+
+    def finish_outbox(self, ids: list[int], status: str) -> None:
+        """Mark pushes `sent`, `failed` or `dropped`; `pending` releases the claim."""
+        values: dict[str, Any] = {"status": status}
+        if status == "sent":
+            values["sent_at"] = now()
+        if status == "pending":
+            values.update(claimed_by=None, claimed_at=None)
+        with self.engine.begin() as conn:
+            conn.execute(outbox.update().where(outbox.c.id.in_(ids)).values(**values))
+
+    # ---- rate limits and privacy --------------------------------------------------------
+    def count_event(self, key: str, window_seconds: int = 60) -> int:
+        """Count one event for `key`; returns how many it makes in its window, which starts
+        at the first event and lasts `window_seconds`. Increment-then-read in one
+        transaction, so concurrent callers (threads or replicas) never share a count."""
+        stamp = int(now().timestamp())
+        key = fit_key(key, RATE_KEY_CHARS)
+        counter = rate_counters.c
+        with self.engine.begin() as conn:
+            conn.execute(rate_counters.update().where(
+                counter.key == key, counter.window_start <= stamp - window_seconds,
+            ).values(window_start=stamp, count=0))
+            row = conn.execute(rate_counters.update().where(counter.key == key).values(
+                count=counter.count + 1).returning(counter.count)).first()
+            if row is not None:
+                return int(row[0])
+            inserted = conn.execute(self._ignore(rate_counters, ["key"]).values(
+                key=key, window_start=stamp, count=1)).first()
+            if inserted is not None:
+                return 1
+            row = conn.execute(rate_counters.update().where(counter.key == key).values(
+                count=counter.count + 1).returning(counter.count)).first()
+            return int(row[0])
+
+    def forget_user(self, user_id: int) -> int:
+        """Delete everything stored about a user: questions, answers, feedback, the updates
+        they sent (texts, button presses), their private chat's subscriptions, follows and
+        queued or sent pushes; their name goes from the follows and subscriptions they made
+        elsewhere. Returns how many rows went. The rate counter stays (a count and a time, no
+        text): deleting it would lift the user's own limit."""
+        with self.engine.begin() as conn:
+            # First the updates they sent (pending ones too, this /forget among them: their
+            # handlers run on, unharmed): an answer being recorded holds its update's row, so
+            # this waits for it, and the answer is deleted below; one recorded later finds no
+            # update and is not stored.
+            gone = conn.execute(inbox.delete().where(inbox.c.user_id == user_id)).rowcount
+            gone += conn.execute(feedback.delete().where(feedback.c.user_id == user_id)).rowcount
+            mine = sa.select(answers.c.id).where(answers.c.user_id == user_id)
+            gone += conn.execute(feedback.delete().where(feedback.c.answer_id.in_(mine))).rowcount
+            gone += conn.execute(answers.delete().where(answers.c.user_id == user_id)).rowcount
+            gone += conn.execute(subscriptions.delete().where(
+                subscriptions.c.chat_id == user_id)).rowcount
+            gone += conn.execute(follows.delete().where(follows.c.chat_id == user_id)).rowcount
+            gone += conn.execute(outbox.delete().where(outbox.c.chat_id == user_id)).rowcount
+            for table in (follows, subscriptions):
+                conn.execute(table.update().where(table.c.created_by == user_id).values(
+                    created_by=None))
+        return gone
+
+    def prune(self, days: int) -> int:
+        """Delete what is older than `days`: questions, answers, feedback, stored updates,
+        pushes sent, failed or dropped; and rate counters idle for a day."""
+        cutoff = now() - dt.timedelta(days=days)
+        with self.engine.begin() as conn:
+            old = sa.select(answers.c.id).where(answers.c.created_at < cutoff)
+            gone = conn.execute(feedback.delete().where(feedback.c.answer_id.in_(old))).rowcount
+            gone += conn.execute(answers.delete().where(answers.c.created_at < cutoff)).rowcount
+            gone += conn.execute(inbox.delete().where(inbox.c.received_at < cutoff)).rowcount
+            gone += conn.execute(outbox.delete().where(
+                outbox.c.status != "pending",
+                sa.func.coalesce(outbox.c.sent_at, outbox.c.created_at) < cutoff)).rowcount
+            idle = int(now().timestamp()) - COUNTER_KEEP_SECONDS
+            gone += conn.execute(rate_counters.delete().where(
+                rate_counters.c.window_start < idle)).rowcount
+        return gone
+
+    # ---- statistics ---------------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(answers)).scalar() or 0
+            abstained = conn.execute(sa.select(sa.func.count()).select_from(answers).where(
+                answers.c.abstained.is_(True))).scalar() or 0
+            latencies = [r[0] for r in conn.execute(
+                sa.select(answers.c.latency_ms).order_by(answers.c.id.desc()).limit(5000))]
+            up = conn.execute(sa.select(sa.func.count()).select_from(feedback).where(
+                feedback.c.verdict > 0)).scalar() or 0
+            down = conn.execute(sa.select(sa.func.count()).select_from(feedback).where(
+                feedback.c.verdict < 0)).scalar() or 0
+            subs = conn.execute(sa.select(sa.func.count()).select_from(subscriptions)).scalar()
+            followers = conn.execute(sa.select(sa.func.count(sa.distinct(follows.c.chat_id))))\
+                .scalar()
+        latencies.sort()
+
+        def pct(q: float) -> float:
+            return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0.0
+
+        return {"questions": total, "abstained": abstained, "p50_ms": pct(0.5),
+                "p95_ms": pct(0.95), "thumbs_up": up, "thumbs_down": down,
+                "subscribers": subs or 0, "followers": followers or 0}
+
+    def ping(self) -> bool:
+        """Whether the database answers (the health check)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
+    def close(self) -> None:
+        self.engine.dispose()

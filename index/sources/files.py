@@ -1,0 +1,339 @@
+"""Read article files (.txt, .md, .jsonl, .html) into Article records, reporting bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+JSONL_SUFFIXES = {".jsonl"}
+HTML_SUFFIXES = {".html", ".htm"}
+KNOWN_FIELDS = ("title", "source", "url", "published", "language")
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+WEB_SCHEMES = ("http", "https")
+TOO_DEEP = "nested too deeply"
+FOLLOW_HINT = "set CORPUS_FOLLOW_SYMLINKS=true to read it"
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: `*name` can build a loop or expand exponentially (a
+    "billion laughs"), and front matter has no use for them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"YAML aliases (*{event.anchor}) are not supported",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
+@dataclass
+class Article:
+    """One article: its stable id, text (quotes are slices of it) and metadata."""
+
+    article_id: str
+    text: str
+    title: str
+    path: str
+    source: str | None = None
+    url: str | None = None
+    published: str | None = None
+    language: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        payload = json.dumps(
+            [self.text, self.title, self.source, self.url, self.published, self.language,
+             self.meta],
+            sort_keys=True, default=str, ensure_ascii=False,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Problem:
+    """Something wrong with the corpus: the file, the line where known, and why."""
+
+    path: str
+    reason: str
+    line: int | None = None
+    skipped: bool = True
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        verdict = "skipped" if self.skipped else "kept"
+        return f"{where}: {self.reason} ({verdict})"
+
+
+@dataclass
+class Corpus:
+    articles: list[Article]
+    problems: list[Problem]
+
+    @property
+    def skipped_files(self) -> int:
+        return len({p.path for p in self.problems if p.skipped})
+
+
+class CorpusError(Exception):
+    """The corpus path itself cannot be read (exit code 2)."""
+
+
+def read_corpus(paths: Iterable[Path], follow_symlinks: bool = False) -> Corpus:
+    """Read every article under the given files or folders, in a stable order. A symbolic
+    link inside a folder that leads out of it is refused unless `follow_symlinks`."""
+    articles: list[Article] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for root in paths:
+        if not root.exists():
+            raise CorpusError(f"corpus path does not exist: {root}")
+        if root.is_dir():
+            try:
+                files = _corpus_files(root, follow_symlinks, problems)
+            except OSError as err:
+                raise CorpusError(f"cannot read corpus folder {root}: {err}") from err
+            base = root
+        else:
+            files, base = [root], root.parent
+        for path in files:
+            rel = path.relative_to(base).as_posix()
+            for item in _read_file(path, rel):
+                if isinstance(item, Problem):
+                    problems.append(item)
+                elif item.article_id in seen:
+                    problems.append(Problem(rel, f"duplicate article id {item.article_id!r} "
+                                                 f"(first in {seen[item.article_id]})",
+                                            line=item.meta.pop("_line", None)))
+                else:
+                    item.meta.pop("_line", None)
+                    seen[item.article_id] = rel
+                    articles.append(item)
+    return Corpus(articles, problems)
+
+
+def _corpus_files(root: Path, follow_symlinks: bool, problems: list[Problem]) -> list[Path]:
+    """The article files under `root` (hidden ones left out), sorted. Without
+    `follow_symlinks`, a link whose target lies outside `root` is reported, not read."""
+    real_root = root.resolve()
+    files: list[Path] = []
+    visited: set[str] = set()
+    for folder, dirs, names in os.walk(root, followlinks=follow_symlinks):
+        here = Path(folder)
+        real = os.path.realpath(here)
+        if real in visited:  # a link loop, or a folder reached twice through links
+            dirs.clear()
+            continue
+        visited.add(real)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in dirs:
+            link = here / name
+            if not follow_symlinks and link.is_symlink() and link.is_dir() \
+                    and not _inside(link, real_root):
+                problems.append(Problem(link.relative_to(root).as_posix(),
+                                        f"symbolic link out of the corpus folder; {FOLLOW_HINT}"))
+        for name in names:
+            path = here / name
+            if name.startswith(".") or not path.is_file():
+                continue
+            if path.is_symlink() and not follow_symlinks and not _inside(path, real_root):
+                problems.append(Problem(path.relative_to(root).as_posix(),
+                                        f"symbolic link out of the corpus folder; {FOLLOW_HINT}"))
+                continue
+            files.append(path)
+    return sorted(files)
+
+
+def _inside(path: Path, real_root: Path) -> bool:
+    return path.resolve().is_relative_to(real_root)
+
+
+def _read_file(path: Path, rel: str) -> Iterator[Article | Problem]:
+    suffix = path.suffix.lower()
+    if suffix not in TEXT_SUFFIXES | JSONL_SUFFIXES | HTML_SUFFIXES:
+        yield Problem(rel, f"unknown extension {suffix or '(none)'!r}; "
+                           "expected .txt, .md, .jsonl or .html")
+        return
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        yield Problem(rel, f"cannot read file: {err.strerror or err}")
+        return
+    if suffix in HTML_SUFFIXES:
+        yield from _read_html(raw, rel)
+        return
+    if b"\x00" in raw:
+        yield Problem(rel, "binary file (contains NUL bytes)")
+        return
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        yield Problem(rel, f"not UTF-8 (byte {err.start})", line=line)
+        return
+    if not content.strip():
+        yield Problem(rel, "empty file")
+        return
+    if suffix in JSONL_SUFFIXES:
+        yield from _read_jsonl(content, rel)
+    else:
+        yield from _read_text(content, rel, path.stem)
+
+
+def _read_text(content: str, rel: str, stem: str) -> Iterator[Article | Problem]:
+    meta: dict[str, Any] = {}
+    body = content
+    match = _FRONT_MATTER.match(content)
+    if match:
+        try:
+            loaded = yaml.load(match.group(1), Loader=_FrontMatterLoader)
+        except RecursionError:
+            yield Problem(rel, f"malformed front matter: {TOO_DEEP}", line=1)
+            return
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            line = mark.line + 2 if mark is not None else 1
+            yield Problem(rel, f"malformed front matter: {getattr(err, 'problem', err)}", line=line)
+            return
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            yield Problem(rel, "malformed front matter: expected key: value pairs", line=1)
+            return
+        meta = {str(k): v for k, v in loaded.items()}
+        body = content[match.end():]
+    text = body.strip()
+    if not text:
+        yield Problem(rel, "no article text after the front matter")
+        return
+    article = Article(article_id=rel, text=text, title="", path=rel)
+    yield from _apply_metadata(article, meta, rel, line=None)
+    if not article.title:
+        heading = _HEADING.search(text)
+        article.title = heading.group(1).strip() if heading else stem
+    yield article
+
+
+def _read_html(raw: bytes, rel: str) -> Iterator[Article | Problem]:
+    from index.sources.html import NoArticle, extract_html
+
+    try:
+        page = extract_html(raw)
+    except NoArticle as err:
+        yield Problem(rel, f"no article in this HTML page: {err}")
+        return
+    article = Article(article_id=rel, text=page.text, title=page.title or Path(rel).stem,
+                      path=rel, source=page.source,
+                      url=page.url if page.url and is_web_url(page.url) else None,
+                      language=page.language,
+                      published=_iso_date(page.published) if page.published else None)
+    if page.author:
+        article.meta["author"] = page.author
+    yield article
+
+
+def _read_jsonl(content: str, rel: str) -> Iterator[Article | Problem]:
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            yield Problem(rel, f"malformed JSON: {err.msg}", line=number)
+            continue
+        except RecursionError:
+            yield Problem(rel, f"malformed JSON: {TOO_DEEP}", line=number)
+            continue
+        if not isinstance(record, dict):
+            yield Problem(rel, "malformed JSON line: expected an object", line=number)
+            continue
+        article_id, text = record.pop("id", None), record.pop("text", None)
+        if article_id is None or (isinstance(article_id, str) and not article_id.strip()):
+            yield Problem(rel, "missing 'id'", line=number)
+            continue
+        if not isinstance(text, str) or not text.strip():
+            yield Problem(rel, "missing or empty 'text'", line=number)
+            continue
+        article = Article(article_id=str(article_id), text=text.strip(), title="", path=rel)
+        yield from _apply_metadata(article, record, rel, line=number)
+        if not article.title:
+            article.title = article.article_id
+        article.meta["_line"] = number
+        yield article
+
+
+def _apply_metadata(
+    article: Article, meta: dict[str, Any], rel: str, line: int | None
+) -> Iterator[Problem]:
+    """Copy known fields onto the article; a field of the wrong type is dropped with a warning."""
+    for name in KNOWN_FIELDS:
+        if name not in meta:
+            continue
+        value = meta.pop(name)
+        if value is None or value == "":
+            continue
+        if name == "published":
+            iso = _iso_date(value)
+            if iso is None:
+                yield Problem(rel, f"'published' is not an ISO date: {value!r}; left empty",
+                              line=line, skipped=False)
+                continue
+            article.published = iso
+        elif name == "url" and isinstance(value, str) and not is_web_url(value):
+            yield Problem(rel, f"'url' is not an http(s) link: {value[:80]!r}; left empty",
+                          line=line, skipped=False)
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            setattr(article, name, str(value).strip())
+        else:
+            yield Problem(rel, f"{name!r} should be text, got {type(value).__name__}; left empty",
+                          line=line, skipped=False)
+    article.meta.update({k: _plain(v) for k, v in meta.items()})
+
+
+def is_web_url(value: str) -> bool:
+    """Only web links become links: no javascript:, data:, file: or tg:// URLs."""
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in WEB_SCHEMES and bool(parts.netloc)
+
+
+def _iso_date(value: Any) -> str | None:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """Make YAML values (dates and the like) JSON-serialisable."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

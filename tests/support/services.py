@@ -1,0 +1,181 @@
+"""PostgreSQL and nginx for the scale-out tests: started in temporary folders on 127.0.0.1,
+as an unprivileged user where the server refuses root, and stopped by the pid we started.
+
+`tests/install_services.sh` (run by `make test`) installs them from Debian's packages.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "verbatim.conf.template"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def missing(what: str) -> None:
+    """Fail in CI (REQUIRE_TEST_SERVICES=1), skip on a developer machine without the server."""
+    message = f"{what} is not installed (tests/install_services.sh installs it as root)"
+    if os.environ.get("REQUIRE_TEST_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(os.path.realpath(found)).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _wait_port(port: int, timeout: float, proc: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not listen on port {port}")
+
+
+def stop_server(proc: subprocess.Popen | None, sig: signal.Signals, wait: float,
+                root: Path) -> None:
+    """Stop a server we started, by its pid (killed if it does not stop), and remove its
+    temporary folder."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class Postgres:
+    """A throwaway PostgreSQL server; `url` is what DATABASE_URL takes."""
+
+    def __init__(self) -> None:
+        bindir = postgres_bin()
+        if bindir is None:
+            missing("PostgreSQL")
+        self.bindir = bindir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="verbatim-pg-"))
+        self.user = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
+        if self.user is not None:  # postgres refuses to run as root
+            os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
+        self.proc: subprocess.Popen | None = None
+        self.log = self.root / "postgres.log"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://verbatim@127.0.0.1:{self.port}/verbatim"
+
+    def _run(self, *args: str, **kwargs) -> subprocess.Popen:
+        extra = ({"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
+                 if self.user else {})
+        env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        return subprocess.Popen([str(self.bindir / args[0]), *args[1:]], env=env, cwd=self.root,
+                                **extra, **kwargs)
+
+    def start(self) -> Postgres:
+        data = self.root / "data"
+        init = self._run("initdb", "-D", str(data), "-U", "verbatim", "--auth=trust",
+                         "-E", "UTF8", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, err = init.communicate(timeout=120)
+        if init.returncode != 0:
+            raise RuntimeError(f"initdb failed: {err.decode(errors='replace')}")
+        with open(self.log, "wb") as log:
+            self.proc = self._run("postgres", "-D", str(data), "-p", str(self.port),
+                                  "-k", str(self.root), "-c", "listen_addresses=127.0.0.1",
+                                  "-c", "fsync=off", "-c", "max_connections=200",
+                                  stdout=log, stderr=subprocess.STDOUT)
+        _wait_port(self.port, 60, self.proc, "postgres")
+        self.sql("postgres", "CREATE DATABASE verbatim")
+        return self
+
+    def sql(self, database: str, statement: str) -> list[tuple]:
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with psycopg.connect(f"postgresql://verbatim@127.0.0.1:{self.port}/{database}",
+                                     autocommit=True) as conn:
+                    cursor = conn.execute(statement)
+                    return cursor.fetchall() if cursor.description else []
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        stop_server(self.proc, signal.SIGINT, 30, self.root)  # fast shutdown
+
+
+def render_nginx_template(replicas: list[str], listen: str, webhook_path: str) -> str:
+    """deploy/nginx/verbatim.conf.template with its ${VERBATIM_*} variables filled in."""
+    values = {"VERBATIM_REPLICA_A": replicas[0], "VERBATIM_REPLICA_B": replicas[-1],
+              "VERBATIM_LISTEN": listen, "VERBATIM_WEBHOOK_PATH": webhook_path}
+    return re.sub(r"\$\{(VERBATIM_\w+)\}", lambda m: values[m.group(1)],
+                  NGINX_TEMPLATE.read_text())
+
+
+class Nginx:
+    """nginx with the deploy config, in front of the given replica ports."""
+
+    def __init__(self, replica_ports: list[int], webhook_path: str) -> None:
+        self.binary = shutil.which("nginx") or ("/usr/sbin/nginx"
+                                                if os.path.exists("/usr/sbin/nginx") else None)
+        if self.binary is None:
+            missing("nginx")
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="verbatim-nginx-"))
+        site = render_nginx_template([f"127.0.0.1:{p}" for p in replica_ports],
+                                     f"127.0.0.1:{self.port}", webhook_path)
+        (self.root / "verbatim.conf").write_text(site)
+        user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""
+        temp = "\n".join(f"    {name}_temp_path {self.root}/{name};"
+                         for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        (self.root / "nginx.conf").write_text(
+            f"{user}worker_processes 1;\npid {self.root}/nginx.pid;\n"
+            f"error_log {self.root}/error.log warn;\nevents {{ worker_connections 512; }}\n"
+            f"http {{\n    access_log {self.root}/access.log;\n{temp}\n"
+            f"    include {self.root}/verbatim.conf;\n}}\n")
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Nginx:
+        self.proc = subprocess.Popen(
+            [self.binary, "-p", str(self.root), "-c", str(self.root / "nginx.conf"),
+             "-e", str(self.root / "error.log"), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_port(self.port, 30, self.proc, "nginx")
+        return self
+
+    def stop(self) -> None:
+        stop_server(self.proc, signal.SIGQUIT, 15, self.root)  # graceful

@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from index.errors import VerbatimError
+
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 CATALOG = "catalog.sqlite"
@@ -32,7 +34,7 @@ LEXICAL = "lexical.npz"  # BM25 postings (index.lexical), read from the catalog'
 READERS = ".readers"
 
 
-class IndexBusyError(Exception):
+class IndexBusyError(VerbatimError):
     """Another build holds the build lock."""
 
 

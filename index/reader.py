@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 
 from index import catalog, publish
+from index.errors import VerbatimError
 from index.lexical import Bm25
 from index.store import FaissStore
 
 REBUILD = "python build_index.py"
 
 
-class IndexUnavailableError(Exception):
+class IndexUnavailableError(VerbatimError):
     """The index cannot be used; the message names the problem and the repairing command."""
 
 

@@ -19,6 +19,7 @@ from bot.settings import Settings
 from index.chunk import word_count
 from index.encoders.backends import COMPATIBLE_MIN_COSINE, PROBES, min_cosine
 from index.encoders.embed import Encoder, query_encoder
+from index.errors import VerbatimError
 from index.reader import IndexUnavailableError, LoadedIndex, load_index
 
 _SMALL_TALK = re.compile(
@@ -65,7 +66,7 @@ class Answer:
         return data
 
 
-class QuestionError(ValueError):
+class QuestionError(VerbatimError, ValueError):
     """The question cannot be answered as asked (empty or too long)."""
 
 

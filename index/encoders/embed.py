@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from index.errors import VerbatimError
 from index.settings import PACKAGED_MODEL
 
 # Never reach a model hub: the model is a local folder (the packaged MiniLM by default).
@@ -20,7 +21,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 log = logging.getLogger(__name__)
 
 
-class ModelError(Exception):
+class ModelError(VerbatimError):
     """The embedding model setting does not point at a loadable model."""
 
 

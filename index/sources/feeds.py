@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 import yaml
 
 from index.database import fit_key
+from index.errors import VerbatimError
 from index.settings import FetchSettings, SourceSettings
 from index.sources.html import NoArticle, extract_html
 from index.sources.http import (
@@ -73,7 +74,7 @@ class FetchSummary:
         return [head, *(f"warning: {w}" for w in self.warnings)]
 
 
-class FeedsFileError(Exception):
+class FeedsFileError(VerbatimError):
     """The feeds file is missing or malformed (the message says which and where)."""
 
 

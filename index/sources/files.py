@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from index.errors import VerbatimError
+
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -88,7 +90,7 @@ class Corpus:
         return len({p.path for p in self.problems if p.skipped})
 
 
-class CorpusError(Exception):
+class CorpusError(VerbatimError):
     """The corpus path itself cannot be read (exit code 2)."""
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from index.errors import VerbatimError
+
 MIN_ARTICLE_CHARS = 200  # less than this is an index page, an empty shell or a paywall stub
 _LANG = re.compile(rb"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.I)
 
@@ -22,7 +24,7 @@ class Extracted:
     language: str | None
 
 
-class NoArticle(Exception):
+class NoArticle(VerbatimError):
     """The page holds no article text (the reason is the message)."""
 
 

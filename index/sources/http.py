@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import httpcore
 import httpx
 
+from index.errors import VerbatimError
 from index.settings import FetchSettings
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ _TEXT_ENCODINGS = re.compile(
     r"iso2022_[a-z0-9_]+|hz|johab|tis-620|kz1048|ptcp154|hp-roman8")
 
 
-class FetchError(Exception):
+class FetchError(VerbatimError):
     """A feed or page that could not be fetched; the message is the reason."""
 
 

@@ -1,0 +1,9 @@
+"""The bot's state database (SQLite or PostgreSQL) behind one facade: `State` (answers,
+feedback, subscriptions, follows, announcements, the outbox, rate limits, privacy) with its
+durable `Inbox` of updates, the schema and its migrations."""
+
+from bot.state.inbox import Inbox, bot_id_from_token
+from bot.state.schema import MIGRATIONS, migrate
+from bot.state.store import TOPIC_CHARS, State
+
+__all__ = ["MIGRATIONS", "TOPIC_CHARS", "Inbox", "State", "bot_id_from_token", "migrate"]

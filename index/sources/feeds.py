@@ -13,11 +13,9 @@ import hashlib
 import io
 import logging
 import os
-import re
 import socket
 import time
 import tomllib
-import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,12 +23,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import yaml
-
 from index.database import fit_key
 from index.errors import VerbatimError
 from index.settings import FetchSettings, SourceSettings
-from index.sources.html import NoArticle, extract_html
+from index.sources.files import new_article_path, slugify, write_article
+from index.sources.html import Extracted, NoArticle, extract_html
 from index.sources.http import (
     Fetched,
     FetchError,
@@ -95,18 +92,6 @@ def load_feeds(path: Path) -> list[Feed]:
         feeds.append(Feed(str(entry["url"]), str(entry["name"]), entry.get("language"),
                           [str(t) for t in topics]))
     return feeds
-
-
-def slugify(text: str, limit: int = 60) -> str:
-    """Lowercase ASCII words joined by hyphens, at most `limit` characters, whole words."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = ""
-    for word in re.findall(r"[a-z0-9]+", ascii_text.lower()):
-        candidate = f"{slug}-{word}" if slug else word
-        if len(candidate) > limit:
-            break
-        slug = candidate
-    return slug or "article"
 
 
 def entry_date(entry: Any) -> str | None:
@@ -270,6 +255,23 @@ def _owns(feed: Feed, path: str, ledger: Ledger) -> bool:
     return path.split("/", 1)[0] == slugify(feed.name) and ledger.written_for(path, feed.url)
 
 
+@dataclass
+class _Item:
+    """A feed entry being taken: its ledger key, link and stamp, and its ledger row if any."""
+
+    feed: Feed
+    entry: Any
+    key: str
+    link: str
+    stamp: str
+    known: dict[str, Any] | None
+
+    def record(self, ledger: Ledger, **values: Any) -> None:
+        """Record this item in the ledger, pointing at a corpus file."""
+        ledger.record(self.key, link=self.link, entry_stamp=self.stamp, feed=self.feed.url,
+                      **values)
+
+
 def _take_entry(feed: Feed, entry: Any, client: PoliteClient, ledger: Ledger,
                 corpus_dir: Path, summary: FetchSummary) -> None:
     link = entry.get("link")
@@ -281,72 +283,96 @@ def _take_entry(feed: Feed, entry: Any, client: PoliteClient, ledger: Ledger,
                                 "characters (the state database's limit) or not text; skipped")
         return
     key = item_key(feed.url, str(entry.get("id") or link))
-    stamp = entry_stamp(entry)
-    known = ledger.item(key)
-    if known and known["path"] and known["entry_stamp"] == stamp:
+    item = _Item(feed, entry, key, link, entry_stamp(entry), ledger.item(key))
+    if _seen_before(item, ledger):
         summary.seen += 1
         return
-    other = None if known else ledger.by_link(link)
-    if other is not None:  # another feed carries the same page
-        ledger.record(key, link=link, url=other["url"], content_hash=other["content_hash"],
-                      entry_stamp=stamp, path=other["path"], feed=feed.url)
-        summary.seen += 1
-        return
-    try:
-        page = client.get(link)
-        article = extract_html(page_text(page), url=page.url)
-    except (FetchError, NoArticle) as err:
-        summary.failed += 1
-        summary.warnings.append(f"page {link}: {err}")
+    fetched = _fetch_page(link, client, summary)
+    if fetched is None:
         return  # not recorded: a rerun tries it again
-    if too_long(url=page.url):
-        summary.failed += 1
-        summary.warnings.append(f"page {link}: redirected to a URL longer than "
-                                f"{LIMITS['url']:,} characters (the state database's limit)")
-        return
+    page, article = fetched
     canonical = trusted_url(article.url, page.url, feed.url)
     digest = hashlib.sha256(article.text.encode("utf-8", "surrogatepass")).hexdigest()
     same_url = ledger.by_url(canonical)
     previous = (same_url if same_url and same_url["content_hash"] == digest
                 else ledger.by_hash(digest))
     if previous is not None:  # the same text is in the corpus already
-        ledger.record(key, link=link, url=previous["url"], content_hash=digest,
-                      entry_stamp=stamp, path=previous["path"], feed=feed.url)
+        item.record(ledger, url=previous["url"], content_hash=digest, path=previous["path"])
         summary.seen += 1
         return
-    # Changed text: this item's own file, or its feed's file of the same page, is rewritten;
-    # never a file of another feed (a new file instead, under the page's own URL).
-    target = known["path"] if known and known["path"] and _owns(feed, known["path"],
+    target, canonical = _target(item, ledger, canonical, page.url, same_url is not None)
+    _write_entry(item, article, canonical, digest, target, ledger, corpus_dir, summary)
+
+
+def _seen_before(item: _Item, ledger: Ledger) -> bool:
+    """Whether the item needs no fetch: seen unchanged, or (new to this feed) a page another
+    feed carries already, then recorded as pointing at that page's file."""
+    known = item.known
+    if known and known["path"] and known["entry_stamp"] == item.stamp:
+        return True
+    other = None if known else ledger.by_link(item.link)
+    if other is None:
+        return False
+    item.record(ledger, url=other["url"], content_hash=other["content_hash"], path=other["path"])
+    return True
+
+
+def _fetch_page(link: str, client: PoliteClient,
+                summary: FetchSummary) -> tuple[Fetched, Extracted] | None:
+    """The page and its article, or None (counted as failed, with a warning)."""
+    try:
+        page = client.get(link)
+        article = extract_html(page_text(page), url=page.url)
+    except (FetchError, NoArticle) as err:
+        summary.failed += 1
+        summary.warnings.append(f"page {link}: {err}")
+        return None
+    if too_long(url=page.url):
+        summary.failed += 1
+        summary.warnings.append(f"page {link}: redirected to a URL longer than "
+                                f"{LIMITS['url']:,} characters (the state database's limit)")
+        return None
+    return page, article
+
+
+def _target(item: _Item, ledger: Ledger, canonical: str, page_url: str,
+            url_known: bool) -> tuple[str | None, str]:
+    """The file to rewrite with changed text (None: a new file) and the URL to give it.
+    This item's own file, or its feed's file of the same page, is rewritten; never a file of
+    another feed (a new file instead, under the page's own URL)."""
+    known = item.known
+    target = known["path"] if known and known["path"] and _owns(item.feed, known["path"],
                                                                  ledger) else None
-    if target is None and same_url is not None:
+    if target is None and url_known:
         # The feed's own file of that URL, when this page is that page: the same link, or
         # fetched at the canonical URL itself; a neighbour claiming its URL gets a file of its own.
-        mine = ledger.by_url(canonical, feed=feed.url)
-        same_page = mine is not None and (mine["link"] == link or canonical == page.url)
-        target = mine["path"] if same_page and _owns(feed, mine["path"], ledger) else None
+        mine = ledger.by_url(canonical, feed=item.feed.url)
+        same_page = mine is not None and (mine["link"] == item.link or canonical == page_url)
+        target = mine["path"] if mine is not None and same_page \
+            and _owns(item.feed, mine["path"], ledger) else None
         if target is None:
-            canonical = page.url
+            canonical = page_url
+    return target, canonical
+
+
+def _write_entry(item: _Item, article: Extracted, canonical: str, digest: str,
+                 target: str | None, ledger: Ledger, corpus_dir: Path,
+                 summary: FetchSummary) -> None:
+    """Write the article into its corpus file (`target`, or a new one) and record it."""
+    feed, entry = item.feed, item.entry
+    title = article.title or entry.get("title") or item.link
     published = article.published or entry_date(entry)  # the page's date wins
-    path = target or _new_path(corpus_dir, feed, article.title or entry.get("title") or link,
-                               published)
-    front = {"title": article.title or entry.get("title") or link, "source": feed.name,
-             "url": canonical, "published": published, "author": article.author,
-             "language": article.language or feed.language, "topics": feed.topics or None,
-             "fetched_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()}
-    front = {k: v for k, v in front.items() if v is not None}
-    target_file = corpus_dir / path
-    target_file.parent.mkdir(parents=True, exist_ok=True)
-    content = ("---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000)
-               + "---\n" + article.text + "\n")
-    temporary = target_file.with_name(f".{target_file.name}.{os.getpid()}.tmp")
-    temporary.write_text(content, encoding="utf-8", errors="surrogateescape")
-    os.replace(temporary, target_file)
+    path = target or new_article_path(corpus_dir, slugify(feed.name), title, published)
+    fields = {"title": title, "source": feed.name, "url": canonical, "published": published,
+              "author": article.author, "language": article.language or feed.language,
+              "topics": feed.topics or None,
+              "fetched_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()}
+    written = write_article(corpus_dir, path, fields, article.text)
     try:
-        ledger.record(key, link=link, url=canonical, content_hash=digest, entry_stamp=stamp,
-                      path=path, feed=feed.url)
+        item.record(ledger, url=canonical, content_hash=digest, path=path)
     except Exception:
         if target is None:  # no unrecorded file, or the rerun writes a -2.md beside it
-            target_file.unlink(missing_ok=True)
+            written.unlink(missing_ok=True)
         raise
     if target:
         ledger.repoint(path, digest)
@@ -354,15 +380,6 @@ def _take_entry(feed: Feed, entry: Any, client: PoliteClient, ledger: Ledger,
     else:
         summary.new += 1
     summary.written.append(path)
-
-
-def _new_path(corpus_dir: Path, feed: Feed, title: str, published: str | None) -> str:
-    folder = slugify(feed.name)
-    stem = f"{published[:10] if published else 'undated'}-{slugify(title)}"
-    candidate, number = f"{folder}/{stem}.md", 2
-    while (corpus_dir / candidate).exists():
-        candidate, number = f"{folder}/{stem}-{number}.md", number + 1
-    return candidate
 
 
 def fetch_locked(settings: SourceSettings, ledger: Ledger,

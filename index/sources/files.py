@@ -1,4 +1,6 @@
-"""Read article files (.txt, .md, .jsonl, .html) into Article records, reporting bad input."""
+"""The corpus format in one place: article files (.txt, .md, .jsonl, .html) read into Article
+records, reporting bad input; and the writer of fetched articles
+(`<folder>/<date>-<slug>.md`, YAML front matter then the text)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from index.errors import VerbatimError
+from index.sources.html import NoArticle, extract_html
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -230,8 +234,6 @@ def _read_text(content: str, rel: str, stem: str) -> Iterator[Article | Problem]
 
 
 def _read_html(raw: bytes, rel: str) -> Iterator[Article | Problem]:
-    from index.sources.html import NoArticle, extract_html
-
     try:
         page = extract_html(raw)
     except NoArticle as err:
@@ -339,3 +341,46 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+# ---- writing ---------------------------------------------------------------------------------
+def slugify(text: str, limit: int = 60) -> str:
+    """Lowercase ASCII words joined by hyphens, at most `limit` characters, whole words."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = ""
+    for word in re.findall(r"[a-z0-9]+", ascii_text.lower()):
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > limit:
+            break
+        slug = candidate
+    return slug or "article"
+
+
+def new_article_path(corpus_dir: Path, folder: str, title: str, published: str | None) -> str:
+    """A free file name for a new article, relative to the corpus folder:
+    `<folder>/<date>-<slug of the title>.md` (`undated-...` without a date), `-2`, `-3`...
+    added when the name is taken."""
+    stem = f"{published[:10] if published else 'undated'}-{slugify(title)}"
+    candidate, number = f"{folder}/{stem}.md", 2
+    while (corpus_dir / candidate).exists():
+        candidate, number = f"{folder}/{stem}-{number}.md", number + 1
+    return candidate
+
+
+def article_file(fields: Mapping[str, Any], text: str) -> str:
+    """A Markdown article file: the fields that are not None as YAML front matter, then the
+    text (what `read_corpus` reads back)."""
+    front = {k: v for k, v in fields.items() if v is not None}
+    return ("---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000)
+            + "---\n" + text + "\n")
+
+
+def write_article(corpus_dir: Path, path: str, fields: Mapping[str, Any], text: str) -> Path:
+    """Write an article file at `path` (relative to the corpus folder) in one step: a
+    temporary file beside it replaces it, so a reader never sees half a file. Returns it."""
+    target = corpus_dir / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_text(article_file(fields, text), encoding="utf-8", errors="surrogateescape")
+    os.replace(temporary, target)
+    return target

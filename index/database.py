@@ -9,11 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+
+__all__ = [
+    "Claims",
+    "clip",
+    "fetched",
+    "fit_key",
+    "insert_ignore",
+    "locks",
+    "make_engine",
+    "metadata",
+    "now",
+    "width",
+    "worker_id",
+]
 
 metadata = sa.MetaData()
 
@@ -35,6 +54,7 @@ locks = sa.Table(
     sa.Column("holder", sa.String(200), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -91,3 +111,93 @@ def insert_ignore(engine: Engine, table: sa.Table, index: list[str]) -> Any:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table).on_conflict_do_nothing(index_elements=index).returning(
         *(table.c[name] for name in index))
+
+
+def worker_id(run: bool = False) -> str:
+    """Who claims work, as the claim columns record it: `<host>:<pid>` for this process;
+    with `run`, `:<12 hex digits>` after it, a holder of its own for one run of a job."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    return f"{worker}:{uuid.uuid4().hex[:12]}" if run else worker
+
+
+@dataclass(frozen=True)
+class Claims:
+    """Leases on the rows of a table, the one way rows are claimed on both databases: the
+    worker holding a row (`holder`, cut to its column's width) and either when it took the
+    row (`taken_at`: the lease runs out `seconds` after it, as the reader counts them) or
+    when its lease runs out (`expires_at`, written by the holder)."""
+
+    table: sa.Table
+    holder: str = "claimed_by"
+    taken_at: str | None = "claimed_at"
+    expires_at: str | None = None
+
+    def name(self, worker: str) -> str:
+        """The worker as its column stores it."""
+        return worker[:width(self.table.c[self.holder])]
+
+    def held_by(self, worker: str) -> sa.ColumnElement[bool]:
+        return self.table.c[self.holder] == self.name(worker)
+
+    def start(self, seconds: float = 0.0, at: dt.datetime | None = None) -> dict[str, Any]:
+        """The values that start (or renew) a lease of `seconds` now (or `at`)."""
+        at = at or now()
+        if self.taken_at is not None:
+            return {self.taken_at: at}
+        assert self.expires_at is not None, "a lease needs taken_at or expires_at"
+        return {self.expires_at: at + dt.timedelta(seconds=seconds)}
+
+    def take(self, worker: str, seconds: float = 0.0,
+             at: dt.datetime | None = None) -> dict[str, Any]:
+        """The values of a lease taken by `worker` now (or `at`)."""
+        return {self.holder: self.name(worker), **self.start(seconds, at)}
+
+    def released(self) -> dict[str, Any]:
+        """The values of a row no one holds."""
+        return {self.holder: None, **dict.fromkeys(
+            name for name in (self.taken_at, self.expires_at) if name is not None)}
+
+    def free(self, seconds: float, at: dt.datetime | None = None) -> sa.ColumnElement[bool]:
+        """Rows no one holds, or whose lease of `seconds` ran out by now (or `at`)."""
+        at = at or now()
+        if self.taken_at is not None:
+            taken = self.table.c[self.taken_at]
+            return sa.or_(taken.is_(None), taken < at - dt.timedelta(seconds=seconds))
+        assert self.expires_at is not None, "a lease needs taken_at or expires_at"
+        return self.table.c[self.expires_at] < at
+
+    def claim(self, conn: sa.Connection, query: sa.Select[Any], key: str, worker: str,
+              *where: sa.ColumnElement[bool], **values: Any) -> list[dict[str, Any]]:
+        """The rows `query` selects (with their `key` column), now held by `worker` (and
+        updated with `values`). On PostgreSQL they are locked, skipping rows another
+        transaction is claiming, so two workers never claim the same row."""
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+        if rows:
+            conn.execute(self.table.update().where(
+                self.table.c[key].in_([r[key] for r in rows]), *where)
+                .values(**self.take(worker), **values))
+        return rows
+
+    def acquire(self, conn: sa.Connection, keys: Mapping[str, Any], worker: str,
+                seconds: float) -> bool:
+        """Take the row with these keys (inserting it when there is none) unless another
+        worker holds it and its lease has not run out; True when `worker` holds it now."""
+        stamp = now()
+        values = self.take(worker, seconds, stamp)
+        mine = [self.table.c[name] == value for name, value in keys.items()]
+        taken = conn.execute(self.table.update().where(
+            *mine, sa.or_(self.free(seconds, stamp), self.held_by(worker)),
+        ).values(**values)).rowcount
+        if taken:
+            return True
+        inserted = conn.execute(insert_ignore(conn.engine, self.table, list(keys)).values(
+            **keys, **values)).first()
+        return inserted is not None
+
+    def renew(self, conn: sa.Connection, worker: str, *where: sa.ColumnElement[bool],
+              seconds: float = 0.0) -> int:
+        """Extend the leases `worker` holds on the rows `where` selects; how many it held."""
+        return int(conn.execute(self.table.update().where(*where, self.held_by(worker))
+                                .values(**self.start(seconds))).rowcount)

@@ -9,16 +9,15 @@ that numbers afresh, as Telegram does after a week without updates) is a new one
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.state.schema import clip, inbox, insert_ignore, now, width
+from bot.state.schema import Claims, inbox, insert_ignore, now
 
-WORKER_CHARS = width(inbox.c.claimed_by)
+CLAIMS = Claims(inbox)  # claimed_by, claimed_at
 
 
 def bot_id_from_token(token: str | None) -> int:
@@ -91,7 +90,6 @@ class Inbox:
     def add(self, updates: list[tuple[int, str]], worker: str = "") -> list[int]:
         """Store updates, claimed by `worker`; returns the ids of those not seen before."""
         fresh: list[int] = []
-        claimer = clip(worker, WORKER_CHARS) or None
         with self.engine.begin() as conn:
             for update_id, payload in updates:
                 # First as generation 0, which is taken whenever the id is known: the rows
@@ -106,7 +104,8 @@ class Inbox:
                         self.engine, inbox, ["bot_id", "update_id", "generation"]).values(
                         bot_id=self.bot_id, update_id=update_id, generation=generation,
                         user_id=sender(payload), payload=payload, status="pending",
-                        received_at=now(), claimed_by=claimer, claimed_at=now()))
+                        received_at=now(), claimed_by=CLAIMS.name(worker) or None,
+                        **CLAIMS.start()))
                     if result.first() is not None:
                         fresh.append(update_id)
                         break
@@ -116,29 +115,20 @@ class Inbox:
     def claim_stale(self, worker: str, lease_seconds: float,
                     limit: int = 50) -> list[tuple[int, str]]:
         """Pending updates whose claim is older than the lease, now claimed by `worker`."""
-        expired = now() - dt.timedelta(seconds=lease_seconds)
         with self.engine.begin() as conn:
             query = (sa.select(inbox.c.update_id, inbox.c.payload).where(
                 inbox.c.bot_id == self.bot_id, inbox.c.status == "pending",
-                sa.or_(inbox.c.claimed_at.is_(None), inbox.c.claimed_at < expired),
+                CLAIMS.free(lease_seconds),
             ).order_by(inbox.c.received_at, inbox.c.update_id).limit(limit))
-            if self.engine.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = [(int(r[0]), str(r[1])) for r in conn.execute(query)]
-            if rows:
-                conn.execute(inbox.update().where(
-                    inbox.c.bot_id == self.bot_id, inbox.c.status == "pending",
-                    inbox.c.update_id.in_([r[0] for r in rows]))
-                    .values(claimed_by=clip(worker, WORKER_CHARS), claimed_at=now()))
-        return rows
+            rows = CLAIMS.claim(conn, query, "update_id", worker,
+                                inbox.c.bot_id == self.bot_id, inbox.c.status == "pending")
+        return [(int(r["update_id"]), str(r["payload"])) for r in rows]
 
     def renew(self, worker: str, update_ids: list[int]) -> None:
         """Keep this worker's claims alive while their answers are being worked on."""
         with self.engine.begin() as conn:
-            conn.execute(inbox.update().where(
-                inbox.c.bot_id == self.bot_id, inbox.c.update_id.in_(update_ids),
-                inbox.c.claimed_by == clip(worker, WORKER_CHARS),
-                inbox.c.status == "pending").values(claimed_at=now()))
+            CLAIMS.renew(conn, worker, inbox.c.bot_id == self.bot_id,
+                         inbox.c.update_id.in_(update_ids), inbox.c.status == "pending")
 
     def done(self, update_id: int, payload: str | None = None) -> None:
         """Mark handled: the update with this id and, given its payload, that very update

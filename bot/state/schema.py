@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from index.database import (
+    Claims,
     clip,
     fetched,
     fit_key,
@@ -22,10 +23,12 @@ from index.database import (
     metadata,
     now,
     width,
+    worker_id,
 )
 
 __all__ = [
     "MIGRATIONS",
+    "Claims",
     "announced",
     "answers",
     "clip",
@@ -44,6 +47,7 @@ __all__ = [
     "rate_counters",
     "subscriptions",
     "width",
+    "worker_id",
 ]
 
 

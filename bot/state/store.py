@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from bot.state.inbox import Inbox
 from bot.state.schema import (
+    Claims,
     announced,
     answers,
     clip,
@@ -36,7 +37,7 @@ VERSION_CHARS = min(width(answers.c.index_version), width(announced.c.index_vers
 REASON_CHARS = width(outbox.c.reason)
 TOPIC_CHARS = width(follows.c.topic)
 RATE_KEY_CHARS = width(rate_counters.c.key)
-WORKER_CHARS = width(outbox.c.claimed_by)
+OUTBOX_CLAIMS = Claims(outbox)  # claimed_by, claimed_at
 COUNTER_KEEP_SECONDS = 24 * 3600  # a rate counter idle this long counts nothing any more
 
 
@@ -211,19 +212,12 @@ class State:
     def claim_outbox(self, worker: str, limit: int = 200,
                      lease_seconds: float = 120.0) -> list[dict[str, Any]]:
         """Pending pushes for this worker; a claim older than the lease may be taken over."""
-        expired = now() - dt.timedelta(seconds=lease_seconds)
         with self.engine.begin() as conn:
             query = (sa.select(outbox).where(
-                outbox.c.status == "pending",
-                sa.or_(outbox.c.claimed_at.is_(None), outbox.c.claimed_at < expired),
+                outbox.c.status == "pending", OUTBOX_CLAIMS.free(lease_seconds),
             ).order_by(outbox.c.id).limit(limit))
-            if self.engine.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = [dict(r) for r in conn.execute(query).mappings()]
-            if rows:
-                conn.execute(outbox.update().where(outbox.c.id.in_([r["id"] for r in rows]))
-                             .values(claimed_by=clip(worker, WORKER_CHARS), claimed_at=now(),
-                                     attempts=outbox.c.attempts + 1))
+            rows = OUTBOX_CLAIMS.claim(conn, query, "id", worker,
+                                       attempts=outbox.c.attempts + 1)
         for row in rows:
             row["payload"] = json.loads(row["payload"])
         return rows
@@ -234,7 +228,7 @@ class State:
         if status == "sent":
             values["sent_at"] = now()
         if status == "pending":
-            values.update(claimed_by=None, claimed_at=None)
+            values.update(OUTBOX_CLAIMS.released())
         with self.engine.begin() as conn:
             conn.execute(outbox.update().where(outbox.c.id.in_(ids)).values(**values))
 

@@ -12,18 +12,15 @@ import datetime as dt
 import hashlib
 import io
 import logging
-import os
-import socket
 import time
 import tomllib
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from index.database import fit_key
+from index.database import fit_key, worker_id
 from index.errors import VerbatimError
 from index.settings import FetchSettings, SourceSettings
 from index.sources.files import new_article_path, slugify, write_article
@@ -387,7 +384,7 @@ def fetch_locked(settings: SourceSettings, ledger: Ledger,
     """fetch_feeds, unless another fetch holds the lock: in any replica, or in this process
     (the scheduled fetch and /fetch); each run is its own holder. The lease is renewed while
     the fetch runs."""
-    holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    holder = holder or worker_id(run=True)
     with ledger.lease(LOCK, holder, LOCK_SECONDS) as lease:
         if not lease.held:
             return FetchSummary(skipped="Another fetch is running; this one was skipped.")

@@ -3,7 +3,6 @@ lease locks, so that only one fetch runs at a time, across replicas too."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from typing import Any
@@ -11,12 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from index.database import fetched, insert_ignore, locks, now, width
+from index.database import Claims, fetched, locks, now, width
 
 log = logging.getLogger(__name__)
 # The `fetched` columns' lengths (PostgreSQL enforces them; SQLite does not).
 LIMITS: dict[str, int] = {c.name: width(c) for c in fetched.columns
                           if isinstance(getattr(c.type, "length", None), int)}
+LOCKS = Claims(locks, holder="holder", taken_at=None, expires_at="expires_at")
 
 
 def too_long(**values: Any) -> list[str]:
@@ -75,29 +75,17 @@ class Ledger:
     # ---- named lease locks --------------------------------------------------------------
     def acquire(self, name: str, holder: str, seconds: float) -> bool:
         """Take the lock unless another holder has it and its lease has not run out."""
-        stamp = now()
-        expires = stamp + dt.timedelta(seconds=seconds)
         with self.engine.begin() as conn:
-            taken = conn.execute(locks.update().where(
-                locks.c.name == name,
-                sa.or_(locks.c.expires_at < stamp, locks.c.holder == holder),
-            ).values(holder=holder, expires_at=expires)).rowcount
-            if taken:
-                return True
-            inserted = conn.execute(insert_ignore(self.engine, locks, ["name"]).values(
-                name=name, holder=holder, expires_at=expires)).first()
-            return inserted is not None
+            return LOCKS.acquire(conn, {"name": name}, holder, seconds)
 
     def renew(self, name: str, holder: str, seconds: float) -> bool:
         """Extend the holder's lease; False when it no longer holds the lock."""
         with self.engine.begin() as conn:
-            return bool(conn.execute(locks.update().where(
-                locks.c.name == name, locks.c.holder == holder,
-            ).values(expires_at=now() + dt.timedelta(seconds=seconds))).rowcount)
+            return bool(LOCKS.renew(conn, holder, locks.c.name == name, seconds=seconds))
 
     def release(self, name: str, holder: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(locks.delete().where(locks.c.name == name, locks.c.holder == holder))
+            conn.execute(locks.delete().where(locks.c.name == name, LOCKS.held_by(holder)))
 
     def lease(self, name: str, holder: str, seconds: float) -> Lease:
         return Lease(self, name, holder, seconds)

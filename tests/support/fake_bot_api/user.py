@@ -1,0 +1,139 @@
+"""The user's side of the conversation: messages, button presses and inline queries that
+tests (or a person at the console) send, and waiting for what the bot answers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.support.fake_bot_api.state import Chat
+from tests.support.fake_bot_api.text import utf16_length
+from tests.support.fake_bot_api.updates import UpdateQueue
+
+ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group",
+                   "username": "GroupAnonymousBot"}
+STICKER = {"file_id": "STICKER", "file_unique_id": "S1", "type": "regular", "width": 512,
+           "height": 512, "is_animated": False, "is_video": False}
+
+
+def _user(user_id: int, first_name: str | None = None) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": first_name or f"User{user_id}"}
+
+
+class UserSide(UpdateQueue):
+    """What the user does, as updates queued for the bot."""
+
+    def add_chat(self, chat_id: int, type_: str = "private", title: str | None = None,
+                 is_forum: bool = False, admins: tuple[int, ...] = ()) -> Chat:
+        with self.lock:
+            chat = self.chats.get(chat_id) or Chat(chat_id, type_, title, is_forum)
+            chat.members.update({a: "administrator" for a in admins})
+            self.chats[chat_id] = chat
+            return chat
+
+    def user_message(self, chat_id: int, text: str | None = None, user_id: int = 42,
+                     reply_to: dict[str, Any] | None = None, thread_id: int | None = None,
+                     sticker: bool = False, entities: list[dict[str, Any]] | None = None,
+                     sender_chat: bool = False, first_name: str | None = None,
+                     username: str | None = None, via: str | None = None) -> dict[str, Any]:
+        """The user sends a message; returns the message as the bot will receive it."""
+        with self.lock:
+            chat = self.chats.get(chat_id) or self.add_chat(chat_id)
+            message: dict[str, Any] = {
+                "message_id": self._next_message_id(chat_id),
+                "date": int(time.time()),
+                "chat": self._chat_json(chat),
+                "from": _user(user_id, first_name),
+            }
+            if username:
+                message["from"]["username"] = username
+            if sender_chat:
+                message["sender_chat"] = self._chat_json(chat)
+                message["from"] = dict(ANONYMOUS_ADMIN)
+            message.update(_content(text, sticker, entities))
+            if reply_to is not None:
+                message["reply_to_message"] = reply_to
+            if thread_id is not None:
+                message["message_thread_id"] = thread_id
+                message["is_topic_message"] = True
+            self._push({"message": message}, via)
+            return message
+
+    def press_button(self, message: dict[str, Any] | None, data: str, user_id: int = 42,
+                     inline_message_id: str | None = None) -> str:
+        """The user presses a button of `message` (any data: a client can send what it likes),
+        or of an inline message (no chat then) when `message` is None."""
+        with self.lock:
+            callback_id = f"cb{next(self.update_ids)}"
+            query: dict[str, Any] = {
+                "id": callback_id, "chat_instance": "ci", "data": data, "from": _user(user_id)}
+            if message is not None:
+                query["message"] = message
+            else:
+                query["inline_message_id"] = inline_message_id or f"inline-{callback_id}"
+            self.callback_ids.add(callback_id)
+            self._push({"callback_query": query})
+            return callback_id
+
+    def inline_query(self, query: str, user_id: int = 42) -> str:
+        """The user types `@bot query` in any chat: an update that carries no chat."""
+        with self.lock:
+            query_id = f"iq{next(self.update_ids)}"
+            self.inline_queries.add(query_id)
+            self._push({"inline_query": {
+                "id": query_id, "query": query, "offset": "", "from": _user(user_id)}})
+            return query_id
+
+    def fail_next(self, method: str, code: int, parameters: dict[str, Any] | None = None,
+                  description: str | None = None) -> None:
+        """Make the next call of `method` fail with this HTTP code (429 with retry_after...)."""
+        with self.lock:
+            self.failures.append((method, code, parameters, description))
+
+    def answer_to(self, callback_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Wait for the bot's answerCallbackQuery for this press."""
+        def answered() -> list[dict[str, Any]]:
+            return [a for a in self.callback_answers if a.get("callback_query_id") == callback_id]
+
+        found = self._wait(answered, timeout, f"callback query {callback_id} was not answered")
+        return found[0]
+
+    def wait_for(self, predicate: Callable[[dict[str, Any]], Any],
+                 timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Wait until some sent messages match; returns all that do."""
+        return self._wait(lambda: [m for m in self.sent if predicate(m)], timeout,
+                          "no matching message from the bot")
+
+    def messages_to(self, chat_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return [m for m in self.sent if m["chat"]["id"] == chat_id]
+
+    def _wait(self, found: Callable[[], list[dict[str, Any]]], timeout: float,
+              failure: str) -> list[dict[str, Any]]:
+        """Wait under the lock until `found()` is not empty; TimeoutError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                result = found()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(failure)
+                self.lock.wait(remaining)
+
+
+def _content(text: str | None, sticker: bool,
+             entities: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """A sticker, or the text with its entities (a leading /command gets its entity)."""
+    if sticker:
+        return {"sticker": dict(STICKER)}
+    content: dict[str, Any] = {"text": text or ""}
+    ents = list(entities or [])
+    if text and text.startswith("/") and not ents:
+        command = text.split()[0]
+        ents.append({"type": "bot_command", "offset": 0, "length": utf16_length(command)})
+    if ents:
+        content["entities"] = ents
+    return content

@@ -9,7 +9,6 @@ also answers `GET /healthz` (index loaded, database reachable) for the load bala
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -21,10 +20,14 @@ import tornado.web
 from telegram import Update
 from telegram.error import NetworkError, TimedOut
 
-from bot.chat.polling import MAX_BACKOFF, InboxWorker
-from bot.engine.answer import Engine
+from bot.chat.context import ChatApp
+from bot.chat.intake import InboxWorker
+from bot.chat.retry import Backoff, pause
+from bot.engine import Engine
 from bot.settings import Settings
-from bot.state.store import State
+from bot.state import State
+
+__all__ = ["SECRET_HEADER", "WebhookServer", "webhook_secret"]
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -41,7 +44,7 @@ def webhook_secret(settings: Settings) -> str:
 class WebhookServer(InboxWorker):
     """Receives updates over HTTP, stores them, then processes them like the poller does."""
 
-    def __init__(self, app, state: State, settings: Settings, engine: Engine) -> None:
+    def __init__(self, app: ChatApp, state: State, settings: Settings, engine: Engine) -> None:
         super().__init__(app, state)
         self.settings = settings
         self.engine = engine
@@ -66,23 +69,22 @@ class WebhookServer(InboxWorker):
                 await self._renew_and_sweep()
             except Exception as err:  # the database may be away for a while
                 log.warning("inbox sweep failed (%s); trying again", err)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), self.lease / 3)
+            await pause(self.lease / 3, self.stopping)
 
     async def _register(self) -> None:
         """setWebhook, with back-off while the Bot API is away."""
-        backoff = 1.0
+        backoff = Backoff()
         while not self.stopping.is_set():
             try:
                 await self.app.bot.set_webhook(
-                    url=self.settings.telegram_webhook_url, secret_token=self.secret,
+                    url=self.settings.telegram_webhook_url or "", secret_token=self.secret,
                     allowed_updates=Update.ALL_TYPES,
                     max_connections=self.settings.telegram_webhook_max_connections)
                 return
             except (NetworkError, TimedOut) as err:
-                log.warning("setWebhook failed (%s); retrying in %.0f s", err, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(MAX_BACKOFF, backoff * 2)
+                delay = backoff.next()
+                log.warning("setWebhook failed (%s); retrying in %.0f s", err, delay)
+                await pause(delay)
 
     async def _renew_and_sweep(self) -> None:
         """Keep this replica's claims alive; take over updates whose claim ran out."""
@@ -122,11 +124,11 @@ class WebhookServer(InboxWorker):
     async def health(self) -> tuple[int, dict[str, object]]:
         """For the load balancer. The worker name (host and pid) is not in it: the endpoint
         is public, and that name is in this replica's log."""
-        index = self.engine.index
+        version = self.engine.version
         database = await asyncio.to_thread(self.state.ping)
-        body = {"index": index.version if index else None, "database": database,
-                "in_flight": len(self.in_flight)}
-        return (200 if index is not None and database and not self.stopping.is_set()
+        body: dict[str, object] = {"index": version, "database": database,
+                                   "in_flight": len(self.in_flight)}
+        return (200 if version is not None and database and not self.stopping.is_set()
                 else 503), body
 
 

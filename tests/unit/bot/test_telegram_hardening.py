@@ -155,7 +155,7 @@ def _record(exc: BaseException) -> logging.LogRecord:
 
 
 def test_redaction_covers_chained_exceptions_encoded_tokens_and_the_secret():
-    from bot.chat.app import RedactToken
+    from bot.chat import RedactToken
 
     try:
         try:
@@ -194,7 +194,7 @@ def test_transient_errors_are_told_from_refusals_and_bugs():
     from sqlalchemy.exc import OperationalError
     from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-    from bot.chat.handlers import is_transient
+    from bot.chat import is_transient
 
     locked = OperationalError("INSERT ...", {}, Exception("database is locked"))
     for error in (locked, NetworkError("Internal Server Error (500)"), TimedOut(),

@@ -1,0 +1,129 @@
+"""The buttons under an answer: how they are made, and what a press shows (the full paragraph,
+more sources, an article's lead) or records (feedback)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot import render
+from bot.chat.context import ChatContext, Progress, Services
+from bot.chat.limits import SLOW_DOWN, over_limit
+from bot.chat.replies import send_pages
+from bot.engine import Answer, Engine, Quote
+
+__all__ = ["GONE", "NO_LONGER", "button_pages", "keyboard", "on_button"]
+
+GONE = "That article is no longer in the index."
+NO_LONGER = "That answer is no longer available."
+NOT_UNDERSTOOD = "This button is not understood."
+FULL_PARAGRAPH_PAGES = 3  # messages of quote one press may send; a note says where the rest is
+
+
+def keyboard(answer: Answer, answer_id: int | None, more: bool) -> InlineKeyboardMarkup | None:
+    """The buttons under a stored answer: its articles when it abstained, else the full
+    paragraph, more sources (when there are more) and feedback."""
+    if answer_id is None:
+        return None
+    if answer.abstained:
+        rows = [[InlineKeyboardButton(f"📄 {render.shorten(s['title'], 60)}",
+                                      callback_data=f"a:{answer_id}:{i}")]
+                for i, s in enumerate(answer.suggestions)]
+        return InlineKeyboardMarkup(rows) if rows else None
+    first = [InlineKeyboardButton("Full paragraph", callback_data=f"p:{answer_id}:0")]
+    if more:
+        first.append(InlineKeyboardButton("More sources", callback_data=f"m:{answer_id}"))
+    return InlineKeyboardMarkup([first, [
+        InlineKeyboardButton("👍", callback_data=f"f:{answer_id}:1"),
+        InlineKeyboardButton("👎", callback_data=f"f:{answer_id}:-1"),
+    ]])
+
+
+def _parse(data: str) -> tuple[str, int, int] | None:
+    """(kind, answer id, argument) of a button's data, or None when it is not one of ours."""
+    parts = data.split(":")
+    try:
+        return parts[0], int(parts[1]), int(parts[2]) if len(parts) > 2 else 0
+    except (IndexError, ValueError):
+        return None
+
+
+async def _answer(query: CallbackQuery, progress: Progress, text: str | None = None) -> None:
+    """Answer a press exactly once, also when its handling is tried again."""
+    if not progress.answered:
+        await query.answer(text)
+        progress.answered = True
+
+
+async def on_button(update: Update, context: ChatContext) -> None:
+    """The buttons under an answer, honoured only in the chat the answer was given in and
+    within the sender's and chat's rate limits; each press is answered exactly once."""
+    query = update.callback_query
+    if query is None or not query.data:
+        return
+    svc = context.services
+    progress = context.progress(update)
+    parsed = _parse(query.data)
+    if parsed is None:
+        await _answer(query, progress, NOT_UNDERSTOOD)
+        return
+    kind, answer_id, arg = parsed
+    if query.message is None:  # a button on an inline message: no chat to check it against
+        await _answer(query, progress, NO_LONGER)
+        return
+    chat_id = query.message.chat.id  # also known for a message too old to reply to
+    if progress.allowed is None:
+        progress.allowed = await over_limit(svc, f"user:{query.from_user.id}", chat_id) is None
+    if not progress.allowed:
+        await _answer(query, progress, SLOW_DOWN)
+        return
+    loop = asyncio.get_running_loop()
+    record = await loop.run_in_executor(svc.executor, svc.state.get_answer, answer_id)
+    if record is None or record["chat_id"] != chat_id:
+        # The same words whether it never existed or is another chat's.
+        await _answer(query, progress, NO_LONGER)
+        return
+    await _press(query, svc, progress, record, (kind, answer_id, arg))
+
+
+async def _press(query: CallbackQuery, svc: Services, progress: Progress,
+                 record: dict[str, Any], button: tuple[str, int, int]) -> None:
+    """A press on a button of a stored answer of this chat: feedback, or what it shows."""
+    kind, answer_id, arg = button
+    loop = asyncio.get_running_loop()
+    if kind == "f" and arg in (1, -1):
+        await loop.run_in_executor(svc.executor, svc.state.record_feedback, answer_id,
+                                   query.from_user.id, arg)
+        await _answer(query, progress, "Thanks for the feedback!")
+        return
+    outcome, pages = await loop.run_in_executor(
+        svc.executor, button_pages, svc.engine, record, kind, arg, svc.settings.max_quotes)
+    if not pages:
+        await _answer(query, progress, outcome)
+        return
+    await _answer(query, progress)
+    if isinstance(query.message, Message):
+        await send_pages(query.message, pages, progress)
+
+
+def button_pages(engine: Engine, record: dict[str, Any], kind: str, arg: int,
+                 max_quotes: int) -> tuple[str, list[str]]:
+    """In a worker thread: the quotes a button shows, rendered (a huge paragraph is capped at
+    FULL_PARAGRAPH_PAGES messages and a note); or why there is nothing to show."""
+    stored = record["quotes"]
+    quotes: list[Quote | None] = []
+    if kind == "p" and 0 <= arg < len(stored):
+        quotes = [engine.paragraph(Quote.from_dict(stored[arg]))]
+    elif kind == "m":
+        quotes = [engine.still_there(Quote.from_dict(q)) for q in stored[max_quotes:]]
+    elif kind == "a" and 0 <= arg < len(record["suggestions"]):
+        quotes = [engine.lead(record["suggestions"][arg]["article_id"])]
+    found = [q for q in quotes if q is not None]
+    if not found:
+        return (GONE if quotes else "Nothing more to show."), []
+    if len(found) == 1:
+        return "", render.paragraph_pages(found[0], FULL_PARAGRAPH_PAGES)
+    blocks = [b for q in found for b in render.quote_blocks(q.text, render.attribution_html(q))]
+    return "", render.pack(blocks)

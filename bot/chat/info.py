@@ -1,0 +1,79 @@
+"""What the bot is, knows and keeps: /start, /about, /privacy and /forget."""
+
+from __future__ import annotations
+
+import asyncio
+from html import escape
+
+from telegram import Update
+
+from bot.chat.context import ChatContext
+from bot.chat.replies import reply
+from bot.engine import UNAVAILABLE
+
+__all__ = ["PRIVACY", "on_about", "on_forget", "on_privacy", "on_start"]
+
+GREETING = ("<b>Hello!</b> I answer questions about the news articles I hold, with quotes "
+            "taken word for word from them and their sources. I never write answers myself: "
+            "when the articles do not answer, I say so.")
+PRIVACY = (
+    "<b>What I store, and for how long</b>\n"
+    "• Your questions and the quotes I answered with (for the buttons under answers and for "
+    "statistics), and your 👍/👎: deleted after {days} days.\n"
+    "• Incoming messages addressed to me and button presses, as received (so none is lost "
+    "if I restart): deleted after {days} days.\n"
+    "• A chat's subscriptions and followed topics, with who set them up: kept until "
+    "/unsubscribe or /unfollow, or until I am removed from the chat.\n"
+    "• Which new articles a chat was sent (with the topic that matched): queued until sent, "
+    "then deleted after {days} days.\n"
+    "• A rate limit counter per user and chat (a number and a time, no text): deleted after "
+    "a day without messages.\n"
+    "/forget deletes everything stored about you now: your questions, answers, feedback, "
+    "messages, and your private chat's subscriptions, topics and queued articles. Only the "
+    "rate limit counter stays until it expires, so that /forget does not lift the limit."
+)
+
+
+async def on_start(update: Update, context: ChatContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    examples = context.services.engine.examples()
+    lines = [GREETING]
+    if examples:
+        lines.append("\nTry one of these (tap to copy):")
+        lines.extend(f"<code>{escape(q)}</code>" for q in examples)
+    await reply(message, "\n".join(lines))
+
+
+async def on_about(update: Update, context: ChatContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    summary = context.services.engine.summary()
+    if summary is None:
+        await reply(message, escape(UNAVAILABLE))
+        return
+    newest = summary.newest_published
+    text = (f"<b>Corpus</b>: {summary.articles} articles, {summary.passages} passages\n"
+            f"<b>Newest article</b>: {escape(newest) if newest else 'no dated articles'}\n"
+            f"<b>Index built</b>: {escape(str(summary.built_at))}\n"
+            f"<b>Model</b>: {escape(str(summary.model))}")
+    await reply(message, text)
+
+
+async def on_privacy(update: Update, context: ChatContext) -> None:
+    if update.effective_message is not None:
+        days = context.services.settings.retention_days
+        await reply(update.effective_message, PRIVACY.format(days=days))
+
+
+async def on_forget(update: Update, context: ChatContext) -> None:
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    gone = await asyncio.to_thread(context.services.state.forget_user,
+                                   update.effective_user.id)
+    await reply(message, f"Done: {gone} stored items about you were deleted (your questions, "
+                "answers, feedback, messages, and your private chat's subscriptions, topics "
+                "and queued articles).")

@@ -1,0 +1,48 @@
+"""Rate limits: questions and button presses per sender and per chat and minute."""
+
+from __future__ import annotations
+
+import asyncio
+from html import escape
+
+from telegram import Message
+
+from bot.chat.context import Progress, Services
+from bot.chat.replies import reply
+
+__all__ = ["SLOW_DOWN", "over_limit", "sender_key", "within_limits"]
+
+SLOW_DOWN = ("You are asking faster than I can answer well. Please wait a minute, "
+             "then ask again.")
+
+
+def sender_key(message: Message) -> str | None:
+    """Whom a message's rate limit counts: the user, or the chat it was posted as (anonymous
+    group admins and channels all arrive from one shared bot user)."""
+    if message.sender_chat is not None:
+        return f"sender_chat:{message.sender_chat.id}"
+    return f"user:{message.from_user.id}" if message.from_user is not None else None
+
+
+async def over_limit(svc: Services, sender: str | None, chat_id: int) -> int | None:
+    """Count one event for the sender and the chat; the count past a limit, or None."""
+    loop = asyncio.get_running_loop()
+    checks = [(f"chat:{chat_id}", svc.settings.chat_questions_per_minute)]
+    if sender is not None:
+        checks.insert(0, (sender, svc.settings.user_questions_per_minute))
+    for key, limit in checks:
+        count = await loop.run_in_executor(svc.executor, svc.state.count_event, key)
+        if count > limit:
+            return count - limit
+    return None
+
+
+async def within_limits(message: Message, svc: Services, progress: Progress) -> bool:
+    """Per-user and per-chat question limits; the first refusal in a minute says so."""
+    if progress.allowed is None:
+        over = await over_limit(svc, sender_key(message), message.chat_id)
+        progress.allowed, progress.first_refusal = over is None, over == 1
+    if not progress.allowed and progress.first_refusal:
+        progress.first_refusal = False
+        await reply(message, escape(SLOW_DOWN))
+    return progress.allowed

@@ -1,0 +1,119 @@
+"""Questions: a private message, /ask, a mention or a reply to the bot in a group; the engine's
+answer rendered and sent with its buttons, stored for them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from html import escape
+
+from telegram import Message, MessageEntity, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+
+from bot import render
+from bot.chat.buttons import keyboard
+from bot.chat.context import ChatContext, Progress
+from bot.chat.limits import within_limits
+from bot.chat.replies import is_group, reply, send_pages, topic_thread
+from bot.engine import Answer
+
+__all__ = ["addressed_question", "answer_and_reply", "on_ask", "on_other", "on_text"]
+
+log = logging.getLogger(__name__)
+TEXT_ONLY = "I can only read text. Please type your question about the news articles."
+ASK_HOW = "Ask a question after /ask, for example: /ask How far is Qasr Bin Ghashir from Tripoli?"
+MORE_LIMIT = 6
+
+
+def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
+    """The question in a message meant for the bot, or None when it is not addressed to it."""
+    text = message.text or ""
+    if not is_group(message):
+        return text
+    mention = f"@{username}".lower()
+    for entity, value in message.parse_entities([MessageEntity.MENTION]).items():
+        if value.lower() == mention:
+            return (text[:_py_offset(text, entity.offset)] +
+                    text[_py_offset(text, entity.offset + entity.length):]).strip()
+    if _replies_to_bot(message, bot_id):
+        return text
+    return None
+
+
+def _replies_to_bot(message: Message, bot_id: int) -> bool:
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and (
+        replied.from_user.id == bot_id)
+
+
+def _py_offset(text: str, utf16_offset: int) -> int:
+    """Telegram offsets count UTF-16 code units; Python strings count code points."""
+    units = 0
+    for i, char in enumerate(text):
+        if units >= utf16_offset:
+            return i
+        units += 2 if ord(char) > 0xFFFF else 1
+    return len(text)
+
+
+async def on_text(update: Update, context: ChatContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    question = addressed_question(message, context.bot.username, context.bot.id)
+    if question is not None:
+        await answer_and_reply(message, context, question, context.progress(update),
+                               update.update_id)
+
+
+async def on_ask(update: Update, context: ChatContext) -> None:
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    parts = message.text.split(maxsplit=1)
+    question = parts[1] if len(parts) > 1 else ""
+    if not question.strip():
+        await reply(message, escape(ASK_HOW))
+        return
+    await answer_and_reply(message, context, question, context.progress(update),
+                           update.update_id)
+
+
+async def on_other(update: Update, context: ChatContext) -> None:
+    """Stickers, photos, voice notes...: one polite line (in groups only when addressed)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if is_group(message) and not _replies_to_bot(message, context.bot.id):
+        return
+    await reply(message, escape(TEXT_ONLY))
+
+
+async def answer_and_reply(message: Message, context: ChatContext, question: str,
+                           progress: Progress, update_id: int | None = None) -> None:
+    """Answer a question and reply; the answer is stored (for its buttons) unless its user
+    ran /forget meanwhile (`update_id`: the asking update, looked for in the inbox)."""
+    svc = context.services
+    if not await within_limits(message, svc, progress):
+        return
+    try:
+        await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING,
+                                           message_thread_id=topic_thread(message))
+    except TelegramError as err:
+        log.info("typing action failed: %s", err)
+    loop = asyncio.get_running_loop()
+    answer: Answer = await loop.run_in_executor(
+        svc.executor, lambda: svc.engine.answer(question, limit=MORE_LIMIT))
+    stored = [q.to_dict() for q in answer.quotes]
+    if progress.answer_id is None and not answer.error and not answer.help:
+        user = message.from_user.id if message.from_user else None
+        progress.answer_id = await loop.run_in_executor(
+            svc.executor, lambda: svc.state.record_answer(
+                message.chat_id, user, answer.to_json(), stored, answer.index_version,
+                update_id))
+    shown = answer.quotes[:svc.settings.max_quotes]
+    pages = await loop.run_in_executor(
+        svc.executor, lambda: render.answer_html(answer, quotes=shown))
+    markup = keyboard(answer, progress.answer_id, more=len(answer.quotes) > len(shown))
+    await send_pages(message, pages, progress, markup)

@@ -1,0 +1,158 @@
+"""The Telegram handlers in-process: the application as bot.chat wires it, against the fake Bot
+API (no bot process), fed updates through `Application.process_update`."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.chat import COMMANDS, build_application
+from bot.chat.buttons import NO_LONGER
+from bot.chat.intake import SORRY, tell_failure
+from bot.state import State
+from tests.support.fake_bot_api import FakeTelegram
+from tests.support.workspace import SEED
+
+QUESTION = "How far is Qasr Bin Ghashir from Tripoli?"
+SENTENCE = next(s for s in SEED.read_text(encoding="utf-8").split("\n\n")[10].split(". ")
+                if "26 km" in s)
+HELP = (  # /help as it has always read
+    "How to use me\n"
+    "• In a private chat, just type a question.\n"
+    "• In a group, use /ask <question>, mention me, or reply to one of my messages.\n"
+    "• I reply with the sentences from the articles that answer it, quoted exactly, with "
+    "title, source, date, link and paragraph.\n"
+    "• Buttons: Full paragraph shows the whole paragraph, More sources more "
+    "quotes, 👍/👎 tell the maintainers how I did.\n"
+    "/about shows what I know."
+)
+MENU = [("ask", "Ask a question about the news articles"), ("latest", "The newest articles"),
+        ("subscribe", "Get a message for each new article"),
+        ("unsubscribe", "Stop messages for new articles"),
+        ("follow", "Get new articles on a topic, e.g. /follow Libya"),
+        ("unfollow", "Stop following a topic"), ("following", "What this chat follows"),
+        ("help", "How to use the bot"), ("about", "What the bot knows: articles, dates, model"),
+        ("start", "Greeting and example questions"),
+        ("privacy", "What the bot stores about you"),
+        ("forget", "Delete everything stored about you")]
+chat_ids = itertools.count(7000)
+
+
+class InProcess:
+    """The application, its event loop, and the fake server's user side."""
+
+    def __init__(self, api: FakeTelegram, settings: Any, engine: Any) -> None:
+        self.api = api
+        self.state = State(settings.resolved_database_url)
+        self.state.migrate()
+        self.app = build_application(settings, engine, self.state)
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(self.app.initialize())
+
+    def handle(self, pushed: dict[str, Any] | str) -> None:
+        """Process the update the fake server just queued for `pushed` (a message, or a press
+        by its id), stored in the inbox as the intake does; a handler's error fails the test."""
+        with self.api.lock:
+            payload = self.api.updates.pop()
+        assert pushed in payload.values() or payload.get("callback_query", {}).get("id") == pushed
+        self.state.inbox.add([(payload["update_id"], json.dumps(payload))], "test")
+        update = Update.de_json(payload, self.app.bot)
+        self.loop.run_until_complete(self.app.process_update(update))
+        assert self.app.bot_data.take_failure(update) is None
+
+    def run(self, coroutine: Any) -> Any:
+        return self.loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.app.shutdown())
+        self.loop.close()
+        self.state.close()
+
+
+@pytest.fixture
+def chat(seed_settings, seed_engine, tmp_path) -> Iterator[InProcess]:
+    api = FakeTelegram()
+    api.start()
+    settings = seed_settings.model_copy(update={
+        "data_dir": tmp_path / "data", "telegram_bot_token": api.token,
+        "telegram_base_url": api.base_url, "admin_ids": [1]})
+    bot = InProcess(api, settings, seed_engine)
+    try:
+        yield bot
+    finally:
+        bot.close()
+        api.stop()
+
+
+def test_the_menu_and_help_are_made_from_the_command_table(chat):
+    chat.run(chat.app.post_init(chat.app))
+    assert [(c["command"], c["description"]) for c in chat.api.commands] == MENU
+    assert [c.name for c in COMMANDS if c.description] == [name for name, _ in MENU]
+    assert {"stats", "reload", "fetch"} <= {c.name for c in COMMANDS if c.admin}
+    user = next(chat_ids)
+    chat.handle(chat.api.user_message(user, "/help", user_id=user))
+    (shown,) = chat.api.messages_to(user)
+    assert shown["text"] == HELP
+    assert shown["parse_mode"] == "HTML" and shown["link_preview_options"] == {"is_disabled": True}
+
+
+def test_a_private_question_gets_the_quoted_sentence_with_its_buttons(chat):
+    user = next(chat_ids)
+    chat.handle(chat.api.user_message(user, QUESTION, user_id=user))
+    first = chat.api.messages_to(user)[0]
+    assert SENTENCE in first["text"] and "tripoli-airport · paragraph 11" in first["text"]
+    assert first["parse_mode"] == "HTML" and first["link_preview_options"] == {"is_disabled": True}
+    assert first["reply_to"] is None  # private chats get no quoted reply
+    buttons = {b["text"] for row in first["reply_markup"]["inline_keyboard"] for b in row}
+    assert {"Full paragraph", "👍", "👎"} <= buttons
+
+
+def test_in_a_group_a_mention_is_answered_and_other_talk_is_not(chat):
+    group = -next(chat_ids)
+    chat.api.add_chat(group, "supergroup", "Newsroom")
+    chat.handle(chat.api.user_message(group, QUESTION, user_id=5))
+    assert chat.api.messages_to(group) == []
+    mention = f"@{chat.api.username}"
+    asked = chat.api.user_message(group, f"{mention} {QUESTION}", user_id=5, entities=[
+        {"type": "mention", "offset": 0, "length": len(mention)}])
+    chat.handle(asked)
+    (reply,) = [m for m in chat.api.messages_to(group) if m.get("reply_markup")]
+    assert SENTENCE in reply["text"] and reply["reply_to"] == asked["message_id"]
+
+
+def test_a_button_pressed_in_another_chat_is_refused(chat):
+    owner, other = next(chat_ids), next(chat_ids)
+    chat.handle(chat.api.user_message(owner, QUESTION, user_id=owner))
+    answer = chat.api.messages_to(owner)[0]
+    full = next(b for row in answer["reply_markup"]["inline_keyboard"] for b in row
+                if b["text"] == "Full paragraph")
+    elsewhere = {**answer, "chat": {"id": other, "type": "private"}}
+    pressed = chat.api.press_button(elsewhere, full["callback_data"], user_id=other)
+    chat.handle(pressed)
+    assert chat.api.answer_to(pressed, timeout=1)["text"] == NO_LONGER
+    assert chat.api.messages_to(other) == []
+    mine = chat.api.press_button(answer, full["callback_data"], user_id=owner)
+    chat.handle(mine)
+    assert "paragraph 11" in chat.api.messages_to(owner)[-1]["text"]
+
+
+def test_admin_commands_are_refused_and_the_failure_line_stays_plain_text(chat):
+    user = next(chat_ids)
+    chat.handle(chat.api.user_message(user, "/stats", user_id=user))
+    assert chat.api.messages_to(user)[-1]["text"] == "This command is for the bot's maintainers."
+    chat.handle(chat.api.user_message(1, "/stats", user_id=1))
+    assert "Questions answered" in chat.api.messages_to(1)[-1]["text"]
+    asked = chat.api.user_message(user, "<b>not html</b>", user_id=user)
+    with chat.api.lock:
+        payload = chat.api.updates.pop()
+    assert payload["message"] == asked
+    chat.run(tell_failure(Update.de_json(payload, chat.app.bot)))
+    told = chat.api.messages_to(user)[-1]
+    assert told["text"] == SORRY and told["parse_mode"] is None
+    assert told["link_preview_options"] is None

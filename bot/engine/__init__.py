@@ -1,0 +1,31 @@
+"""The answering engine: a question in, verbatim quotes with their sources (or an abstention)
+out; lookups by article and topic matching for follows. Front ends reach the index only here."""
+
+from bot.engine.answer import (
+    HELP,
+    UNAVAILABLE,
+    Answer,
+    Engine,
+    QuestionError,
+    open_engine,
+)
+from bot.engine.quote import Quote
+from bot.engine.records import ArticleRef, Catalog, IndexSummary, PushPayload
+from bot.engine.topics import Topic
+from index import IndexUnavailableError
+
+__all__ = [
+    "HELP",
+    "UNAVAILABLE",
+    "Answer",
+    "ArticleRef",
+    "Catalog",
+    "Engine",
+    "IndexSummary",
+    "IndexUnavailableError",
+    "PushPayload",
+    "QuestionError",
+    "Quote",
+    "Topic",
+    "open_engine",
+]

@@ -8,19 +8,27 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from bot.engine.quote import Quote, best_quote, rarity, support
+from bot.engine import lookups, topics
+from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote, rarity, support
+from bot.engine.records import ArticleRef, Catalog, IndexSummary
 from bot.engine.search import Hit, QueryTerms, Retriever, terms
+from bot.engine.topics import Topic
 from bot.settings import Settings
-from index.chunk import word_count
-from index.encoders.backends import COMPATIBLE_MIN_COSINE, PROBES, min_cosine
-from index.encoders.embed import Encoder, query_encoder
+from index import IndexUnavailableError, LoadedIndex, current_version, load_index, word_count
+from index.encoders import (
+    COMPATIBLE_MIN_COSINE,
+    PROBES,
+    Encoder,
+    ModelError,
+    min_cosine,
+    query_encoder,
+)
 from index.errors import VerbatimError
-from index.reader import IndexUnavailableError, LoadedIndex, load_index
 
 _SMALL_TALK = re.compile(
     r"^(hi|hello|hey|hiya|howdy|yo|thanks|thank you|thank you very much|thx|ty|cheers|ok|okay|"
@@ -33,7 +41,6 @@ _NEWS = re.compile(r"\b(what'?s new|what is new|news|latest|newest|recent(?:ly)?
 HELP = ("I answer questions about the news articles I hold, quoting them word for word with "
         "the source. Ask me something like “How far is Qasr Bin Ghashir from Tripoli?”")
 UNAVAILABLE = "The article index is unavailable right now; please try again later."
-MIN_STANDALONE_WORDS = 4
 MORE_QUOTES_CONFIDENCE = 0.44  # quotes after the first need this much evidence of their own
 
 
@@ -54,7 +61,7 @@ class Answer:
         data: dict[str, Any] = {
             "question": self.question,
             "abstained": self.abstained,
-            "quotes": [{k: v for k, v in asdict(q).items() if k != "passage_id"}
+            "quotes": [{k: v for k, v in q.to_dict().items() if k != "passage_id"}
                        for q in self.quotes],
             "suggestions": self.suggestions,
             "latency_ms": round(self.latency_ms, 3),
@@ -93,20 +100,102 @@ class Engine:
 
     @property
     def index(self) -> LoadedIndex | None:
+        """The loaded index (for benchmarks and tests; front ends use the methods below)."""
         state = self._state
         return state[0] if state else None
 
     @property
     def retriever(self) -> Retriever:
+        """The retriever of the loaded index (for benchmarks and tests)."""
         assert self._state is not None
         return self._state[1]
 
+    @property
+    def ready(self) -> bool:
+        """Whether an index is loaded."""
+        return self._state is not None
+
+    @property
+    def version(self) -> str | None:
+        """The served index version, None before one is loaded."""
+        state = self._state
+        return state[0].version if state else None
+
+    def summary(self) -> IndexSummary | None:
+        """Counts, newest date, build time, model and size on disk of the served index."""
+        index = self.index
+        if index is None:
+            return None
+        dates = [a.published for a in index.articles.values() if a.published]
+        size = sum(p.stat().st_size for p in index.folder.iterdir() if p.is_file())
+        built_at, model = index.manifest.get("built_at"), index.manifest.get("model")
+        return IndexSummary(articles=len(index.articles), passages=index.passage_count,
+                            newest_published=max(dates) if dates else None,
+                            built_at=None if built_at is None else str(built_at),
+                            model=None if model is None else str(model), size_bytes=size)
+
+    def examples(self, count: int = 3) -> list[str]:
+        """Example questions about names that recur in the newest articles."""
+        return lookups.examples(self.index, count)
+
+    def newest(self, count: int) -> list[tuple[ArticleRef, Quote | None]]:
+        """The newest articles (dated first, newest first), each with its first sentence."""
+        index = self.index
+        if index is None:
+            return []
+        return [(lookups.article_ref(info), lookups.first_sentence(index, info))
+                for info in lookups.newest(index, count)]
+
+    def paragraph(self, quote: Quote) -> Quote | None:
+        """The whole paragraph around a quote given earlier; None when it is gone."""
+        return lookups.paragraph(self.index, quote)
+
+    def still_there(self, quote: Quote) -> Quote | None:
+        """A quote given earlier as it stands in the live index; None when it is gone."""
+        return lookups.still_there(self.index, quote)
+
+    def lead(self, article_id: str) -> Quote | None:
+        """An article's first paragraph; None when the article is not indexed."""
+        return lookups.lead(self.index, article_id)
+
+    def catalog(self) -> Catalog | None:
+        """The served version and all its articles in corpus order; None without an index."""
+        index = self.index
+        if index is None:
+            return None
+        return Catalog(index.version, [lookups.article_ref(a) for a in lookups.in_order(index)])
+
+    def article(self, article_id: str) -> ArticleRef | None:
+        """An indexed article by id; None when it is not (or no longer) indexed."""
+        index = self.index
+        info = index.by_article_id.get(article_id) if index else None
+        return lookups.article_ref(info) if info else None
+
+    def first_sentence(self, article_id: str) -> Quote | None:
+        """The first sentence of an article's lead paragraph; None when it is not indexed."""
+        index = self.index
+        info = index.by_article_id.get(article_id) if index else None
+        return lookups.first_sentence(index, info) if index and info else None
+
+    def topic(self, text: str) -> Topic:
+        """A followed topic encoded for `match_topic`; raises IndexUnavailableError when no
+        index is loaded."""
+        state = self._state
+        if state is None:
+            raise IndexUnavailableError(UNAVAILABLE)
+        return Topic(text, self.encoder.encode_query(text), state[1].query_terms(text))
+
+    def match_topic(self, article_id: str, topic: Topic, threshold: float) -> Quote | None:
+        """The article's sentence that best matches the topic, when it matches at least
+        `threshold`; None otherwise (or when the article is not indexed)."""
+        index = self.index
+        info = index.by_article_id.get(article_id) if index else None
+        return topics.match(index, info, topic, threshold) if index and info else None
+
     def load(self) -> bool:
         """Load the live index if it is newer than the one in use; keep the old one on failure."""
-        from index import publish
-
         with self._reload_lock:
-            folder = publish.current_version(self.settings.resolved_index_dir)
+            folder = current_version(self.settings.resolved_index_dir)
             if self._state is not None and folder == self._state[0].folder:
                 return False
             loaded = load_index(self.settings.resolved_index_dir, self.encoder.name,
@@ -203,6 +292,20 @@ class Engine:
             if len(quotes) >= limit:
                 break
         return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence)
+
+
+def open_engine(settings: Settings) -> tuple[Engine | None, str | None]:
+    """The engine with its index loaded; (None, why) when the model cannot be loaded, and
+    (engine, why) when the index cannot (it may appear later)."""
+    try:
+        engine = Engine(settings)
+    except ModelError as err:
+        return None, str(err)
+    try:
+        engine.load()
+    except IndexUnavailableError as err:
+        return engine, str(err)
+    return engine, None
 
 
 def recency_bonus(dates: list[str | None], weight: float = 0.15) -> list[float]:

@@ -7,16 +7,21 @@ article as stored.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from bot.engine.answer import MIN_STANDALONE_WORDS, Quote
-from index.chunk import paragraphs, sentences, word_count
-from index.reader import ArticleInfo, LoadedIndex
+from bot.engine.quote import MIN_STANDALONE_WORDS, Quote
+from bot.engine.records import ArticleRef
+from index import ArticleInfo, LoadedIndex, paragraphs, sentences, word_count
 
 
-def paragraph(index: LoadedIndex | None, quote: dict[str, Any]) -> Quote | None:
+def _as_quote(quote: Quote | Mapping[str, Any]) -> Quote:
+    return quote if isinstance(quote, Quote) else Quote.from_dict(quote)
+
+
+def paragraph(index: LoadedIndex | None, quote: Quote | Mapping[str, Any]) -> Quote | None:
     """The whole paragraph around a quote given earlier, if its article is still indexed."""
-    found = locate(index, quote) if index else None
+    found = locate(index, _as_quote(quote)) if index else None
     if found is None:
         return None
     info, text, start = found
@@ -29,7 +34,7 @@ def paragraph(index: LoadedIndex | None, quote: dict[str, Any]) -> Quote | None:
 def lead(index: LoadedIndex | None, article_id: str) -> Quote | None:
     """An article's first paragraph, verbatim."""
     info = index.by_article_id.get(article_id) if index else None
-    if info is None:
+    if index is None or info is None:
         return None
     text = index.article_text(info.row)
     spans = paragraphs(text)
@@ -38,14 +43,14 @@ def lead(index: LoadedIndex | None, article_id: str) -> Quote | None:
     return _quote(info, text, lead.start, lead.end, spans.index(lead) + 1, score=1.0)
 
 
-def still_there(index: LoadedIndex | None, quote: dict[str, Any]) -> Quote | None:
+def still_there(index: LoadedIndex | None, quote: Quote | Mapping[str, Any]) -> Quote | None:
     """A quote given earlier, re-checked against the live index (it may have changed)."""
-    found = locate(index, quote) if index else None
+    given = _as_quote(quote)
+    found = locate(index, given) if index else None
     if found is None:
         return None
     info, text, start = found
-    return _quote(info, text, start, start + len(quote["text"]), quote["paragraph"],
-                  score=quote.get("score", 0.0))
+    return _quote(info, text, start, start + len(given.text), given.paragraph, score=given.score)
 
 
 def examples(index: LoadedIndex | None, count: int = 3) -> list[str]:
@@ -72,24 +77,31 @@ _NAME = re.compile(r"(?<![.!?]\s)\b[A-Z][a-z]+(?:[ -](?:bin|al|de|of|the|[A-Z][a
                    r"[ -][A-Z][a-z]+\b")
 
 
-def locate(index: LoadedIndex, quote: dict[str, Any]) -> tuple[Any, str, int] | None:
+def locate(index: LoadedIndex, quote: Quote) -> tuple[ArticleInfo, str, int] | None:
     """Where a quoted text stands now: same offsets, else found again in the same article."""
-    info = index.by_article_id.get(quote["article_id"])
+    info = index.by_article_id.get(quote.article_id)
     if info is None:
         return None
     text = index.article_text(info.row)
-    start = quote["start"]
-    if text[start:quote["end"]] != quote["text"]:
-        start = text.find(quote["text"])
+    start = quote.start
+    if text[start:quote.end] != quote.text:
+        start = text.find(quote.text)
         if start < 0:
             return None
     return info, text, start
 
 
-def _quote(info: Any, text: str, start: int, end: int, paragraph: int, score: float) -> Quote:
+def _quote(info: ArticleInfo, text: str, start: int, end: int, paragraph: int,
+           score: float) -> Quote:
     return Quote(text=text[start:end], article_id=info.article_id, title=info.title,
                  source=info.source, url=info.url, published=info.published,
                  paragraph=paragraph, start=start, end=end, score=score)
+
+
+def article_ref(info: ArticleInfo) -> ArticleRef:
+    """The reference people see of an indexed article."""
+    return ArticleRef(article_id=info.article_id, title=info.title, source=info.source,
+                      url=info.url, published=info.published)
 
 
 def first_sentence(index: LoadedIndex, info: ArticleInfo) -> Quote | None:
@@ -109,7 +121,12 @@ def first_sentence(index: LoadedIndex, info: ArticleInfo) -> Quote | None:
 def newest(index: LoadedIndex, count: int) -> list[ArticleInfo]:
     """Newest first by published date; undated articles after the dated, in corpus order."""
     dated = sorted((a for a in index.articles.values() if a.published),
-                   key=lambda a: (a.published, -a.position), reverse=True)
+                   key=lambda a: (a.published or "", -a.position), reverse=True)
     undated = sorted((a for a in index.articles.values() if not a.published),
                      key=lambda a: a.position)
     return (dated + undated)[:count]
+
+
+def in_order(index: LoadedIndex) -> list[ArticleInfo]:
+    """All articles in corpus order."""
+    return sorted(index.articles.values(), key=lambda a: a.position)

@@ -5,23 +5,27 @@ from __future__ import annotations
 
 import bisect
 import functools
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from bot.engine.search import Hit, QueryTerms, stems, terms
-from index.chunk import is_fragment, paragraphs, word_count
-from index.reader import LoadedIndex
+from index import LoadedIndex, is_fragment, paragraphs, word_count
 
 MIN_QUOTE_WORDS = 8
 MAX_QUOTE_SENTENCES = 3
 MAX_QUOTE_WORDS = 60
 MIN_WIDEN_GAIN = 0.15  # share of the question's (idf-weighted) terms a neighbour must add
 MEMO_LIMIT = 300_000  # cached sentence stems per index version before the cache starts over
+MIN_STANDALONE_WORDS = 4  # a shorter text (a heading) never stands alone as a quote
 
 
 @dataclass
 class Quote:
+    """A verbatim slice `text[start:end]` of a stored article, with its source and paragraph."""
+
     text: str
     article_id: str
     title: str
@@ -33,6 +37,19 @@ class Quote:
     end: int
     score: float
     passage_id: int = field(default=0, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields by name (as stored in the state database and push payloads)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Quote:
+        """The quote a `to_dict` (or an older stored dict) describes; unknown keys are ignored."""
+        return cls(text=data["text"], article_id=data["article_id"], title=data["title"],
+                   source=data.get("source"), url=data.get("url"),
+                   published=data.get("published"), paragraph=data["paragraph"],
+                   start=data["start"], end=data["end"], score=data.get("score", 0.0),
+                   passage_id=data.get("passage_id", 0))
 
 
 def confidence_score(dense: float, sentence: float, quote_coverage: float,

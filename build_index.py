@@ -2,97 +2,31 @@
 
 Exit codes: 0 built (bad files skipped with warnings), 1 `--strict` met a bad article or
 `--check` found problems, 2 usage error or unreadable corpus / index directory.
+The work is `index.cli`; `--fetch` records what it saw in the bot's state database.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-from pathlib import Path
 
 from pydantic import ValidationError
 
-from index.settings import IndexSettings, describe_error
+from bot.settings import Settings
+from bot.state import State
+from index.cli import main as build_main
+from index.cli import parse_args, run_fetch
+from index.settings import describe_error
 
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Build the Verbatim article index.")
-    parser.add_argument("--corpus", nargs="+", type=Path, metavar="PATH",
-                        help="article files or folders (default: CORPUS_DIR)")
-    parser.add_argument("--index-dir", type=Path, help="where the index lives (default: INDEX_DIR)")
-    parser.add_argument("--full", action="store_true", help="rebuild everything from nothing")
-    parser.add_argument("--check", action="store_true",
-                        help="validate the corpus and print problems; write nothing")
-    parser.add_argument("--strict", action="store_true", help="fail on any bad article")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--fetch", action="store_true",
-                        help="first read the feeds of FEEDS_FILE and write new articles into "
-                             "the corpus")
-    return parser.parse_args(argv)
+__all__ = ["fetch", "main", "parse_args"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    try:
-        settings = IndexSettings()
-    except ValidationError as err:
-        print(describe_error(err), file=sys.stderr)
-        return 2
-    from index.build import build_index
-    from index.encoders.embed import ModelError
-    from index.publish import IndexBusyError
-    from index.sources.files import CorpusError, read_corpus
-
-    if args.fetch:
-        code = fetch(args)
-        if code:
-            return code
-    paths = args.corpus or [settings.corpus_dir]
-    index_dir = args.index_dir or settings.resolved_index_dir
-    try:
-        corpus = read_corpus(paths, follow_symlinks=settings.corpus_follow_symlinks)
-    except CorpusError as err:
-        print(f"error: {err} (setting CORPUS_DIR or --corpus)", file=sys.stderr)
-        return 2
-    for problem in corpus.problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    if args.check:
-        print(f"Checked {len(corpus.articles)} articles: {len(corpus.problems)} problems "
-              f"in {len({p.path for p in corpus.problems})} files")
-        return 1 if corpus.problems else 0
-    if args.strict and corpus.problems:
-        print(f"error: --strict: {len(corpus.problems)} problems, nothing built", file=sys.stderr)
-        return 1
-    try:
-        summary = build_index(corpus, index_dir, settings, full=args.full,
-                              progress=not args.quiet and sys.stderr.isatty())
-    except ModelError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except IndexBusyError as err:
-        print(f"error: {err}; try again when it has finished", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: nothing published, the previous index is intact", file=sys.stderr)
-        return 130
-    except OSError as err:
-        print(f"error: cannot write the index in {index_dir}: {err.strerror or err} "
-              "(disk full or read-only?); the previous index is intact", file=sys.stderr)
-        return 2
-    for line in summary.lines():
-        print(line)
-    return 0
+    return build_main(argv, fetch=fetch)
 
 
 def fetch(args: argparse.Namespace) -> int:
-    """Feeds into the corpus (the summary printed); 0, or 2 for a bad feeds file."""
-    from bot.settings import Settings
-    from bot.state.store import State
-    from index.sources.feeds import FeedsFileError, fetch_locked
-    from index.sources.ledger import Ledger
-
+    """Feeds into the corpus (the summary printed); 0, or 2 for bad settings or feeds file."""
     try:
         settings = Settings()
     except ValidationError as err:
@@ -103,15 +37,9 @@ def fetch(args: argparse.Namespace) -> int:
     state = State(settings.resolved_database_url)
     try:
         state.migrate()
-        summary = fetch_locked(settings, Ledger(state.engine))
-    except FeedsFileError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return run_fetch(settings, state.ledger)
     finally:
         state.close()
-    for line in summary.lines():
-        print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
-    return 0
 
 
 if __name__ == "__main__":

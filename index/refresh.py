@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from index.build import build_index
-from index.encoders.embed import Encoder
+from index.encoders import Encoder
 from index.settings import SourceSettings
 from index.sources import FetchSummary, Ledger, fetch_locked, read_corpus
 

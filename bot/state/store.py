@@ -28,6 +28,7 @@ from bot.state.schema import (
     subscriptions,
     width,
 )
+from index.sources import Ledger
 
 log = logging.getLogger(__name__)
 # Column lengths, as the schema declares them; PostgreSQL refuses longer values, SQLite would
@@ -47,6 +48,7 @@ class State:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self.inbox = Inbox(self.engine)
+        self.ledger = Ledger(self.engine)  # what the news fetcher has seen, and its lock
 
     def _ignore(self, table: sa.Table, index: list[str]):
         return insert_ignore(self.engine, table, index)

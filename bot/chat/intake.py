@@ -13,9 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import signal
-import socket
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +31,7 @@ from telegram.error import (
 
 from bot.chat.context import ChatApp, ChatContext
 from bot.chat.retry import Backoff, pause
-from bot.state import State
+from bot.state import State, worker_id
 
 __all__ = ["InboxWorker", "is_transient", "on_error", "tell_failure"]
 
@@ -79,7 +77,7 @@ class InboxWorker:
     def __init__(self, app: ChatApp, state: State, worker: str = "") -> None:
         self.app = app
         self.state = state
-        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self.worker = worker or worker_id()
         self.stopping = asyncio.Event()
         self.in_flight: set[asyncio.Task[None]] = set()
         self.failed = False

@@ -14,7 +14,7 @@ from bot.chat.pushes import plan_pushes
 from bot.engine import IndexUnavailableError
 from bot.settings import Settings
 from index.refresh import fetch_and_build
-from index.sources import FeedsFileError, Ledger
+from index.sources import FeedsFileError
 
 __all__ = ["fetch_news", "plan_at_start", "refresh_index", "schedule"]
 
@@ -87,8 +87,8 @@ async def fetch_news(context: ChatContext) -> str:
     is loaded), then the hot reload that pushes."""
     svc = context.services
     try:
-        summary = await asyncio.to_thread(fetch_and_build, svc.settings,
-                                          Ledger(svc.state.engine), encoder=svc.engine.encoder)
+        summary = await asyncio.to_thread(fetch_and_build, svc.settings, svc.state.ledger,
+                                          encoder=svc.engine.encoder)
     except FeedsFileError as err:
         return f"Fetch failed: {err}"
     except Exception as err:  # a build that fails leaves the served index as it was

@@ -58,6 +58,14 @@ def command(api, chat, text, user=ADMIN, **kwargs):
 
 def test_updates_flow(world, encoder):
     settings, api, bot, env = world
+    manage_updates(api)
+    rebuild_while_asking(settings, api)
+    followers_get_matches_only(api)
+    latest_and_digest(settings, api, encoder)
+    restart_then_admin(settings, api, bot, env)
+
+
+def manage_updates(api):
     # Only administrators manage a group's updates; the group itself (anonymous admin) may.
     refused = command(api, GROUP, "/subscribe", user=MEMBER)
     assert "Only the group's administrators" in refused["text"]
@@ -68,6 +76,8 @@ def test_updates_flow(world, encoder):
     listing = command(api, FOLLOWER, "/following")
     assert "“Libya”" in listing["text"] and "Not subscribed" in listing["text"]
 
+
+def rebuild_while_asking(settings, api):
     # A maintainer adds articles and runs build_index.py; the running bot pushes them.
     (settings.corpus_dir / "libya-talks.md").write_text(LIBYA, encoding="utf-8")
     (settings.corpus_dir / "bread.md").write_text(BREAD, encoding="utf-8")
@@ -98,6 +108,8 @@ def test_updates_flow(world, encoder):
         assert time.monotonic() < deadline, "a question asked during the swap was not answered"
         time.sleep(0.2)
 
+
+def followers_get_matches_only(api):
     # The follower gets only the matching article, with the matching sentence quoted.
     followed = api.wait_for(lambda m: m["chat"]["id"] == FOLLOWER and "New on" in m["text"])
     assert "Ceasefire talks resume in Libya" in followed[0]["text"]
@@ -105,6 +117,8 @@ def test_updates_flow(world, encoder):
     time.sleep(3)
     assert not [m for m in api.messages_to(FOLLOWER) if "sourdough" in m["text"]]
 
+
+def latest_and_digest(settings, api, encoder):
     # /latest: dated articles newest first, then undated ones.
     latest = command(api, GROUP, "/latest 3")
     text = latest["text"]
@@ -123,6 +137,8 @@ def test_updates_flow(world, encoder):
     assert not [m for m in api.messages_to(DIGEST) if "Brief number" in m["text"]
                 and "6 new articles" not in m["text"]]
 
+
+def restart_then_admin(settings, api, bot, env):
     # Restarting the bot neither loses subscriptions nor pushes an article twice.
     before = len(api.messages_to(GROUP))
     bot.stop()
@@ -135,23 +151,26 @@ def test_updates_flow(world, encoder):
         assert len(after) == before + 1  # only the reply to /following
         titles = [m["text"] for m in after if "New article" in m["text"]]
         assert len(titles) == len(set(titles))
-
-        # Admin commands: refused for others, shown to maintainers.
-        assert "for the bot's maintainers" in command(api, 11, "/stats", user=11)["text"]
-        stats = command(api, MAINTAINER, "/stats", user=MAINTAINER)["text"]
-        assert "Questions answered" in stats and "Subscribed chats: 2" in stats
-
-        # A corrupt new index is reported to maintainers; the old one keeps serving.
-        serving = publish.current_version(settings.resolved_index_dir)
-        broken = serving.parent / "20990101T000000000000Z-broken"
-        shutil.copytree(serving, broken)
-        (broken / "passages.faiss").write_bytes(b"not a faiss file")
-        (settings.resolved_index_dir / "CURRENT").write_text(broken.name + "\n")
-        alert = api.wait_for(lambda m: m["chat"]["id"] == MAINTAINER and "not loaded" in m["text"],
-                             timeout=30)
-        assert "damaged" in alert[0]["text"]
-        answer = command(api, 12, "How far is Qasr Bin Ghashir from Tripoli?", user=12)
-        assert "26 km" in answer["text"]
-        (settings.resolved_index_dir / "CURRENT").write_text(serving.name + "\n")
+        admin_commands_and_a_corrupt_index(settings, api)
     finally:
         restarted.stop()
+
+
+def admin_commands_and_a_corrupt_index(settings, api):
+    # Admin commands: refused for others, shown to maintainers.
+    assert "for the bot's maintainers" in command(api, 11, "/stats", user=11)["text"]
+    stats = command(api, MAINTAINER, "/stats", user=MAINTAINER)["text"]
+    assert "Questions answered" in stats and "Subscribed chats: 2" in stats
+
+    # A corrupt new index is reported to maintainers; the old one keeps serving.
+    serving = publish.current_version(settings.resolved_index_dir)
+    broken = serving.parent / "20990101T000000000000Z-broken"
+    shutil.copytree(serving, broken)
+    (broken / "passages.faiss").write_bytes(b"not a faiss file")
+    (settings.resolved_index_dir / "CURRENT").write_text(broken.name + "\n")
+    alert = api.wait_for(lambda m: m["chat"]["id"] == MAINTAINER and "not loaded" in m["text"],
+                         timeout=30)
+    assert "damaged" in alert[0]["text"]
+    answer = command(api, 12, "How far is Qasr Bin Ghashir from Tripoli?", user=12)
+    assert "26 km" in answer["text"]
+    (settings.resolved_index_dir / "CURRENT").write_text(serving.name + "\n")

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None, fetch: Fetch | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
-        settings = IndexSettings()
+        settings = IndexSettings()  # type: ignore[call-arg]  # read from the environment
     except ValidationError as err:
         print(describe_error(err), file=sys.stderr)
         return 2

@@ -15,13 +15,16 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.dml import ReturningInsert
 
 __all__ = [
     "Claims",
+    "DatabaseUnavailable",
     "clip",
     "fetched",
     "fit_key",
@@ -35,6 +38,9 @@ __all__ = [
 ]
 
 metadata = sa.MetaData()
+# A database that cannot be reached, or refuses work for now (locked, shutting down): what
+# callers retry. SQLAlchemy's OperationalError itself (`.orig` is the driver's error).
+DatabaseUnavailable = sa.exc.OperationalError
 
 fetched = sa.Table(
     "fetched", metadata,
@@ -77,6 +83,12 @@ def width(column: sa.Column) -> int:
     return length
 
 
+@overload
+def clip(value: str, limit: int) -> str: ...
+@overload
+def clip(value: None, limit: int) -> None: ...
+@overload
+def clip(value: str | None, limit: int) -> str | None: ...
 def clip(value: str | None, limit: int) -> str | None:
     """A display or bookkeeping text cut to its column's length (`None` stays `None`)."""
     return value if value is None else value[:limit]
@@ -102,15 +114,15 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def insert_ignore(engine: Engine, table: sa.Table, index: list[str]) -> Any:
+def insert_ignore(engine: Engine, table: sa.Table,
+                  index: list[str]) -> ReturningInsert[tuple[Any, ...]]:
     """INSERT ... ON CONFLICT DO NOTHING for SQLite and PostgreSQL alike, RETURNING the key:
     `.first()` of the result is None when the row existed (rowcount is -1 on psycopg)."""
+    keys = [table.c[name] for name in index]
     if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing(index_elements=index).returning(
-        *(table.c[name] for name in index))
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index).returning(
+            *keys)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=index).returning(*keys)
 
 
 def worker_id(run: bool = False) -> str:

@@ -3,8 +3,16 @@ feedback, subscriptions, follows, announcements, the outbox, rate limits, privac
 durable `Inbox` of updates, the schema and its migrations."""
 
 from bot.state.inbox import Inbox, bot_id_from_token
-from bot.state.schema import MIGRATIONS, migrate, worker_id
+from bot.state.schema import MIGRATIONS, DatabaseUnavailable, migrate, worker_id
 from bot.state.store import TOPIC_CHARS, State
 
-__all__ = ["MIGRATIONS", "TOPIC_CHARS", "Inbox", "State", "bot_id_from_token", "migrate",
-           "worker_id"]
+__all__ = [
+    "MIGRATIONS",
+    "TOPIC_CHARS",
+    "DatabaseUnavailable",
+    "Inbox",
+    "State",
+    "bot_id_from_token",
+    "migrate",
+    "worker_id",
+]

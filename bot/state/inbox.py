@@ -49,7 +49,8 @@ def sender(payload: str) -> int | None:
 def identity(payload: str) -> tuple[Any, ...]:
     """What tells two updates apart beyond their id: a redelivery has the same identity."""
     kind, body = _body(payload)
-    chat = body.get("chat") if isinstance(body.get("chat"), dict) else {}
+    chat = body.get("chat")
+    chat = chat if isinstance(chat, dict) else {}
     return (kind, body.get("id"), chat.get("id"), body.get("message_id"), body.get("date"),
             body.get("edit_date"), body.get("poll_id"), sender(payload))
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from index.database import (
     Claims,
+    DatabaseUnavailable,
     clip,
     fetched,
     fit_key,
@@ -29,6 +30,7 @@ from index.database import (
 __all__ = [
     "MIGRATIONS",
     "Claims",
+    "DatabaseUnavailable",
     "announced",
     "answers",
     "clip",

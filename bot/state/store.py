@@ -76,7 +76,9 @@ class State:
                 suggestions=json.dumps(answer_json.get("suggestions", []), ensure_ascii=False),
                 latency_ms=float(answer_json.get("latency_ms", 0.0)),
                 index_version=clip(index_version, VERSION_CHARS), created_at=now()))
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None, "an insert has a primary key"
+            return int(key[0])
 
     def get_answer(self, answer_id: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -181,7 +183,7 @@ class State:
         version = clip(version, VERSION_CHARS)
         with self.engine.begin() as conn:
             first = conn.execute(sa.select(sa.func.count()).select_from(announced)).scalar() == 0
-            known = set()
+            known: set[str] = set()
             for start in range(0, len(article_ids), 500):
                 chunk = [keys[a] for a in article_ids[start:start + 500]]
                 known.update(r[0] for r in conn.execute(sa.select(announced.c.article_id).where(
@@ -256,6 +258,7 @@ class State:
                 return 1
             row = conn.execute(rate_counters.update().where(counter.key == key).values(
                 count=counter.count + 1).returning(counter.count)).first()
+            assert row is not None, "the counter exists: inserting it conflicted"
             return int(row[0])
 
     def forget_user(self, user_id: int) -> int:

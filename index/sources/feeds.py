@@ -390,16 +390,3 @@ def fetch_locked(settings: SourceSettings, ledger: Ledger,
             return FetchSummary(skipped="Another fetch is running; this one was skipped.")
         return fetch_feeds(settings, ledger, settings.corpus_dir,
                            still_held=lambda: not lease.lost)
-
-
-def fetch_and_build(settings: SourceSettings, ledger: Ledger, encoder: Any = None) -> FetchSummary:
-    """Fetch, then build the index incrementally when anything was written (the bot's job)."""
-    from index.build import build_index
-    from index.sources.files import read_corpus
-
-    summary = fetch_locked(settings, ledger)
-    if summary.written:
-        corpus = read_corpus([settings.corpus_dir],
-                             follow_symlinks=settings.corpus_follow_symlinks)
-        build_index(corpus, settings.resolved_index_dir, settings, encoder=encoder)
-    return summary

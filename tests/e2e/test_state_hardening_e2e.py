@@ -134,9 +134,8 @@ def test_questions_are_answered_while_push_planning_runs(seed_engine, seed_setti
                                                          monkeypatch):
     """With one answering thread, a push planning that takes long (here: blocked until the
     answer came) must not hold the question up."""
-    from bot.chat import app as telegram_app
-    from bot.chat.polling import Poller
-    from bot.state.store import State
+    from bot.chat import Poller, build_application, jobs
+    from bot.state import State
 
     api = FakeTelegram()
     api.start()
@@ -153,9 +152,9 @@ def test_questions_are_answered_while_push_planning_runs(seed_engine, seed_setti
         release.wait(120)
         return 0
 
-    app = telegram_app.build_application(settings, seed_engine, state)
-    monkeypatch.setattr(telegram_app, "plan_pushes", slow_plan)
-    app.bot_data["planned_version"] = "an older index"  # so the next reload check plans
+    app = build_application(settings, seed_engine, state)
+    monkeypatch.setattr(jobs, "plan_pushes", slow_plan)
+    app.bot_data.planned_version = "an older index"  # so the next reload check plans
     worker = Poller(app, state)
     result: dict[str, bool] = {}
 

@@ -47,8 +47,7 @@ def test_unknown_model_path_is_one_clear_line(tmp_path):
 def test_migrate_command_upgrades_an_old_database(tmp_path):
     import sqlite3
 
-    from bot.state.schema import MIGRATIONS
-    from bot.state.store import State
+    from bot.state import MIGRATIONS, State
 
     url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
     old = State(url)
@@ -78,7 +77,7 @@ def test_migrate_command_upgrades_an_old_database(tmp_path):
 def test_rate_counter_is_exact_under_concurrency(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from bot.state.store import State
+    from bot.state import State
 
     state = State(f"sqlite:///{tmp_path / 'state.sqlite3'}")
     state.migrate()

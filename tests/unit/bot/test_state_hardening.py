@@ -11,8 +11,8 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
+from bot.state import State
 from bot.state.schema import MIGRATIONS, inbox, outbox
-from bot.state.store import State
 from tests.support.services import Postgres
 
 _databases = itertools.count(1)
@@ -221,7 +221,7 @@ def test_prune_deletes_old_pushes_and_handled_updates(state):
 
 
 def test_privacy_states_the_retention_of_everything_stored():
-    from bot.chat.commands import PRIVACY
+    from bot.chat import PRIVACY
 
     text = PRIVACY.format(days=30)
     assert "30 days" in text

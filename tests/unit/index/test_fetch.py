@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.engine.answer import Engine
+from bot.engine import Engine
 from index.sources.files import read_corpus
 from tests.support.news_site import BOILERPLATE, NewsSite, article_page, atom, rss
 from tests.support.services import free_port as closed_port
@@ -169,8 +169,8 @@ def test_fetch_writes_articles_indexes_them_and_survives_bad_feeds(site, tmp_pat
 
 
 def test_only_one_fetch_holds_the_lock_at_a_time(tmp_path):
-    from bot.state.store import State
-    from index.sources.ledger import Ledger
+    from bot.state import State
+    from index.sources import Ledger
 
     state = State(f"sqlite:///{tmp_path / 'state.sqlite3'}")
     state.migrate()

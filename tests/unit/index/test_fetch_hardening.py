@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from bot.state.store import State
+from bot.state import State
 from index.sources.feeds import FetchSummary, fetch_feeds, fetch_locked
 from index.sources.http import AddressPolicy, FetchError, PoliteClient, client_for
 from index.sources.ledger import Ledger
@@ -170,7 +170,7 @@ import sys
 from index.sources.feeds import fetch_locked
 from index.sources.ledger import Ledger
 from bot.settings import Settings
-from bot.state.store import State
+from bot.state import State
 settings = Settings()
 state = State(settings.resolved_database_url)
 state.migrate()

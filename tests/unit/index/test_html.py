@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bot.engine.answer import Engine
+from bot.engine import Engine
 from index.sources.files import read_corpus
 from tests.support.workspace import build
 

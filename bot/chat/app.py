@@ -8,7 +8,6 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy.exc import OperationalError  # until bot.state exports its "unreachable" error
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
@@ -32,7 +31,7 @@ from bot.chat.retry import Backoff
 from bot.chat.webhook import WebhookServer, webhook_secret
 from bot.engine import Engine, open_engine
 from bot.settings import Settings
-from bot.state import State, bot_id_from_token
+from bot.state import DatabaseUnavailable, State, bot_id_from_token
 
 __all__ = ["DEFAULTS", "build_application", "migrate_with_retry", "run_bot"]
 
@@ -102,7 +101,7 @@ def migrate_with_retry(state: State, max_wait: float = 60.0) -> None:
         try:
             state.migrate()
             return
-        except OperationalError as err:
+        except DatabaseUnavailable as err:
             reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err)
             delay = backoff.next()
             log.error("Setting DATABASE_URL: the database cannot be reached (%s); "

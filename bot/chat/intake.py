@@ -18,20 +18,12 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy.exc import OperationalError  # until bot.state exports its "unreachable" error
 from telegram import Update
-from telegram.error import (
-    BadRequest,
-    InvalidToken,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-    TimedOut,
-)
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 from bot.chat.context import ChatApp, ChatContext
 from bot.chat.retry import Backoff, pause
-from bot.state import State, worker_id
+from bot.state import DatabaseUnavailable, State, worker_id
 
 __all__ = ["InboxWorker", "is_transient", "on_error", "tell_failure"]
 
@@ -48,7 +40,7 @@ def is_transient(error: BaseException) -> bool:
     refusal (BadRequest is a NetworkError in python-telegram-bot) nor a bug."""
     if isinstance(error, BadRequest):
         return False
-    return isinstance(error, (OperationalError, NetworkError, RetryAfter, TimeoutError))
+    return isinstance(error, (DatabaseUnavailable, NetworkError, RetryAfter, TimeoutError))
 
 
 async def tell_failure(update: Update) -> None:
@@ -139,7 +131,7 @@ class InboxWorker:
             except InvalidToken:
                 log.error("Telegram refused the token (setting TELEGRAM_BOT_TOKEN)")
                 return False
-            except (NetworkError, TimedOut) as err:
+            except NetworkError as err:  # TimedOut among them
                 delay = backoff.next()
                 log.warning("Bot API unreachable at start (%s); retrying in %.0f s", err, delay)
                 await pause(delay, self.stopping)

@@ -14,7 +14,7 @@ import json
 import logging
 
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import InvalidToken, NetworkError, RetryAfter
 
 from bot.chat.intake import InboxWorker
 from bot.chat.retry import Backoff, pause
@@ -54,7 +54,7 @@ class Poller(InboxWorker):
             except RetryAfter as err:
                 await asyncio.sleep(_seconds(err.retry_after))
                 continue
-            except (NetworkError, TimedOut) as err:
+            except NetworkError as err:  # TimedOut among them
                 delay = backoff.next()
                 log.warning("Bot API unreachable (%s); retrying in %.0f s", err, delay)
                 offset = None  # the server may come back numbering afresh

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import tornado.httpserver
 import tornado.web
 from telegram import Update
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError
 
 from bot.chat.context import ChatApp
 from bot.chat.intake import InboxWorker
@@ -81,7 +81,7 @@ class WebhookServer(InboxWorker):
                     allowed_updates=Update.ALL_TYPES,
                     max_connections=self.settings.telegram_webhook_max_connections)
                 return
-            except (NetworkError, TimedOut) as err:
+            except NetworkError as err:  # TimedOut among them
                 delay = backoff.next()
                 log.warning("setWebhook failed (%s); retrying in %.0f s", err, delay)
                 await pause(delay)

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.chat import run_bot
+from bot.console import run_console
+from bot.engine import Engine, open_engine
+from bot.render import as_text
 from bot.settings import Settings
+from bot.state import State
 from index.settings import describe_error
 
 
@@ -37,6 +42,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
     args = parse_args(argv)
     try:
         settings = load_settings(args)
@@ -53,53 +59,29 @@ def main(argv: list[str] | None = None) -> int:
     if command == "ask":
         return ask(args, settings)
     if command == "migrate":
-        from bot.state.store import State
-
         state = State(settings.resolved_database_url)
         state.migrate()
         state.close()
         print(f"State database is up to date ({state.engine.url.render_as_string()})")
         return 0
     if command == "console" or not settings.telegram_bot_token:
-        from bot.console import run_console
-
         return run_console(settings)
-    from bot.chat.app import run_bot
-
     return run_bot(settings)
 
 
-def make_engine(settings: Settings):
-    """The engine with its index loaded, or (None, message) when either cannot be had."""
-    from bot.engine.answer import Engine
-    from index.encoders.embed import ModelError
-    from index.reader import IndexUnavailableError
-
-    try:
-        engine = Engine(settings)
-    except ModelError as err:
-        return None, str(err)
-    try:
-        engine.load()
-    except IndexUnavailableError as err:
-        return engine, str(err)
-    return engine, None
-
-
 def ask(args: argparse.Namespace, settings: Settings) -> int:
+    """Answer one question (or a file of them) on standard output."""
     if (args.question is None) == (args.questions_file is None):
         print("error: give a QUESTION or --questions-file F (not both)", file=sys.stderr)
         return 2
     logging.getLogger().setLevel(logging.WARNING)
-    engine, problem = make_engine(settings)
-    if problem:
+    engine, problem = open_engine(settings)
+    if problem or engine is None:
         if args.json:
             print(json.dumps({"question": args.question, "error": problem, "quotes": []}))
         else:
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    from bot.render import as_text
-
     if args.questions_file is not None:
         return ask_many(engine, args.questions_file)
     answer = engine.answer(args.question)
@@ -107,7 +89,7 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
     return 2 if answer.error else 0
 
 
-def ask_many(engine, path: Path) -> int:
+def ask_many(engine: Engine, path: Path) -> int:
     """One JSON object per line of the questions file, in order; bad lines carry an error."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import sys
 
+from bot.engine import open_engine
+from bot.render import as_text
 from bot.settings import Settings
 
 
 def run_console(settings: Settings) -> int:
-    from bot.cli import make_engine
-    from bot.render import as_text
-
+    """Chat in the terminal until end of input; returns the exit code."""
     print("Loading the model and the article index…", file=sys.stderr)
-    engine, problem = make_engine(settings)
-    if engine is None:
+    engine, problem = open_engine(settings)
+    summary = engine.summary() if engine is not None else None
+    if engine is None or problem or summary is None:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
-    index = engine.index
-    print(f"Verbatim console: {len(index.articles)} articles, {index.passage_count} passages. "
+    print(f"Verbatim console: {summary.articles} articles, {summary.passages} passages. "
           "Ask a question (Ctrl-D quits).")
     while True:
         try:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from html import escape
+from typing import Any
 
-from bot.engine.answer import Answer, Quote
-from index.chunk import sentences
-from index.sources.files import is_web_url
+from bot.engine import Answer, ArticleRef, PushPayload, Quote
+from index import sentences
+from index.sources import is_web_url
 
 MAX_TITLE = 200  # characters of a title or source shown; longer ones end in an ellipsis
 
@@ -83,12 +85,12 @@ def _head(title: str, url: str | None) -> str:
     return f"<b>{escape(title)}</b>"
 
 
-def attribution_html(quote: Quote | dict) -> Block:
-    q = quote if isinstance(quote, dict) else asdict(quote)
-    title = shorten(q["title"])
-    head = _head(title, q.get("url"))
-    rest = [shorten(q[k]) for k in ("source", "published") if q.get(k)]
-    rest.append(f"paragraph {q['paragraph']}")
+def attribution_html(quote: Quote) -> Block:
+    """— title (linked) · source · date · paragraph, leaving out what is unknown."""
+    title = shorten(quote.title)
+    head = _head(title, quote.url)
+    rest = [shorten(value) for value in (quote.source, quote.published) if value]
+    rest.append(f"paragraph {quote.paragraph}")
     tail = " · ".join(rest)
     return Block(f"— {head} · {escape(tail)}", f"— {title} · {tail}")
 
@@ -177,52 +179,64 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None) -> list[str]:
     return pack(blocks)
 
 
-def _article_line(article: dict) -> Block:
-    title = shorten(article["title"])
-    head = _head(title, article.get("url"))
-    rest = " · ".join(shorten(article[k]) for k in ("source", "published") if article.get(k))
+def _article_line(article: ArticleRef) -> Block:
+    """Title (linked) · source · date."""
+    title = shorten(article.title)
+    head = _head(title, article.url)
+    rest = " · ".join(shorten(value) for value in (article.source, article.published) if value)
     return Block(head + (f" · {escape(rest)}" if rest else ""),
                  title + (f" · {rest}" if rest else ""))
 
 
-def push_html(payload: dict) -> list[str]:
-    """A new article for a subscriber, or a match for a followed topic, with its quote."""
-    line = _article_line(payload["article"])
-    if payload["kind"] == "follow":
-        header = f"🔔 New on “{escape(payload['topic'])}”: "
+def _payload(payload: PushPayload | Mapping[str, Any]) -> PushPayload:
+    return payload if isinstance(payload, PushPayload) else PushPayload.from_dict(payload)
+
+
+def push_html(payload: PushPayload | Mapping[str, Any]) -> list[str]:
+    """A new article for a subscriber, or a match for a followed topic, with its quote (a
+    stored payload dict is read as its PushPayload)."""
+    push = _payload(payload)
+    line = _article_line(push.article)
+    if push.kind == "follow":
+        header = f"🔔 New on “{escape(push.topic or '')}”: "
     else:
         header = "🆕 New article: "
     blocks = [Block(header + line.html, header + line.visible)]
-    quote = payload.get("quote")
-    if quote:
-        blocks.extend(quote_blocks(quote["text"], attribution_html(quote)))
+    if push.quote is not None:
+        blocks.extend(quote_blocks(push.quote.text, attribution_html(push.quote)))
     return pack(blocks)
 
 
-def digest_html(payloads: list[dict]) -> list[str]:
+def digest_html(payloads: Sequence[PushPayload | Mapping[str, Any]]) -> list[str]:
     """One message listing many new articles instead of a flood."""
     head = f"🆕 {len(payloads)} new articles:"
     blocks = [Block(head, head)]
-    for payload in payloads:
-        line = _article_line(payload["article"])
-        topic = f" (on “{payload['topic']}”)" if payload["kind"] == "follow" else ""
+    for push in map(_payload, payloads):
+        line = _article_line(push.article)
+        topic = f" (on “{push.topic}”)" if push.kind == "follow" else ""
         blocks.append(Block(f"• {line.html}{escape(topic)}", f"• {line.visible}{topic}"))
     return pack(blocks, separator="\n")
 
 
-def latest_html(items: list[tuple[dict, dict | None]]) -> list[str]:
-    """The newest articles: title, source, date, link and first sentence."""
+LatestItem = tuple[ArticleRef | Mapping[str, Any], Quote | Mapping[str, Any] | None]
+
+
+def latest_html(items: Sequence[LatestItem]) -> list[str]:
+    """The newest articles: title, source, date, link and first sentence (as `engine.newest`
+    gives them, or as their dicts)."""
     if not items:
         return ["The index holds no articles yet."]
     blocks = []
     for article, quote in items:
-        line = _article_line(article)
-        whole = Block(f"{line.html}\n<blockquote>{escape(quote['text'])}</blockquote>",
-                      f"{line.visible}\n{quote['text']}") if quote else line
-        if utf16_len(whole.visible) <= TELEGRAM_LIMIT:
+        line = _article_line(article if isinstance(article, ArticleRef)
+                             else ArticleRef.from_dict(article))
+        text = quote.text if isinstance(quote, Quote) else quote["text"] if quote else None
+        whole = Block(f"{line.html}\n<blockquote>{escape(text)}</blockquote>",
+                      f"{line.visible}\n{text}") if text is not None else line
+        if utf16_len(whole.visible) <= TELEGRAM_LIMIT or text is None:
             blocks.append(whole)
         else:  # a first sentence longer than a message: whole, over several
             blocks.append(line)
             blocks.extend(Block(f"<blockquote>{escape(piece, quote=False)}</blockquote>", piece)
-                          for piece in _cut(quote["text"], TELEGRAM_LIMIT))
+                          for piece in _cut(text, TELEGRAM_LIMIT))
     return pack(blocks)

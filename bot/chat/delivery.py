@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 from collections import defaultdict
 from typing import Any
 
@@ -13,10 +11,11 @@ from telegram import Bot, LinkPreviewOptions
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import render
-from bot.state.store import State
+from bot.engine import PushPayload
+from bot.state import State, worker_id
 
 log = logging.getLogger(__name__)
-WORKER = f"{socket.gethostname()}-{os.getpid()}"
+WORKER = worker_id()  # this process, as the outbox's claim column records it
 GONE_CHAT = ("chat not found", "bot was kicked", "user is deactivated", "group chat was deleted",
              "bot was blocked", "chat_write_forbidden", "not enough rights")
 
@@ -30,12 +29,12 @@ async def deliver(bot: Bot, state: State, digest_over: int) -> int:
     delivered = 0
     for chat_id, items in by_chat.items():
         ids = [item["id"] for item in items]
+        payloads = [PushPayload.from_dict(item["payload"]) for item in items]  # also old rows
         if len(items) > digest_over:
-            batches = [(ids, await asyncio.to_thread(
-                render.digest_html, [item["payload"] for item in items]))]
+            batches = [(ids, await asyncio.to_thread(render.digest_html, payloads))]
         else:  # rendered off the event loop: a long quote must not stall the answers
-            batches = [([item["id"]], await asyncio.to_thread(render.push_html, item["payload"]))
-                       for item in items]
+            batches = [([item["id"]], await asyncio.to_thread(render.push_html, payload))
+                       for item, payload in zip(items, payloads, strict=True)]
         for batch_ids, pages in batches:
             status = await _send(bot, state, chat_id, pages)
             await asyncio.to_thread(state.finish_outbox, batch_ids, status)
@@ -49,6 +48,7 @@ async def deliver(bot: Bot, state: State, digest_over: int) -> int:
 
 
 async def _send(bot: Bot, state: State, chat_id: int, pages: list[str]) -> str:
+    """Send a push's pages: `sent`, `failed`, `pending` (try again) or `dropped` (chat gone)."""
     try:
         for page in pages:
             await bot.send_message(chat_id, page, parse_mode="HTML",

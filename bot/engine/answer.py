@@ -13,11 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from bot.engine import lookups, topics
+from bot.engine.lookups import (
+    article_ref,
+    examples,
+    first_sentence,
+    in_order,
+    lead,
+    newest,
+    paragraph,
+    still_there,
+)
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote, rarity, support
 from bot.engine.records import ArticleRef, Catalog, IndexSummary
 from bot.engine.search import Hit, QueryTerms, Retriever, terms
-from bot.engine.topics import Topic
+from bot.engine.topics import Topic, best_match
 from bot.settings import Settings
 from index import IndexUnavailableError, LoadedIndex, current_version, load_index, word_count
 from index.encoders import (
@@ -136,46 +145,46 @@ class Engine:
 
     def examples(self, count: int = 3) -> list[str]:
         """Example questions about names that recur in the newest articles."""
-        return lookups.examples(self.index, count)
+        return examples(self.index, count)
 
     def newest(self, count: int) -> list[tuple[ArticleRef, Quote | None]]:
         """The newest articles (dated first, newest first), each with its first sentence."""
         index = self.index
         if index is None:
             return []
-        return [(lookups.article_ref(info), lookups.first_sentence(index, info))
-                for info in lookups.newest(index, count)]
+        return [(article_ref(info), first_sentence(index, info))
+                for info in newest(index, count)]
 
     def paragraph(self, quote: Quote) -> Quote | None:
         """The whole paragraph around a quote given earlier; None when it is gone."""
-        return lookups.paragraph(self.index, quote)
+        return paragraph(self.index, quote)
 
     def still_there(self, quote: Quote) -> Quote | None:
         """A quote given earlier as it stands in the live index; None when it is gone."""
-        return lookups.still_there(self.index, quote)
+        return still_there(self.index, quote)
 
     def lead(self, article_id: str) -> Quote | None:
         """An article's first paragraph; None when the article is not indexed."""
-        return lookups.lead(self.index, article_id)
+        return lead(self.index, article_id)
 
     def catalog(self) -> Catalog | None:
         """The served version and all its articles in corpus order; None without an index."""
         index = self.index
         if index is None:
             return None
-        return Catalog(index.version, [lookups.article_ref(a) for a in lookups.in_order(index)])
+        return Catalog(index.version, [article_ref(a) for a in in_order(index)])
 
     def article(self, article_id: str) -> ArticleRef | None:
         """An indexed article by id; None when it is not (or no longer) indexed."""
         index = self.index
         info = index.by_article_id.get(article_id) if index else None
-        return lookups.article_ref(info) if info else None
+        return article_ref(info) if info else None
 
     def first_sentence(self, article_id: str) -> Quote | None:
         """The first sentence of an article's lead paragraph; None when it is not indexed."""
         index = self.index
         info = index.by_article_id.get(article_id) if index else None
-        return lookups.first_sentence(index, info) if index and info else None
+        return first_sentence(index, info) if index and info else None
 
     def topic(self, text: str) -> Topic:
         """A followed topic encoded for `match_topic`; raises IndexUnavailableError when no
@@ -190,7 +199,7 @@ class Engine:
         `threshold`; None otherwise (or when the article is not indexed)."""
         index = self.index
         info = index.by_article_id.get(article_id) if index else None
-        return topics.match(index, info, topic, threshold) if index and info else None
+        return best_match(index, info, topic, threshold) if index and info else None
 
     def load(self) -> bool:
         """Load the live index if it is newer than the one in use; keep the old one on failure."""

@@ -1,27 +1,21 @@
 """Lookups in the articles by id and offsets: paragraphs, leads, examples, newest articles.
 
-Used by the buttons under an answer and by updates; every text returned is a slice of an
-article as stored.
+Internal to the engine (front ends call the Engine's methods of the same names); every text
+returned is a slice of an article as stored.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote
 from bot.engine.records import ArticleRef
 from index import ArticleInfo, LoadedIndex, paragraphs, sentences, word_count
 
 
-def _as_quote(quote: Quote | Mapping[str, Any]) -> Quote:
-    return quote if isinstance(quote, Quote) else Quote.from_dict(quote)
-
-
-def paragraph(index: LoadedIndex | None, quote: Quote | Mapping[str, Any]) -> Quote | None:
+def paragraph(index: LoadedIndex | None, quote: Quote) -> Quote | None:
     """The whole paragraph around a quote given earlier, if its article is still indexed."""
-    found = locate(index, _as_quote(quote)) if index else None
+    found = locate(index, quote) if index else None
     if found is None:
         return None
     info, text, start = found
@@ -43,14 +37,13 @@ def lead(index: LoadedIndex | None, article_id: str) -> Quote | None:
     return _quote(info, text, lead.start, lead.end, spans.index(lead) + 1, score=1.0)
 
 
-def still_there(index: LoadedIndex | None, quote: Quote | Mapping[str, Any]) -> Quote | None:
+def still_there(index: LoadedIndex | None, quote: Quote) -> Quote | None:
     """A quote given earlier, re-checked against the live index (it may have changed)."""
-    given = _as_quote(quote)
-    found = locate(index, given) if index else None
+    found = locate(index, quote) if index else None
     if found is None:
         return None
     info, text, start = found
-    return _quote(info, text, start, start + len(given.text), given.paragraph, score=given.score)
+    return _quote(info, text, start, start + len(quote.text), quote.paragraph, score=quote.score)
 
 
 def examples(index: LoadedIndex | None, count: int = 3) -> list[str]:

@@ -15,9 +15,9 @@ class ArticleRef:
 
     article_id: str
     title: str
-    source: str | None = None
-    url: str | None = None
-    published: str | None = None
+    source: str | None
+    url: str | None
+    published: str | None
 
     def to_dict(self) -> dict[str, str | None]:
         """The fields by name, in the order stored in push payloads."""

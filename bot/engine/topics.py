@@ -20,7 +20,8 @@ class Topic:
     query: QueryTerms
 
 
-def match(index: LoadedIndex, info: ArticleInfo, topic: Topic, threshold: float) -> Quote | None:
+def best_match(index: LoadedIndex, info: ArticleInfo, topic: Topic,
+               threshold: float) -> Quote | None:
     """The article's sentence that best matches a topic, when it matches well enough: by the
     answers' confidence, or because it names every term of the topic (any spelling)."""
     vector, query = topic.vector, topic.query

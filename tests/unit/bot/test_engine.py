@@ -3,7 +3,7 @@
 from dataclasses import asdict
 
 from bot.engine import ArticleRef, PushPayload, Quote, lookups, open_engine
-from bot.engine.topics import match
+from bot.engine.topics import best_match
 from tests.support.workspace import SEED
 
 QUESTION = "How far is Qasr Bin Ghashir from Tripoli?"
@@ -25,10 +25,14 @@ def test_ready_version_and_summary(seed_engine):
 def test_lookups_match_the_index_functions(seed_engine):
     index = seed_engine.index
     quote = seed_engine.answer(QUESTION).quotes[0]
-    stored = asdict(quote)
+    stored = Quote.from_dict(asdict(quote))  # as the buttons read it back from the database
     assert seed_engine.examples() == lookups.examples(index)
-    assert seed_engine.paragraph(Quote.from_dict(stored)) == lookups.paragraph(index, stored)
-    assert seed_engine.still_there(Quote.from_dict(stored)) == lookups.still_there(index, stored)
+    assert seed_engine.paragraph(stored) == lookups.paragraph(index, quote)
+    assert seed_engine.paragraph(stored).paragraph == quote.paragraph
+    again = seed_engine.still_there(stored)
+    assert again == lookups.still_there(index, quote)
+    assert again is not None and (again.text, again.start, again.score) == (
+        quote.text, quote.start, quote.score)
     assert seed_engine.lead(SEED.name) == lookups.lead(index, SEED.name)
     assert seed_engine.lead("no-such-article") is None
     newest = seed_engine.newest(5)
@@ -48,7 +52,7 @@ def test_topic_matching(seed_engine):
     topic = seed_engine.topic("Tripoli airport")
     found = seed_engine.match_topic(SEED.name, topic, 0.3)
     assert found is not None
-    assert found == match(index, index.by_article_id[SEED.name], topic, 0.3)
+    assert found == best_match(index, index.by_article_id[SEED.name], topic, 0.3)
     assert seed_engine.match_topic(SEED.name, seed_engine.topic("volcanic eruptions in Iceland"),
                                    0.9) is None
     assert seed_engine.match_topic("no-such-article", topic, 0.3) is None

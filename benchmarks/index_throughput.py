@@ -14,38 +14,36 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import faiss
 import numpy as np
 
 from benchmarks.common import SHARED, cpu_line, percentile, table
 from bot.settings import Settings
-from index import publish
-from index.build import build_index
-from index.chunk import passages
-from index.encoders.embed import Encoder, passage_encoder
-from index.sources.files import read_corpus
-from index.store import FaissStore
+from index import PASSAGES, SENTENCES, FaissStore, build_index, current_version, encoded_texts
+from index.encoders import (
+    Encoder,
+    TorchEncoder,
+    cpu_flags,
+    native_bf16,
+    onnx_or_none,
+    passage_encoder,
+)
+from index.sources import Corpus, read_corpus
 
 
-def texts_encoded(corpus, max_words: int) -> tuple[list[str], int]:
-    """Exactly the texts the pipeline encodes: passages, plus sentences of longer passages."""
-    texts, count = [], 0
-    for article in corpus.articles:
-        for p in passages(article.text, max_words):
-            count += 1
-            texts.append(article.text[p.start:p.end])
-            if len(p.sentences) > 1:
-                texts.extend(article.text[s.start:s.end] for s in p.sentences)
-    return texts, count
+def texts_encoded(corpus: Corpus, max_words: int) -> tuple[list[str], int]:
+    """Exactly the texts the pipeline encodes (index.build.encoded_texts), and the number of
+    passages."""
+    chunks, texts = encoded_texts(corpus.articles, max_words)
+    return texts, sum(len(c) for c in chunks)
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def throughput(corpus_path: Path, work: Path, encoder: Encoder, settings: Settings) -> Path:
+def throughput(corpus_path: Path, work: Path, encoder: TorchEncoder, settings: Settings) -> Path:
     corpus = read_corpus([corpus_path])
     texts, passage_count = texts_encoded(corpus, settings.max_passage_words)
     index_dir = work / "index"
@@ -89,7 +87,7 @@ def throughput(corpus_path: Path, work: Path, encoder: Encoder, settings: Settin
     return index_dir
 
 
-def incremental(corpus_path: Path, work: Path, index_dir: Path, encoder: Encoder,
+def incremental(corpus_path: Path, work: Path, index_dir: Path, encoder: TorchEncoder,
                 settings: Settings) -> None:
     lines = corpus_path.read_text(encoding="utf-8").splitlines()
     record = json.loads(lines[0])
@@ -107,10 +105,11 @@ def incremental(corpus_path: Path, work: Path, index_dir: Path, encoder: Encoder
 
 def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: list[int],
                    hnsw_m: int = 32, ef_construction: int = 80, seed: int = 0) -> None:
-    folder = publish.current_version(index_dir)
-    base = FaissStore.load(folder / publish.PASSAGES).index
+    folder = current_version(index_dir)
+    assert folder is not None, f"no index in {index_dir}"
+    base = FaissStore.load(folder / PASSAGES).index
     real = base.index.reconstruct_n(0, base.ntotal)
-    sentences = FaissStore.load(folder / publish.SENTENCES).index
+    sentences = FaissStore.load(folder / SENTENCES).index
     rng = np.random.default_rng(seed)
     pick = rng.choice(sentences.ntotal, size=queries, replace=False)
     query_vectors = np.vstack([sentences.index.reconstruct(int(i)) for i in pick])
@@ -170,18 +169,16 @@ def backend_throughput(corpus_path: Path, count: int, settings: Settings, work: 
     way in `batchings` ((texts, 0): fixed batches; (0, tokens): token budget), against torch
     fp32 batched the same way and raw torch fp32 at EMBED_BATCH_SIZE, and how far its vectors
     are from torch fp32's (cosine)."""
-    from index.encoders import backends
-
     texts, _ = texts_encoded(read_corpus([corpus_path]), settings.max_passage_words)
     texts = texts[:count]
-    fp32 = Encoder(settings.embedding_model, settings.embed_batch_size)
+    fp32 = TorchEncoder(settings.embedding_model, settings.embed_batch_size)
     reference, raw_seconds = _timed(fp32, texts, (settings.embed_batch_size, 0))
-    candidates: list[Any] = [fp32]  # torch fp32 first: the same-batching baseline
+    candidates: list[Encoder] = [fp32]  # torch fp32 first: the same-batching baseline
     for name in ("onnx-fp32", "onnx-int8"):
-        onnx = backends.onnx_or_none(fp32, work, name)
+        onnx = onnx_or_none(fp32, work, name)
         if onnx is not None:
             candidates.append(onnx)
-    bf16 = Encoder(settings.embedding_model)
+    bf16 = TorchEncoder(settings.embedding_model)
     bf16.to_bf16()
     candidates.append(bf16)
     rows = []
@@ -194,15 +191,16 @@ def backend_throughput(corpus_path: Path, count: int, settings: Settings, work: 
             label = f"{batching[0]} texts" if batching[0] else f"{batching[1]} tokens"
             rows.append([encoder.backend, label, len(texts) / seconds, base_seconds / seconds,
                          raw_seconds / seconds, float(cosines.mean()), float(cosines.min())])
-    flags = backends.cpu_flags()
+    flags = cpu_flags()
     raw = f"raw torch fp32 (batch {settings.embed_batch_size})"
     print(f"\nEncoder backends on {len(texts)} BBC pipeline texts; native bf16: "
-          f"{backends.native_bf16(flags)}; {raw}: {len(texts) / raw_seconds:.1f} texts/s")
+          f"{native_bf16(flags)}; {raw}: {len(texts) / raw_seconds:.1f} texts/s")
     print(table(["backend", "batches of", "texts/s", "vs torch fp32, same batching",
                  f"vs {raw}", "cosine mean", "cosine min"], rows))
 
 
-def _timed(encoder: Any, texts: list[str], batching: tuple[int, int]) -> tuple[np.ndarray, float]:
+def _timed(encoder: Encoder, texts: list[str],
+           batching: tuple[int, int]) -> tuple[np.ndarray, float]:
     """Vectors of `texts` batched this way, and the seconds they took (after a warm-up)."""
     encoder.batch_size = batching[0] or encoder.batch_size
     encoder.batch_tokens = batching[1]
@@ -245,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         batchings += [(0, int(t)) for t in args.batch_tokens.split(",") if t]
         backend_throughput(corpus_path, args.backends, settings, work, batchings)
         return
-    encoder = Encoder(settings.embedding_model, settings.embed_batch_size,
+    encoder = TorchEncoder(settings.embedding_model, settings.embed_batch_size,
                       settings.embed_batch_tokens)
     encoder.encode(["warm up"])
     try:

@@ -1,6 +1,6 @@
 """Indexing: corpus files to a versioned FAISS + SQLite index on disk (build, publish, read)."""
 
-from index.build import BuildSummary, build_index
+from index.build import BuildSummary, build_index, encoded_texts
 from index.chunk import (
     CHUNKER_VERSION,
     Passage,
@@ -18,9 +18,12 @@ from index.publish import (
     LEXICAL,
     MANIFEST,
     PASSAGES,
+    PROBE,
     SENTENCES,
     IndexBusyError,
+    Manifest,
     current_version,
+    read_manifest,
 )
 from index.reader import REBUILD, ArticleInfo, IndexUnavailableError, LoadedIndex, load_index
 from index.store import FaissStore, VectorStore, choose_kind
@@ -32,6 +35,7 @@ __all__ = [
     "LEXICAL",
     "MANIFEST",
     "PASSAGES",
+    "PROBE",
     "REBUILD",
     "SENTENCES",
     "ArticleInfo",
@@ -41,16 +45,19 @@ __all__ = [
     "IndexBusyError",
     "IndexUnavailableError",
     "LoadedIndex",
+    "Manifest",
     "Passage",
     "Span",
     "VectorStore",
     "build_index",
     "choose_kind",
     "current_version",
+    "encoded_texts",
     "is_fragment",
     "load_index",
     "paragraphs",
     "passages",
+    "read_manifest",
     "sentences",
     "word_count",
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from index.chunk import Passage
-from index.sources.files import Article
+from index.sources import Article
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (

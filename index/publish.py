@@ -13,13 +13,16 @@ versions are deleted only once no reader holds them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fcntl
 import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -31,7 +34,58 @@ CATALOG = "catalog.sqlite"
 PASSAGES = "passages.faiss"
 SENTENCES = "sentences.faiss"
 LEXICAL = "lexical.npz"  # BM25 postings (index.lexical), read from the catalog's FTS5
+PROBE = "probe.npy"  # the passage encoder's vectors of the probe sentences (index.encoders)
 READERS = ".readers"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What `manifest.json` records about a version; `to_dict` gives the file's keys in the
+    file's order (keys this program does not know are kept in `extra`)."""
+
+    format_version: int | None = None
+    version: str | None = None
+    model: str | None = None
+    dimension: int = 0
+    encoder_backend: str | None = None  # None: built before it was recorded, by torch fp32
+    index_kind: dict[str, str] = field(default_factory=dict)
+    chunking: dict[str, int] = field(default_factory=dict)
+    articles: int = 0
+    passages: int | None = None
+    sentences: int = 0
+    corpus_fingerprint: str | None = None
+    built_at: str | None = None
+    build_seconds: float = 0.0
+    new_articles: list[str] = field(default_factory=list)
+    changed_articles: list[str] = field(default_factory=list)
+    removed_articles: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
+        """The manifest of a parsed `manifest.json`; a missing key takes its default."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"the manifest is a {type(data).__name__}, not an object")
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        return cls(**{k: v for k, v in data.items() if k in known},
+                   extra={k: v for k, v in data.items() if k not in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys and values `manifest.json` holds, in its order."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name != "extra"}
+        return {**data, **self.extra}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value recorded under `key` (for readers of the former dict)."""
+        return self.to_dict().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def counts(self) -> dict[str, int]:
+        """The number of rows of each vector store."""
+        return {"passages": self.passages or 0, "sentences": self.sentences}
 
 
 class IndexBusyError(VerbatimError):
@@ -57,7 +111,7 @@ def new_version_name() -> str:
 
 
 @contextmanager
-def build_lock(index_dir: Path):
+def build_lock(index_dir: Path) -> Iterator[None]:
     """Only one build at a time per index directory."""
     index_dir.mkdir(parents=True, exist_ok=True)
     with open(index_dir / ".build.lock", "a+b") as handle:
@@ -78,14 +132,17 @@ def staging_dir(index_dir: Path, name: str) -> Path:
     return path
 
 
-def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    """Write `manifest.json` into a version folder (atomically)."""
     tmp = folder / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False),
+                   encoding="utf-8")
     os.replace(tmp, folder / MANIFEST)
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+def read_manifest(folder: Path) -> Manifest:
+    """The manifest of a version folder; OSError or ValueError when unreadable."""
+    return Manifest.from_dict(json.loads((folder / MANIFEST).read_text(encoding="utf-8")))
 
 
 def publish(index_dir: Path, staging: Path, name: str) -> Path:
@@ -123,7 +180,7 @@ def cleanup(index_dir: Path, keep: int) -> list[str]:
 
 
 @contextmanager
-def reading(folder: Path):
+def reading(folder: Path) -> Iterator[None]:
     """Hold a shared lock on a version while it is in use (see `cleanup`)."""
     handle = open_reader_lock(folder)
     try:

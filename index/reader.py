@@ -14,6 +14,7 @@ import numpy as np
 from index import catalog, publish
 from index.errors import VerbatimError
 from index.lexical import Bm25
+from index.publish import Manifest
 from index.store import FaissStore
 
 REBUILD = "python build_index.py"
@@ -39,13 +40,13 @@ class ArticleInfo:
 class LoadedIndex:
     """One index version in memory: FAISS stores, offsets, vocabulary; texts stay in SQLite."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any], ef_search: int = 128) -> None:
+    def __init__(self, folder: Path, manifest: Manifest, ef_search: int = 128) -> None:
         self.folder = folder
         self.manifest = manifest
         self.memo: dict[object, object] = {}  # per-version caches of derived values (quoting)
-        probe = folder / "probe.npy"  # the passage encoder's vectors of backends.PROBES
+        probe = folder / publish.PROBE  # the passage encoder's vectors of the probe sentences
         self.probe: np.ndarray | None = np.load(probe) if probe.exists() else None
-        self.version: str = manifest.get("version", folder.name)
+        self.version: str = manifest.version or folder.name
         self._lock_handle = publish.open_reader_lock(folder)
         self._local = threading.local()
         self.passages = FaissStore.load(folder / publish.PASSAGES, ef_search)
@@ -59,7 +60,7 @@ class LoadedIndex:
         stable = np.array([tuple(r) for r in srows], dtype=np.int64).reshape(-1, 4)
         self.sentence_table = stable
         # Sentences are stored right after their passage, so id order groups them by passage.
-        _, self.sentence_vectors = catalog.vectors(conn, "sentences", int(manifest["dimension"]))
+        _, self.sentence_vectors = catalog.vectors(conn, "sentences", int(manifest.dimension))
         bounds = np.flatnonzero(np.diff(stable[:, 1])) + 1 if len(stable) else np.array([], int)
         starts = np.concatenate([[0], bounds]) if len(stable) else np.array([], int)
         ends = np.concatenate([bounds, [len(stable)]]) if len(stable) else np.array([], int)
@@ -122,13 +123,13 @@ def load_index(index_dir: Path, model_name: str, ef_search: int = 128) -> Loaded
         raise IndexUnavailableError(
             f"The index manifest in {folder} is unreadable ({err}): "
             f"rebuild it with `{REBUILD} --full`.") from err
-    if manifest.get("format_version") != publish.FORMAT_VERSION:
+    if manifest.format_version != publish.FORMAT_VERSION:
         raise IndexUnavailableError(
-            f"The index in {index_dir} has format {manifest.get('format_version')}, this program "
+            f"The index in {index_dir} has format {manifest.format_version}, this program "
             f"reads format {publish.FORMAT_VERSION}: rebuild it with `{REBUILD} --full`.")
-    if manifest.get("model") != model_name:
+    if manifest.model != model_name:
         raise IndexUnavailableError(
-            f"The index in {index_dir} was built with {manifest.get('model')!r} but "
+            f"The index in {index_dir} was built with {manifest.model!r} but "
             f"EMBEDDING_MODEL is {model_name!r}: rebuild it with `{REBUILD} --full`.")
     try:
         loaded = LoadedIndex(folder, manifest, ef_search)
@@ -136,8 +137,7 @@ def load_index(index_dir: Path, model_name: str, ef_search: int = 128) -> Loaded
         raise IndexUnavailableError(
             f"The index in {folder} is damaged ({_short(err)}): "
             f"rebuild it with `{REBUILD} --full`.") from err
-    if len(loaded.passages) != loaded.passage_count or loaded.passage_count != manifest.get(
-            "passages"):
+    if not len(loaded.passages) == loaded.passage_count == manifest.passages:
         loaded.close()
         raise IndexUnavailableError(
             f"The index in {folder} is inconsistent (FAISS and catalog disagree): "

@@ -1,10 +1,10 @@
-"""The vector store: FAISS behind a small interface (add, remove, search, save, load)."""
+"""The vector store: FAISS behind a small interface (add, search, save, load)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import faiss
 import numpy as np
@@ -20,7 +20,6 @@ class VectorStore(Protocol):
     kind: str
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
-    def remove(self, ids: np.ndarray) -> None: ...
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
     def save(self, path: Path) -> None: ...
     def __len__(self) -> int: ...
@@ -36,18 +35,21 @@ class FaissStore:
         self.kind = kind
         self.ef_search = ef_search
         if index is None:
+            base: faiss.Index
             if kind == "hnsw":
-                base = faiss.IndexHNSWFlat(dimension, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-                base.hnsw.efConstruction = ef_construction
+                hnsw = faiss.IndexHNSWFlat(dimension, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+                hnsw.hnsw.efConstruction = ef_construction
+                base = hnsw
             else:
                 base = faiss.IndexFlatIP(dimension)
             index = faiss.IndexIDMap2(base)
-        self.index = index
+        self.index: faiss.Index = index
         self._tune()
 
     def _tune(self) -> None:
         if self.kind == "hnsw":
-            faiss.downcast_index(self.index.index).hnsw.efSearch = self.ef_search
+            inner = cast(faiss.IndexIDMap2, self.index).index
+            cast(faiss.IndexHNSW, faiss.downcast_index(inner)).hnsw.efSearch = self.ef_search
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if not len(ids):
@@ -59,20 +61,6 @@ class FaissStore:
                                     np.asarray(ids, dtype=np.int64))
         finally:
             faiss.omp_set_num_threads(previous)
-
-    def remove(self, ids: np.ndarray) -> None:
-        ids = np.asarray(ids, dtype=np.int64)
-        if self.kind == "flat":
-            self.index.remove_ids(ids)
-            return
-        # HNSW cannot delete: rebuild from the vectors it keeps.
-        all_ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
-        keep = all_ids[~np.isin(all_ids, ids)]
-        vectors = np.vstack([self.index.reconstruct(int(i)) for i in keep]) if len(keep) else None
-        fresh = FaissStore(self.dimension, self.kind, ef_search=self.ef_search)
-        if vectors is not None:
-            fresh.add(keep, vectors)
-        self.index = fresh.index
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)

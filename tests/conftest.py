@@ -7,13 +7,13 @@ import shutil
 import pytest
 
 from bot.settings import Settings
-from index.encoders.embed import Encoder
+from index.encoders import TorchEncoder
 from tests.support.workspace import SEED, build, make_settings
 
 
 @pytest.fixture(scope="session")
-def encoder() -> Encoder:
-    return Encoder(Settings().embedding_model)
+def encoder() -> TorchEncoder:
+    return TorchEncoder(Settings().embedding_model)
 
 
 @pytest.fixture(scope="session")

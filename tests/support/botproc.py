@@ -12,6 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from index.encoders import TorchEncoder, export_onnx, model_key
+from index.settings import PACKAGED_MODEL
 from tests.support.fake_bot_api import FakeTelegram
 from tests.support.workspace import ROOT
 
@@ -20,14 +22,10 @@ from tests.support.workspace import ROOT
 def _session_encoders() -> Path:
     """One ONNX export for every bot of this test run (8 s each otherwise); test_backends
     covers the export itself."""
-    from index.encoders import backends
-    from index.encoders.embed import Encoder
-    from index.settings import PACKAGED_MODEL
-
     folder = Path(tempfile.mkdtemp(prefix="verbatim-encoders-"))
     atexit.register(shutil.rmtree, folder, True)
-    encoder = Encoder(PACKAGED_MODEL)
-    backends.export_onnx(encoder, folder / backends.model_key(encoder.path))
+    encoder = TorchEncoder(PACKAGED_MODEL)
+    export_onnx(encoder, folder / model_key(encoder.path))
     return folder
 
 

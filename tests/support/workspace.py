@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.settings import Settings
-from index.build import build_index
-from index.encoders.embed import Encoder
-from index.sources.files import read_corpus
+from index import build_index
+from index.encoders import Encoder
+from index.sources import read_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "corpus" / "tripoli-airport.txt"

@@ -14,10 +14,21 @@ the probes like any other backend; these calibration texts are separate from the
 from __future__ import annotations
 
 import copy
+import logging
 import re
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from index.encoders.cpu import cpu_flags, needs_reduced_range
+from index.encoders.onnx_backend import export_graph
+
+if TYPE_CHECKING:
+    import torch
+    from sentence_transformers.models import Transformer
+    from transformers import PreTrainedTokenizerBase
 
 ALPHA = 0.8  # 0.5 left short questions at cosine 0.98; 0.8 measured best (0.9 was no better)
 TARGET_COSINE = 0.998
@@ -43,7 +54,7 @@ CALIBRATION = [
 ]
 
 
-def _quantised(x: Any) -> Any:
+def _quantised(x: torch.Tensor) -> torch.Tensor:
     """What ONNX Runtime's dynamic quantisation does to an activation: uint8, one scale."""
     import torch
 
@@ -53,7 +64,7 @@ def _quantised(x: Any) -> Any:
     return (torch.clamp(torch.round(x / scale) + zero, 0, 255) - zero) * scale
 
 
-def _smoothed_linear(linear: Any, scale: Any) -> Any:
+def _smoothed_linear(linear: torch.nn.Linear, scale: torch.Tensor) -> torch.nn.Module:
     import torch
 
     class Smoothed(torch.nn.Module):
@@ -70,7 +81,7 @@ def _smoothed_linear(linear: Any, scale: Any) -> Any:
                 self.int8_weight = torch.round(self.lin.weight / step).clamp(-127, 127) * step
             self.simulate = False
 
-        def forward(self, x: Any) -> Any:
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             x = x * self.inverse
             if not self.simulate:
                 return self.lin(x)
@@ -79,7 +90,8 @@ def _smoothed_linear(linear: Any, scale: Any) -> Any:
     return Smoothed()
 
 
-def _vectors(model: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
+def _vectors(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase,
+             texts: list[str]) -> np.ndarray:
     """Mean-pooled, normalised vectors, one text at a time (as questions are encoded)."""
     import torch
 
@@ -93,17 +105,18 @@ def _vectors(model: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
     return np.array(rows)
 
 
-def smoothed_copy(bert: Any, tokenizer: Any) -> tuple[Any, list[str]]:
+def smoothed_copy(bert: torch.nn.Module,
+                  tokenizer: PreTrainedTokenizerBase) -> tuple[torch.nn.Module, list[str]]:
     """A copy of `bert` with every encoder linear smoothed (same fp32 output), and the names
     of the linears to keep fp32 in the int8 model."""
     import torch
 
     model = copy.deepcopy(bert).eval()
     reference = _vectors(bert, tokenizer, CALIBRATION)
-    peaks: dict[str, Any] = {}
+    peaks: dict[str, torch.Tensor] = {}
 
-    def record(name: str):
-        def hook(_module: Any, inputs: tuple, _output: Any) -> None:
+    def record(name: str) -> Callable[[torch.nn.Module, tuple, object], None]:
+        def hook(_module: torch.nn.Module, inputs: tuple, _output: object) -> None:
             peak = inputs[0].detach().abs().reshape(-1, inputs[0].shape[-1]).amax(0)
             peaks[name] = torch.maximum(peaks[name], peak) if name in peaks else peak
         return hook
@@ -129,8 +142,8 @@ def smoothed_copy(bert: Any, tokenizer: Any) -> tuple[Any, list[str]]:
     return model, _keep_fp32(model, tokenizer, smoothed, reference)
 
 
-def _keep_fp32(model: Any, tokenizer: Any, smoothed: dict[str, Any],
-               reference: np.ndarray) -> list[str]:
+def _keep_fp32(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase,
+               smoothed: dict[str, Any], reference: np.ndarray) -> list[str]:
     """Down-projections (wider in than out) that stay fp32, most sensitive first, until the
     simulated int8 model agrees with fp32 on the calibration texts; at most half of them."""
 
@@ -161,3 +174,28 @@ def onnx_nodes(graph_node_names: list[str], linears: list[str], prefix: str = "b
     wanted = [f"/{prefix}/{re.sub(r'[.](?![0-9])', '/', name)}/" for name in linears]
     return [node for node in graph_node_names
             if node.endswith("MatMul") and any(node.startswith(w) for w in wanted)]
+
+
+def export_int8(transformer: Transformer, folder: Path) -> dict[str, list[str]]:
+    """Smooth, export, and quantise to int8 (dynamic, weights per channel) as
+    `folder/model-int8.onnx`, keeping the most sensitive down-projections fp32; returns which
+    ones were kept. `transformer` is the sentence-transformers Transformer module."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    model, keep = smoothed_copy(transformer.auto_model, transformer.tokenizer)
+    smoothed = folder / "model-smoothed.onnx"
+    export_graph(model, transformer.tokenizer, smoothed)
+    nodes = [node.name for node in onnx.load(str(smoothed), load_external_data=False).graph.node]
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # "consider pre-processing": measured instead, in benchmarks
+    try:
+        quantize_dynamic(str(smoothed), str(folder / "model-int8.onnx"),
+                         weight_type=QuantType.QInt8, per_channel=True,
+                         reduce_range=needs_reduced_range(cpu_flags()),
+                         nodes_to_exclude=onnx_nodes(nodes, keep))
+    finally:
+        root.setLevel(level)
+        smoothed.unlink(missing_ok=True)
+    return {"int8_fp32_linears": keep}

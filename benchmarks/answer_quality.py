@@ -21,18 +21,26 @@ from benchmarks.common import (
     OUT,
     SHARED,
     answerable,
-    cpu_line,
     load_squad,
+    parse_with_cpu_line,
     percentile,
     table,
     write_squad_corpus,
 )
-from bot.engine.answer import Engine
+from bot.engine import Engine
+from bot.engine.search import Hit  # the retrieval modes are measured below the facade
 from bot.settings import Settings
-from index.build import build_index
-from index.encoders.embed import Encoder, passage_encoder, query_encoder, question_candidates
-from index.reader import IndexUnavailableError
-from index.sources.files import read_corpus
+from index import IndexUnavailableError, LoadedIndex, build_index
+from index.encoders import (
+    Encoder,
+    TorchEncoder,
+    cpu_flags,
+    native_bf16,
+    passage_encoder,
+    query_encoder,
+    question_candidates,
+)
+from index.sources import read_corpus
 
 LEFT_OUT = ("Sky_(United_Kingdom)", "Victoria_(Australia)")
 MODES = ("dense", "lexical", "hybrid")
@@ -55,7 +63,8 @@ def build(name: str, corpus_paths: list[Path], work: Path, encoder: Encoder,
 
 def paragraph_ranks(engine: Engine, questions: list[dict], mode: str) -> list[int | None]:
     """1-based rank of the gold paragraph among the first 10 distinct paragraphs, or None."""
-    index, retriever = engine._state
+    index, retriever = engine.index, engine.retriever
+    assert index is not None, "the engine has no index loaded"
     ranks = []
     for q in questions:
         vector = engine.encoder.encode_query(q["question"])
@@ -64,7 +73,8 @@ def paragraph_ranks(engine: Engine, questions: list[dict], mode: str) -> list[in
     return ranks
 
 
-def _rank(index, hits, q) -> int | None:
+def _rank(index: LoadedIndex, hits: list[Hit], q: dict) -> int | None:
+    """1-based rank of the question's gold paragraph among the hits' first 10 paragraphs."""
     seen: list[tuple[str, int]] = []
     for hit in hits:
         article_row, paragraph, _, _ = index.passage(hit.passage_id)
@@ -163,7 +173,7 @@ def plot(rows_by_label: dict[str, list[list[object]]], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def evaluate(label: str, encoder: Any, question_encoder: Any, squad: list[dict],
+def evaluate(label: str, encoder: Encoder, question_encoder: Encoder, squad: list[dict],
              distractors: list[Path], work: Path, threshold: float | None) -> dict[str, Any]:
     """Build the three indexes with `encoder` and measure retrieval, quoting and abstention
     with `question_encoder`; prints the tables and returns the headline figures."""
@@ -175,7 +185,6 @@ def evaluate(label: str, encoder: Any, question_encoder: Any, squad: list[dict],
                        work, encoder, seed_from=f"squad5{suffix}{tag}")
     three = build(f"squad3{tag}", [work / "corpora" / "squad3"], work, encoder)
     questions = answerable(squad)
-    left_out_ids = {f"squad:{t}" for t in LEFT_OUT}
     print(f"\n[{label}: passages {encoder.backend}, questions {question_encoder.backend}] "
           f"{len(questions)} answerable questions; index: SQuAD 5 articles{suffix}\n")
     engine = Engine(full, encoder=question_encoder)
@@ -190,29 +199,10 @@ def evaluate(label: str, encoder: Any, question_encoder: Any, squad: list[dict],
     words = float(np.mean([a["words"] for a in answers]))
     print(f"\nQuote hit rate (first quote contains the gold answer): {hit:.3f}; "
           f"mean quote length {words:.1f} words")
-    thresholds = [round(x, 3) for x in np.arange(0.70, 1.46, 0.05)]
     current = threshold if threshold is not None else Settings().abstain_threshold
-    sweeps: dict[str, list[list[object]]] = {}
-    at: list[list[object]] = []
-    details = {"full": answers}
-    for name, settings in (("3 SQuAD articles", three), (f"3 SQuAD articles{suffix}",
-                                                         three_plus)):
-        sub = Engine(settings, encoder=question_encoder)
-        sub.load()
-        result = engine_answers(sub, questions)
-        inside = [r for r, q in zip(result, questions, strict=True)
-                  if q["article_id"] not in left_out_ids]
-        outside = [r for r, q in zip(result, questions, strict=True)
-                   if q["article_id"] in left_out_ids]
-        sweeps[name] = abstention_rows(name, inside, outside, thresholds)
-        at.append(abstention_rows(name, inside, outside, [current])[0])
-        details[name] = result
-    print(f"\nAbstention at the threshold {current} "
-          "(left-out: answerable questions about the 2 articles not indexed)")
-    print(table(["index", "threshold", "abstained on left-out", "false abstention"], at))
-    print("\nThreshold sweep")
-    print(table(["index", "threshold", "abstained on left-out", "false abstention"],
-                [row for rows_ in sweeps.values() for row in rows_]))
+    indexes = {"3 SQuAD articles": three, f"3 SQuAD articles{suffix}": three_plus}
+    sweeps, at, details = abstention(indexes, question_encoder, questions, current)
+    details["full"] = answers
     work.mkdir(parents=True, exist_ok=True)
     plot(sweeps, work / f"abstention{tag}.png")
     (work / f"details{tag}.json").write_text(json.dumps(details, indent=1, default=str))
@@ -223,6 +213,37 @@ def evaluate(label: str, encoder: Any, question_encoder: Any, squad: list[dict],
         figures[f"false abstention, {row[0]}"] = row[3]
     figures["engine"] = engine
     return figures
+
+
+def abstention(indexes: dict[str, Settings], question_encoder: Encoder, questions: list[dict],
+               current: float) -> tuple[dict[str, list[list[object]]], list[list[object]],
+                                        dict[str, list[dict]]]:
+    """On the indexes without the left-out articles: abstention on questions about them and
+    false abstention on the others, swept over thresholds and at `current`; prints both
+    tables and returns (sweeps, rows at `current`, each index's answers)."""
+    left_out_ids = {f"squad:{t}" for t in LEFT_OUT}
+    thresholds = [round(x, 3) for x in np.arange(0.70, 1.46, 0.05)]
+    sweeps: dict[str, list[list[object]]] = {}
+    at: list[list[object]] = []
+    details: dict[str, list[dict]] = {}
+    for name, settings in indexes.items():
+        sub = Engine(settings, encoder=question_encoder)
+        sub.load()
+        result = engine_answers(sub, questions)
+        inside = [r for r, q in zip(result, questions, strict=True)
+                  if q["article_id"] not in left_out_ids]
+        outside = [r for r, q in zip(result, questions, strict=True)
+                   if q["article_id"] in left_out_ids]
+        sweeps[name] = abstention_rows(name, inside, outside, thresholds)
+        at.append(abstention_rows(name, inside, outside, [current])[0])
+        details[name] = result
+    headers = ["index", "threshold", "abstained on left-out", "false abstention"]
+    print(f"\nAbstention at the threshold {current} "
+          "(left-out: answerable questions about the 2 articles not indexed)")
+    print(table(headers, at))
+    print("\nThreshold sweep")
+    print(table(headers, [row for rows_ in sweeps.values() for row in rows_]))
+    return sweeps, at, details
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -237,8 +258,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="also build and measure an all torch fp32 pipeline, side by side")
     parser.add_argument("--latency-only", action="store_true",
                         help="only the latency table (on the auto index, built if needed)")
-    args = parser.parse_args(argv)
-    print(cpu_line())
+    args = parse_with_cpu_line(parser, argv)
     squad, work = load_squad(args.squad), args.work
     write_squad_corpus(squad, work / "corpora" / "squad5")
     write_squad_corpus([a for a in squad if a["title"] not in LEFT_OUT],
@@ -246,7 +266,8 @@ def main(argv: list[str] | None = None) -> None:
     distractors = [] if args.no_bbc else [args.bbc]
     defaults = Settings(_env_file=None)
     encoder = passage_encoder(defaults, work)  # ENCODER_BACKEND=auto: by the CPU's flags
-    fp32 = Encoder(defaults.embedding_model, defaults.embed_batch_size, defaults.embed_batch_tokens)
+    fp32 = TorchEncoder(defaults.embedding_model, defaults.embed_batch_size,
+                        defaults.embed_batch_tokens)
     question_encoder = query_encoder(defaults, work, base=fp32)
     print(f"passage encoder: {encoder.backend}; question encoder: {question_encoder.backend}")
     if args.latency_only:
@@ -267,8 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     print_latency(defaults, settings, work, fp32, question_encoder, squad)
 
 
-def print_latency(defaults: Settings, settings: Settings, work: Path, fp32: Encoder,
-                  question_encoder: Any, squad: list[dict]) -> None:
+def print_latency(defaults: Settings, settings: Settings, work: Path, fp32: TorchEncoder,
+                  question_encoder: Encoder, squad: list[dict]) -> None:
     print("\nLatency per question, warm (ms), per question encoder on the auto index (auto "
           f"chose {question_encoder.backend})")
     engines = {}
@@ -284,13 +305,12 @@ def print_latency(defaults: Settings, settings: Settings, work: Path, fp32: Enco
                 latency(engines, fp32.model, answerable(squad))))
 
 
-def question_encoders(defaults: Settings, work: Path, fp32: Encoder) -> dict[str, Any]:
+def question_encoders(defaults: Settings, work: Path,
+                      fp32: TorchEncoder) -> dict[str, Encoder]:
     """The question encoders `auto` chooses from, and torch bf16 where the CPU has it."""
-    from index.encoders import backends
-
-    found = {c.backend: c for c in question_candidates(fp32, work)}
-    if backends.native_bf16(backends.cpu_flags()):
-        bf16 = Encoder(defaults.embedding_model)
+    found: dict[str, Encoder] = {c.backend: c for c in question_candidates(fp32, work)}
+    if native_bf16(cpu_flags()):
+        bf16 = TorchEncoder(defaults.embedding_model)
         bf16.to_bf16()
         found["torch-bf16"] = bf16
     return found

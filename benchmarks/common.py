@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import platform
 import statistics
 from collections.abc import Sequence
@@ -26,9 +28,15 @@ def cpu_line() -> str:
     except OSError:
         pass
     present = [f for f in CPU_FLAGS_OF_INTEREST if f in flags]
-    import os
-
     return f"CPU: {model}; {os.cpu_count()} cores; flags: {' '.join(present) or 'none of interest'}"
+
+
+def parse_with_cpu_line(parser: argparse.ArgumentParser,
+                        argv: list[str] | None) -> argparse.Namespace:
+    """The benchmark's arguments, after which its report starts with the CPU line."""
+    args = parser.parse_args(argv)
+    print(cpu_line())
+    return args
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, cpu_line, percentile, table
-from index.sources.html import extract_html
+from benchmarks.common import ROOT, parse_with_cpu_line, percentile, table
+from index.sources import extract_html
 from tests.support.fake_bot_api import FakeTelegram
 from tests.support.news_site import NewsSite, article_page, rss
 from tests.support.texts import FLOOD, MUSEUM, PORT
@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=8)
-    args = parser.parse_args(argv)
-    print(cpu_line())
+    args = parse_with_cpu_line(parser, argv)
     rate, size_kb = extraction_rate(args.pages)
     print(table(["pages", "mean page KB", "pages extracted/s"], [[args.pages, size_kb, rate]]))
     latencies = fetch_to_push(args.rounds)

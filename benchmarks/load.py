@@ -16,13 +16,14 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 from benchmarks.common import (
     ROOT,
     SHARED,
-    cpu_line,
     load_squad,
+    parse_with_cpu_line,
     percentile,
     table,
     write_squad_corpus,
@@ -59,7 +60,7 @@ class Load:
             self.api.user_message(chat, question, user_id=chat)
             self.sent[chat].append(time.monotonic())
 
-    def latencies(self, exclude: set[int] = frozenset()) -> tuple[list[float], int, int]:
+    def latencies(self, exclude: AbstractSet[int] = frozenset()) -> tuple[list[float], int, int]:
         """Reply latencies (ms), questions sent, questions answered."""
         replies: dict[int, list[float]] = defaultdict(list)
         lat: list[float] = []
@@ -93,31 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=4.0, help="questions per second, steady")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the steady phase")
     parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev_subset.json")
-    args = parser.parse_args(argv)
-    print(cpu_line())
-    work = Path(tempfile.mkdtemp(prefix="verbatim-load-"))
-    corpus = work / "corpus"
-    corpus.mkdir()
-    (corpus / "tripoli-airport.txt").write_text(
-        (ROOT / "corpus" / "tripoli-airport.txt").read_text(encoding="utf-8"), encoding="utf-8")
-    squad = load_squad(args.squad)
-    write_squad_corpus(squad[:3], corpus / "squad")
-    env = {**os.environ, "CORPUS_DIR": str(corpus), "INDEX_DIR": str(work / "index"),
-           "DATA_DIR": str(work / "data"), "LOG_LEVEL": "WARNING"}
-    subprocess.run([sys.executable, "build_index.py", "--quiet"], cwd=ROOT, env=env, check=True)
+    args = parse_with_cpu_line(parser, argv)
+    work, env = prepare(args.squad)
     questions = QUESTIONS + squad_questions(args.squad)
-
-    api = FakeTelegram()
-    api.start()
-    original_send = api.api_sendMessage
-
-    def stamped(params):  # record when each reply arrived
-        message = original_send(params)
-        with api.lock:
-            api.sent[-1]["_received"] = time.monotonic()
-        return message
-
-    api.api_sendMessage = stamped
+    api = stamped_api()
     chats = list(range(1, PRIVATE + 1)) + [-(1000 + i) for i in range(GROUPS)]
     for chat in chats[PRIVATE:]:
         api.add_chat(chat, "supergroup", f"Group {chat}")
@@ -130,55 +110,112 @@ def main(argv: list[str] | None = None) -> None:
         deadline = time.monotonic() + 120
         while not api.commands and time.monotonic() < deadline:
             time.sleep(0.2)
-        load = Load(api)
         rng = random.Random(0)
-        burst_start = time.monotonic()
-        for i in range(args.burst):
-            load.ask(chats[i % len(chats)], rng.choice(questions))
-        wait_answered(load, args.burst, timeout=600)
-        burst_seconds = time.monotonic() - burst_start
-        burst_lat, burst_total, burst_done = load.latencies()
-
-        steady = Load(api)
-        (corpus / "late-news.md").write_text(
-            "---\ntitle: Late news\n---\nThe airport reopened to civilian flights on Sunday.\n",
-            encoding="utf-8")
-        rebuild = None
-        start = time.monotonic()
-        n = 0
-        while time.monotonic() - start < args.seconds:
-            if rebuild is None and time.monotonic() - start > args.seconds / 4:
-                rebuild = subprocess.Popen([sys.executable, "build_index.py", "--quiet"],
-                                           cwd=ROOT, env=env)
-            if n % 10 == 0:
-                for _ in range(5):
-                    api.user_message(FLOODER, rng.choice(questions), user_id=FLOODER)
-            steady.ask(chats[n % len(chats)], rng.choice(questions))
-            n += 1
-            time.sleep(max(0.0, start + n / args.rate - time.monotonic()))
-        if rebuild is not None:
-            rebuild.wait(300)
-        wait_answered(steady, n, timeout=300, exclude={FLOODER})
-        steady_lat, steady_total, steady_done = steady.latencies(exclude={FLOODER})
-        api.user_message(7_777, "When did the airport reopen to civilian flights?", user_id=7_777)
-        try:
-            reply = api.wait_for(lambda m: m["chat"]["id"] == 7_777, timeout=60)
-            swapped = "Late news" in reply[0]["text"]
-        except TimeoutError:
-            swapped = False
+        burst = burst_phase(api, chats, questions, rng, args.burst)
+        steady = steady_phase(api, chats, questions, rng, args, env)
+        swapped = answers_late_news(api)
         rss = peak_rss_mb(bot.pid)
     finally:
         bot.terminate()
         bot.wait(20)
         api.stop()
-    rows = [
-        ["burst", burst_total, burst_done, burst_total - burst_done,
-         percentile(burst_lat, 50), percentile(burst_lat, 95), percentile(burst_lat, 99),
-         burst_done / burst_seconds],
-        [f"steady {args.rate}/s + index swap + flood", steady_total, steady_done,
-         steady_total - steady_done, percentile(steady_lat, 50), percentile(steady_lat, 95),
-         percentile(steady_lat, 99), steady_done / args.seconds],
-    ]
+    report([["burst", *burst], [f"steady {args.rate}/s + index swap + flood", *steady]], rss,
+           swapped)
+
+
+def small_corpus(work: Path, squad_path: Path) -> Path:
+    """`work`/corpus with the seed article and the first 3 SQuAD articles."""
+    corpus = work / "corpus"
+    corpus.mkdir()
+    (corpus / "tripoli-airport.txt").write_text(
+        (ROOT / "corpus" / "tripoli-airport.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    write_squad_corpus(load_squad(squad_path)[:3], corpus / "squad")
+    return corpus
+
+
+def prepare(squad_path: Path) -> tuple[Path, dict[str, str]]:
+    """A work folder with the small corpus, indexed; the bot's environment for it."""
+    work = Path(tempfile.mkdtemp(prefix="verbatim-load-"))
+    corpus = small_corpus(work, squad_path)
+    env = {**os.environ, "CORPUS_DIR": str(corpus), "INDEX_DIR": str(work / "index"),
+           "DATA_DIR": str(work / "data"), "LOG_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, "build_index.py", "--quiet"], cwd=ROOT, env=env, check=True)
+    return work, env
+
+
+def stamped_api() -> FakeTelegram:
+    """The fake Bot API, started, recording when each reply arrived."""
+    api = FakeTelegram()
+    api.start()
+    original_send = api.api_sendMessage
+
+    def stamped(params):  # record when each reply arrived
+        message = original_send(params)
+        with api.lock:
+            api.sent[-1]["_received"] = time.monotonic()
+        return message
+
+    api.api_sendMessage = stamped  # type: ignore[method-assign]
+    return api
+
+
+def phase_row(load: Load, seconds: float, exclude: AbstractSet[int] = frozenset()) -> list[object]:
+    """sent, answered, lost, p50, p95, p99 and answered per second of a phase."""
+    lat, total, done = load.latencies(exclude)
+    return [total, done, total - done, percentile(lat, 50), percentile(lat, 95),
+            percentile(lat, 99), done / seconds]
+
+
+def burst_phase(api: FakeTelegram, chats: list[int], questions: list[str],
+                rng: random.Random, count: int) -> list[object]:
+    """`count` questions at once over all chats; the phase's row."""
+    load = Load(api)
+    started = time.monotonic()
+    for i in range(count):
+        load.ask(chats[i % len(chats)], rng.choice(questions))
+    wait_answered(load, count, timeout=600)
+    return phase_row(load, time.monotonic() - started)
+
+
+def steady_phase(api: FakeTelegram, chats: list[int], questions: list[str],
+                 rng: random.Random, args: argparse.Namespace,
+                 env: dict[str, str]) -> list[object]:
+    """A steady rate while an article is added and the index rebuilt, one user flooding."""
+    steady = Load(api)
+    corpus = Path(env["CORPUS_DIR"])
+    (corpus / "late-news.md").write_text(
+        "---\ntitle: Late news\n---\nThe airport reopened to civilian flights on Sunday.\n",
+        encoding="utf-8")
+    rebuild = None
+    start = time.monotonic()
+    n = 0
+    while time.monotonic() - start < args.seconds:
+        if rebuild is None and time.monotonic() - start > args.seconds / 4:
+            rebuild = subprocess.Popen([sys.executable, "build_index.py", "--quiet"],
+                                       cwd=ROOT, env=env)
+        if n % 10 == 0:
+            for _ in range(5):
+                api.user_message(FLOODER, rng.choice(questions), user_id=FLOODER)
+        steady.ask(chats[n % len(chats)], rng.choice(questions))
+        n += 1
+        time.sleep(max(0.0, start + n / args.rate - time.monotonic()))
+    if rebuild is not None:
+        rebuild.wait(300)
+    wait_answered(steady, n, timeout=300, exclude={FLOODER})
+    return phase_row(steady, args.seconds, exclude={FLOODER})
+
+
+def answers_late_news(api: FakeTelegram) -> bool:
+    """Whether the article added during the steady phase is answered from (after the swap)."""
+    api.user_message(7_777, "When did the airport reopen to civilian flights?", user_id=7_777)
+    try:
+        reply = api.wait_for(lambda m: m["chat"]["id"] == 7_777, timeout=60)
+    except TimeoutError:
+        return False
+    return "Late news" in reply[0]["text"]
+
+
+def report(rows: list[list[object]], rss: float, swapped: bool) -> None:
     print(table(["phase", "sent", "answered", "lost", "p50 ms", "p95 ms", "p99 ms",
                  "answered/s"], rows))
     print(f"\nPeak RSS of the bot: {rss:.0f} MB; the article added during the steady phase was "
@@ -187,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def wait_answered(load: Load, expected: int, timeout: float,
-                  exclude: set[int] = frozenset()) -> None:
+                  exclude: AbstractSet[int] = frozenset()) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _, _, answered = load.latencies(exclude)

@@ -21,8 +21,16 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import ROOT, SHARED, cpu_line, load_squad, percentile, table
-from benchmarks.load import QUESTIONS, Load, peak_rss_mb, squad_questions, wait_answered
+from benchmarks.common import ROOT, SHARED, parse_with_cpu_line, percentile, table
+from benchmarks.load import (
+    QUESTIONS,
+    Load,
+    peak_rss_mb,
+    small_corpus,
+    squad_questions,
+    stamped_api,
+    wait_answered,
+)
 from tests.support.fake_bot_api import FakeTelegram
 from tests.support.services import Nginx, Postgres, free_port
 
@@ -32,13 +40,7 @@ CHATS = 50
 
 
 def build_small_index(work: Path, squad: Path) -> Path:
-    from benchmarks.common import write_squad_corpus
-
-    corpus = work / "corpus"
-    corpus.mkdir()
-    (corpus / "tripoli-airport.txt").write_text(
-        (ROOT / "corpus" / "tripoli-airport.txt").read_text(encoding="utf-8"), encoding="utf-8")
-    write_squad_corpus(load_squad(squad)[:3], corpus / "squad")
+    corpus = small_corpus(work, squad)
     env = {**os.environ, "CORPUS_DIR": str(corpus), "INDEX_DIR": str(work / "index")}
     subprocess.run([sys.executable, "build_index.py", "--quiet"], cwd=ROOT, env=env, check=True)
     return work / "index"
@@ -46,17 +48,8 @@ def build_small_index(work: Path, squad: Path) -> Path:
 
 def run(index_dir: Path, backend: str, replicas: int, questions: list[str], count: int,
         work: Path) -> list[object]:
-    api = FakeTelegram()
-    api.start()
-    original_send = api.api_sendMessage
-
-    def stamped(params):  # when each reply arrived
-        message = original_send(params)
-        with api.lock:
-            api.sent[-1]["_received"] = time.monotonic()
-        return message
-
-    api.api_sendMessage = stamped
+    """One configuration: `replicas` bots on `backend` behind nginx, a burst of `count`."""
+    api = stamped_api()
     pg = Postgres().start() if backend == "postgresql" else None
     url = pg.url if pg else f"sqlite:///{work / f'{backend}-{replicas}.sqlite3'}"
     ports = [free_port() for _ in range(replicas)]
@@ -74,25 +67,8 @@ def run(index_dir: Path, backend: str, replicas: int, questions: list[str], coun
             with open(work / f"bot-{backend}-{replicas}-{i}.log", "w") as log:
                 procs.append(subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env,
                                               stdout=subprocess.DEVNULL, stderr=log))
-        for port in ports:
-            deadline = time.monotonic() + 300
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "a replica did not become healthy"
-                time.sleep(0.5)
-        load = Load(api)
-        rng = random.Random(0)
-        chats = list(range(1, CHATS + 1))
-        start = time.monotonic()
-        for i in range(count):
-            load.ask(chats[i % len(chats)], rng.choice(questions))
-        wait_answered(load, count, timeout=900)
-        seconds = time.monotonic() - start
-        latencies, total, done = load.latencies()
+        wait_healthy(ports)
+        total, done, per_second, p50, p95 = burst(api, questions, count)
         rss = [peak_rss_mb(p.pid) for p in procs]
     finally:
         for proc in procs:
@@ -103,8 +79,36 @@ def run(index_dir: Path, backend: str, replicas: int, questions: list[str], coun
         api.stop()
         if pg:
             pg.stop()
-    return [backend, replicas, total, done, done / seconds, percentile(latencies, 50),
-            percentile(latencies, 95), max(rss)]
+    return [backend, replicas, total, done, per_second, p50, p95, max(rss)]
+
+
+def wait_healthy(ports: list[int], timeout: float = 300) -> None:
+    """Until every replica's /healthz answers 200 (each within `timeout` seconds)."""
+    for port in ports:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "a replica did not become healthy"
+            time.sleep(0.5)
+
+
+def burst(api: FakeTelegram, questions: list[str],
+          count: int) -> tuple[int, int, float, float, float]:
+    """`count` questions over CHATS chats at once: sent, answered, answers/s, p50, p95 ms."""
+    load = Load(api)
+    rng = random.Random(0)
+    chats = list(range(1, CHATS + 1))
+    start = time.monotonic()
+    for i in range(count):
+        load.ask(chats[i % len(chats)], rng.choice(questions))
+    wait_answered(load, count, timeout=900)
+    seconds = time.monotonic() - start
+    latencies, total, done = load.latencies()
+    return total, done, done / seconds, percentile(latencies, 50), percentile(latencies, 95)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -113,8 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--questions", type=int, default=300, help="questions in the burst")
     parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev_subset.json")
     parser.add_argument("--configs", default="sqlite:1,sqlite:2,postgresql:1,postgresql:2")
-    args = parser.parse_args(argv)
-    print(cpu_line())
+    args = parse_with_cpu_line(parser, argv)
     work = Path(tempfile.mkdtemp(prefix="verbatim-scale-"))
     index_dir = args.index_dir
     if not (index_dir / "CURRENT").exists():

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index import catalog, publish
+import index.catalog as catalog
+import index.publish as publish
 from index.chunk import CHUNKER_VERSION, Passage, passages
 from index.encoders import Encoder, agrees, passage_encoder, resolve_model
 from index.lexical import Bm25

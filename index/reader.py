@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from index import catalog, publish
+import index.catalog as catalog
+import index.publish as publish
 from index.errors import VerbatimError
 from index.lexical import Bm25
 from index.publish import Manifest

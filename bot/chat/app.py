@@ -21,7 +21,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.chat import buttons, commands, jobs, questions
+import bot.chat.buttons as buttons
+import bot.chat.commands as commands
+import bot.chat.jobs as jobs
+import bot.chat.questions as questions
 from bot.chat.access import allowlist_gate
 from bot.chat.context import CONTEXT_TYPES, ChatApp, ChatContext, Services
 from bot.chat.intake import InboxWorker, on_error

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from telegram import BotCommand, Update
 from telegram.ext import CommandHandler
 
-from bot.chat import admin, info, questions, subscriptions
+import bot.chat.admin as admin
+import bot.chat.info as info
+import bot.chat.questions as questions
+import bot.chat.subscriptions as subscriptions
 from bot.chat.access import AdminHandler, Handler, admin_only
 from bot.chat.context import ChatContext
 from bot.chat.replies import reply

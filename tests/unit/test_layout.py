@@ -1,5 +1,6 @@
-"""The architecture, checked: rooms that import only what their rules allow, no import cycle, no
-project import hidden in a function, facades with `__all__`, short functions, a true layout table."""
+"""The architecture, checked: rooms that import only what their rules allow, no import cycle,
+no project import hidden in a function, facades with `__all__`, short functions, a true layout
+table."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def imports(path: Path) -> Iterator[tuple[str, int, bool]]:
     """(imported module, line, inside a function) for every import in a file; `from p import m`
     yields `p.m` when `m` is a module of the project."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
 
     def visit(node: ast.AST, in_function: bool) -> Iterator[tuple[str, int, bool]]:
         for child in ast.iter_child_nodes(node):
@@ -52,9 +54,11 @@ def imports(path: Path) -> Iterator[tuple[str, int, bool]]:
                 if child.level:
                     base = ".".join(package.split(".")[: len(package.split(".")) - child.level + 1]
                                     + ([base] if base else []))
+                yield base, child.lineno, in_function  # runs `base/__init__` first
                 for alias in child.names:
                     sub = f"{base}.{alias.name}"
-                    yield (sub if sub in MODULES else base), child.lineno, in_function
+                    if sub in MODULES:
+                        yield sub, child.lineno, in_function
             else:
                 yield from visit(child, local)
 

@@ -10,13 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pydantic import ValidationError
-
 from bot.settings import Settings
 from bot.state import State
+from index.cli import load_settings, parse_args, run_fetch
 from index.cli import main as build_main
-from index.cli import parse_args, run_fetch
-from index.settings import describe_error
 
 __all__ = ["fetch", "main", "parse_args"]
 
@@ -27,10 +24,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def fetch(args: argparse.Namespace) -> int:
     """Feeds into the corpus (the summary printed); 0, or 2 for bad settings or feeds file."""
-    try:
-        settings = Settings()  # type: ignore[call-arg]  # read from the environment
-    except ValidationError as err:
-        print(describe_error(err), file=sys.stderr)
+    settings = load_settings(Settings)
+    if settings is None:
         return 2
     if args.corpus:
         settings = settings.model_copy(update={"corpus_dir": args.corpus[0]})

@@ -11,20 +11,22 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 
 from index.build import build_index
 from index.encoders import ModelError
 from index.publish import IndexBusyError
-from index.settings import IndexSettings, SourceSettings, describe_error
+from index.settings import BaseConfig, IndexSettings, SourceSettings, describe_error
 from index.sources import Corpus, CorpusError, FeedsFileError, Ledger, fetch_locked, read_corpus
 
-__all__ = ["Fetch", "main", "parse_args", "run_fetch"]
+__all__ = ["Fetch", "load_settings", "main", "parse_args", "run_fetch"]
 
 # The --fetch step, given the parsed arguments: an exit code (0 to go on with the build). The
 # caller supplies it, as it knows where the state database is.
 Fetch = Callable[[argparse.Namespace], int]
+Config = TypeVar("Config", bound=BaseConfig)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -47,10 +49,8 @@ def main(argv: list[str] | None = None, fetch: Fetch | None = None) -> int:
     """Parse the arguments, fetch first with `--fetch` (through `fetch`), then check or build."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    try:
-        settings = IndexSettings()  # type: ignore[call-arg]  # read from the environment
-    except ValidationError as err:
-        print(describe_error(err), file=sys.stderr)
+    settings = load_settings(IndexSettings)
+    if settings is None:
         return 2
     if args.fetch:
         code = fetch(args) if fetch is not None else 2
@@ -67,6 +67,15 @@ def main(argv: list[str] | None = None, fetch: Fetch | None = None) -> int:
         print(f"error: --strict: {len(corpus.problems)} problems, nothing built", file=sys.stderr)
         return 1
     return _build(args, settings, corpus)
+
+
+def load_settings(kind: type[Config]) -> Config | None:
+    """These settings, read from the environment; None when one is wrong (each printed)."""
+    try:
+        return kind()
+    except ValidationError as err:
+        print(describe_error(err), file=sys.stderr)
+        return None
 
 
 def _read(args: argparse.Namespace, settings: IndexSettings) -> Corpus | int:

@@ -30,11 +30,10 @@ from bot.engine.topics import Topic, best_match
 from bot.settings import Settings
 from index import IndexUnavailableError, LoadedIndex, current_version, load_index, word_count
 from index.encoders import (
-    COMPATIBLE_MIN_COSINE,
-    PROBES,
     Encoder,
+    IncompatibleEncoderError,
     ModelError,
-    min_cosine,
+    check_compatible,
     query_encoder,
 )
 from index.errors import VerbatimError
@@ -102,7 +101,6 @@ class Engine:
     def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
         self.settings = settings
         self.encoder = encoder or query_encoder(settings, settings.resolved_index_dir)
-        self._probes: dict[int, np.ndarray] = {}
         rarity("warm")  # loads wordfreq's English table now, not during the first question
         self._state: tuple[LoadedIndex, Retriever] | None = None
         self._reload_lock = threading.Lock()
@@ -137,7 +135,7 @@ class Engine:
             return None
         dates = [a.published for a in index.articles.values() if a.published]
         size = sum(p.stat().st_size for p in index.folder.iterdir() if p.is_file())
-        built_at, model = index.manifest.get("built_at"), index.manifest.get("model")
+        built_at, model = index.manifest.built_at, index.manifest.model
         return IndexSummary(articles=len(index.articles), passages=index.passage_count,
                             newest_published=max(dates) if dates else None,
                             built_at=None if built_at is None else str(built_at),
@@ -218,28 +216,16 @@ class Engine:
                 old[0].close()
             return True
 
-    def _compatible_encoder(self, loaded: LoadedIndex) -> Any:
+    def _compatible_encoder(self, loaded: LoadedIndex) -> Encoder:
         """The question encoder whose vectors agree with the index's passage encoder on the
         probe set: the fastest one, or its torch fp32 fallback; none is a rebuild message."""
-        stored = loaded.probe
-        if stored is None:
-            return self.encoder
-        tried = []
-        for candidate in (self.encoder, getattr(self.encoder, "fallback", None)):
-            if candidate is None:
-                continue
-            key = id(candidate)
-            if key not in self._probes:
-                self._probes[key] = candidate.encode(PROBES)
-            agreement = min_cosine(stored, self._probes[key])
-            if agreement >= COMPATIBLE_MIN_COSINE:
-                return candidate
-            tried.append(f"{candidate.backend} {agreement:.3f}")
-        raise IndexUnavailableError(
-            f"The index in {loaded.folder.parent.parent} was built with "
-            f"{loaded.manifest.get('encoder_backend')}, whose vectors no question encoder here "
-            f"agrees with ({', '.join(tried)}; needed {COMPATIBLE_MIN_COSINE}): rebuild it "
-            "with `python build_index.py --full`.")
+        try:
+            return check_compatible(self.encoder, loaded.probe)
+        except IncompatibleEncoderError as err:  # "<backend> <cosine>, ...; needed <minimum>"
+            raise IndexUnavailableError(
+                f"The index in {loaded.folder.parent.parent} was built with "
+                f"{loaded.manifest.encoder_backend}, whose vectors no question encoder here "
+                f"agrees with ({err}): rebuild it with `python build_index.py --full`.") from err
 
     def answer(self, question: str, mode: str = "hybrid", limit: int | None = None) -> Answer:
         started = time.perf_counter()

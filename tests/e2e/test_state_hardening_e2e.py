@@ -4,15 +4,17 @@ one data folder, a real PostgreSQL server, and push planning beside the answerin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import shutil
 import sqlite3
 import threading
+from collections.abc import Iterator
 
 import pytest
 
-from tests.support.botproc import start_bot, wait_until
+from tests.support.botproc import BotProcess, start_bot, wait_until
 from tests.support.fake_bot_api import FakeTelegram
 from tests.support.services import Postgres
 from tests.support.texts import QUESTION, answered
@@ -29,46 +31,41 @@ def ask(api: FakeTelegram, chat: int) -> None:
     api.user_message(chat, QUESTION, user_id=chat)
 
 
+@contextlib.contextmanager
+def serving(api: FakeTelegram, settings) -> Iterator[BotProcess]:
+    """The fake Bot API started and a bot process on it; both stopped on the way out."""
+    api.start()
+    bot = start_bot(api, settings)
+    try:
+        yield bot
+    finally:
+        bot.stop()
+        api.stop()
+
+
 def test_a_bot_with_another_token_on_the_same_data_folder_answers(shared):
     first = FakeTelegram(token="111111:FIRST-BOT")
-    first.start()
-    bot = start_bot(first, shared)
-    try:
+    with serving(first, shared):
         for chat in (301, 302, 303):
             ask(first, chat)
         wait_until(lambda: all(answered(first, c) for c in (301, 302, 303)), 60)
-    finally:
-        bot.stop()
-        first.stop()
     second = FakeTelegram(token="222222:SECOND-BOT")  # its update ids start at 1 again
-    second.start()
-    bot = start_bot(second, shared)
-    try:
+    with serving(second, shared):
         ask(second, 304)
         wait_until(lambda: answered(second, 304), 60,
                    "the second bot never answered: it took its updates for the first's")
-    finally:
-        bot.stop()
-        second.stop()
 
 
 def test_a_bot_api_that_numbers_updates_afresh_is_still_heard(shared):
     """The same token, a Bot API server (say a local one, restarted) numbering from 1 again:
     update ids the database holds already are new updates, not redeliveries."""
     before = FakeTelegram()
-    before.start()
-    bot = start_bot(before, shared)
-    try:
+    with serving(before, shared):
         for chat in (311, 312, 313):
             ask(before, chat)
         wait_until(lambda: all(answered(before, c) for c in (311, 312, 313)), 60)
-    finally:
-        bot.stop()
-        before.stop()
     after = FakeTelegram()
-    after.start()
-    bot = start_bot(after, shared)
-    try:
+    with serving(after, shared):
         ask(after, 314)
         ask(after, 315)
         wait_until(lambda: answered(after, 314) and answered(after, 315), 60,
@@ -76,16 +73,11 @@ def test_a_bot_api_that_numbers_updates_afresh_is_still_heard(shared):
         ask(after, 316)  # and it keeps hearing what comes next
         wait_until(lambda: answered(after, 316), 60)
         assert not answered(after, 311), "an old question was answered again"
-    finally:
-        bot.stop()
-        after.stop()
 
 
 def test_the_21st_follow_of_a_chat_is_refused_with_a_clear_reply(shared):
     api = FakeTelegram()
-    api.start()
-    bot = start_bot(api, shared)
-    try:
+    with serving(api, shared):
         for i in range(21):
             sent = api.user_message(320, f"/follow topic number {i}", user_id=320)
             api.wait_for(lambda m, s=sent: m["chat"]["id"] == 320
@@ -97,9 +89,6 @@ def test_the_21st_follow_of_a_chat_is_refused_with_a_clear_reply(shared):
         listing = api.wait_for(lambda m: m["chat"]["id"] == 320 and "Following:" in m["text"])
         assert "topic number 19" in listing[0]["text"]
         assert "topic number 20" not in listing[0]["text"]
-    finally:
-        bot.stop()
-        api.stop()
 
 
 LONG_ID = "wire/" + "very-long-article-identifier-" * 20  # 585 characters
@@ -187,9 +176,7 @@ def wait_or_none(predicate, timeout: float):
 
 def test_forget_leaves_none_of_the_users_texts_in_the_inbox(shared):
     api = FakeTelegram()
-    api.start()
-    bot = start_bot(api, shared)
-    try:
+    with serving(api, shared) as bot:
         ask(api, 350)
         api.user_message(351, "Is the airport open again?", user_id=351)
         wait_until(lambda: answered(api, 350) and api.messages_to(351), 60)
@@ -211,6 +198,3 @@ def test_forget_leaves_none_of_the_users_texts_in_the_inbox(shared):
         wait_until(lambda: len(answered(api, 350)) == 2, 60)
         after_forget = bot.log.read_text().split("/forget", 1)[1]
         assert not re.search(r"update \d+ failed", after_forget), "handling /forget failed"
-    finally:
-        bot.stop()
-        api.stop()

@@ -16,8 +16,8 @@ def test_ready_version_and_summary(seed_engine):
     assert summary is not None
     assert (summary.articles, summary.passages) == (len(index.articles), index.passage_count)
     assert summary.newest_published is None  # the seed article is undated
-    assert summary.built_at == index.manifest.get("built_at")
-    assert summary.model == index.manifest.get("model")
+    assert summary.built_at == index.manifest.built_at
+    assert summary.model == index.manifest.model
     assert summary.size_bytes == sum(p.stat().st_size for p in index.folder.iterdir()
                                      if p.is_file())
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.engine import Engine
-from index.sources.files import read_corpus
+from index.sources import read_corpus
 from tests.support.news_site import BOILERPLATE, NewsSite, article_page, atom, rss
 from tests.support.services import free_port as closed_port
 from tests.support.texts import FLOOD, MUSEUM, PORT

@@ -78,6 +78,14 @@ def warnings_of(summary: FetchSummary) -> str:
     return "\n".join(summary.warnings)
 
 
+def fetch_within(seconds: float, settings, ledger: Ledger | None = None) -> FetchSummary:
+    """fetch_feeds into the settings' corpus, which must be over within `seconds`."""
+    started = time.monotonic()
+    summary = fetch_feeds(settings, ledger or sqlite_ledger(settings), settings.corpus_dir)
+    assert time.monotonic() - started < seconds
+    return summary
+
+
 # ---- 1. canonical URLs ------------------------------------------------------------------
 def test_a_page_claiming_another_feeds_canonical_url_never_rewrites_its_article(site, tmp_path):
     elsewhere = NewsSite("127.0.0.2")
@@ -232,9 +240,7 @@ def test_the_default_refuses_loopback_and_private_addresses(site, tmp_path, monk
                                  fetch_host_delay_seconds=0)
         settings.corpus_dir.mkdir()
         settings.data_dir.mkdir()
-        started = time.monotonic()
-        summary = fetch_feeds(settings, sqlite_ledger(settings), settings.corpus_dir)
-        assert time.monotonic() - started < 4  # refused before connecting, not timed out
+        summary = fetch_within(4, settings)  # refused before connecting, not timed out
         assert site.requests == [] and ipv6.requests == []
         assert (summary.feeds, summary.failed) == (0, 5)
         text = warnings_of(summary)
@@ -347,9 +353,7 @@ def test_pathological_charsets_are_refused_quickly_and_real_ones_still_read(site
     feeds = feeds_toml(tmp_path / "feeds.toml", (f"{base}/rss.xml", "Charsets"),
                        (f"{base}/puny.xml", "Puny"), (f"{base}/puny-header.xml", "Header"))
     settings = settings_for(tmp_path, feeds)
-    started = time.monotonic()
-    summary = fetch_feeds(settings, sqlite_ledger(settings), settings.corpus_dir)
-    assert time.monotonic() - started < 10
+    summary = fetch_within(10, settings)
     text = warnings_of(summary)
     for page, name in (("punycode", "punycode"), ("meta-punycode", "punycode"),
                        ("utf7", "utf-7"), ("escape", "unicode-escape")):
@@ -377,9 +381,7 @@ def test_a_feed_cannot_smuggle_a_pathological_charset_past_the_check(site, tmp_p
     feeds = feeds_toml(tmp_path / "feeds.toml", (f"{base}/second-pi.xml", "Second"),
                        (f"{base}/other-pi.xml", "Other"), (f"{base}/utf16.xml", "Wide"))
     settings = settings_for(tmp_path, feeds)
-    started = time.monotonic()
-    summary = fetch_feeds(settings, sqlite_ledger(settings), settings.corpus_dir)
-    assert time.monotonic() - started < 10
+    summary = fetch_within(10, settings)
     text = warnings_of(summary)
     for name in ("Second", "Other", "Wide"):
         assert f"feed {name} " in text, text
@@ -396,9 +398,7 @@ def test_a_slow_drip_download_ends_at_the_total_deadline(site, tmp_path):
              kind="application/rss+xml")
     feeds = feeds_toml(tmp_path / "feeds.toml", (f"{site.url}/rss.xml", "Drip"))
     settings = settings_for(tmp_path, feeds, fetch_timeout_seconds=2, fetch_deadline_seconds=3)
-    started = time.monotonic()
-    summary = fetch_feeds(settings, sqlite_ledger(settings), settings.corpus_dir)
-    assert time.monotonic() - started < 8
+    summary = fetch_within(8, settings)
     assert f"page {site.url}/drip: timed out: over 3 s in all (setting " \
            "FETCH_DEADLINE_SECONDS)" in warnings_of(summary), summary.lines()
 
@@ -570,9 +570,7 @@ def test_fuzz_random_feeds_and_pages_never_crash_the_fetch(fuzz_world, world):
     served.put("/f", feed, kind=f"application/rss+xml; charset={charset}" if charset else
                "application/rss+xml")
     before = {p for p in root.rglob("*") if p.is_file()}
-    started = time.monotonic()
-    summary = fetch_feeds(settings, ledger, settings.corpus_dir)
-    assert time.monotonic() - started < 8
+    summary = fetch_within(8, settings, ledger)
     assert isinstance(summary, FetchSummary) and summary.feeds in (0, 1)
     assert "/leak" not in served.requests
     for path in {p for p in root.rglob("*") if p.is_file()} - before:

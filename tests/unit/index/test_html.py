@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from bot.engine import Engine
-from index.sources.files import read_corpus
+from index.sources import read_corpus
 from tests.support.workspace import build
 
 PAGES = Path(__file__).resolve().parents[2] / "support" / "pages"

@@ -2,7 +2,7 @@
 
 import json
 
-from index.sources.files import read_corpus
+from index.sources import read_corpus
 
 
 def write(folder, name, content, mode="w"):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any
 
 from bot.engine import Answer, ArticleRef, PushPayload, Quote
 from index import sentences
@@ -188,14 +187,8 @@ def _article_line(article: ArticleRef) -> Block:
                  title + (f" · {rest}" if rest else ""))
 
 
-def _payload(payload: PushPayload | Mapping[str, Any]) -> PushPayload:
-    return payload if isinstance(payload, PushPayload) else PushPayload.from_dict(payload)
-
-
-def push_html(payload: PushPayload | Mapping[str, Any]) -> list[str]:
-    """A new article for a subscriber, or a match for a followed topic, with its quote (a
-    stored payload dict is read as its PushPayload)."""
-    push = _payload(payload)
+def push_html(push: PushPayload) -> list[str]:
+    """A new article for a subscriber, or a match for a followed topic, with its quote."""
     line = _article_line(push.article)
     if push.kind == "follow":
         header = f"🔔 New on “{escape(push.topic or '')}”: "
@@ -207,30 +200,26 @@ def push_html(payload: PushPayload | Mapping[str, Any]) -> list[str]:
     return pack(blocks)
 
 
-def digest_html(payloads: Sequence[PushPayload | Mapping[str, Any]]) -> list[str]:
+def digest_html(payloads: Sequence[PushPayload]) -> list[str]:
     """One message listing many new articles instead of a flood."""
     head = f"🆕 {len(payloads)} new articles:"
     blocks = [Block(head, head)]
-    for push in map(_payload, payloads):
+    for push in payloads:
         line = _article_line(push.article)
         topic = f" (on “{push.topic}”)" if push.kind == "follow" else ""
         blocks.append(Block(f"• {line.html}{escape(topic)}", f"• {line.visible}{topic}"))
     return pack(blocks, separator="\n")
 
 
-LatestItem = tuple[ArticleRef | Mapping[str, Any], Quote | Mapping[str, Any] | None]
-
-
-def latest_html(items: Sequence[LatestItem]) -> list[str]:
+def latest_html(items: Sequence[tuple[ArticleRef, Quote | None]]) -> list[str]:
     """The newest articles: title, source, date, link and first sentence (as `engine.newest`
-    gives them, or as their dicts)."""
+    gives them)."""
     if not items:
         return ["The index holds no articles yet."]
     blocks = []
     for article, quote in items:
-        line = _article_line(article if isinstance(article, ArticleRef)
-                             else ArticleRef.from_dict(article))
-        text = quote.text if isinstance(quote, Quote) else quote["text"] if quote else None
+        line = _article_line(article)
+        text = quote.text if quote else None
         whole = Block(f"{line.html}\n<blockquote>{escape(text)}</blockquote>",
                       f"{line.visible}\n{text}") if text is not None else line
         if utf16_len(whole.visible) <= TELEGRAM_LIMIT or text is None:

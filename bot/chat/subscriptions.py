@@ -32,9 +32,7 @@ async def on_latest(update: Update, context: ChatContext) -> None:
     if not engine.ready:
         await reply(message, escape(UNAVAILABLE))
         return
-    items = [(article.to_dict(), lead.to_dict() if lead else None)
-             for article, lead in engine.newest(count)]
-    for page in render.latest_html(items):
+    for page in render.latest_html(engine.newest(count)):
         await reply(message, page)
 
 

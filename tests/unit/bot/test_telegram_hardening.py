@@ -12,7 +12,7 @@ from urllib.parse import quote as percent
 import yaml
 
 from bot import render
-from bot.engine.answer import Answer, Quote
+from bot.engine import Answer, ArticleRef, PushPayload, Quote
 from tests.support.fake_bot_api import plain_text
 from tests.support.workspace import ROOT
 
@@ -45,11 +45,10 @@ def test_huge_title_is_shortened_visibly_and_the_quote_is_whole():
     assert pages[0].count("<blockquote>") == 1
     assert "The ledger of the lighthouse keepers" in shown and "…" in shown
     assert render.utf16_len(shown) < 1000
-    article = {"title": HUGE_TITLE, "url": "https://example.org/misrata", "source": "Wire"}
-    for page in (render.latest_html([(article, {"text": TEXT})])
-                 + render.push_html({"kind": "new", "article": article,
-                                     "quote": {**quote(title=HUGE_TITLE).__dict__}})
-                 + render.digest_html([{"kind": "new", "article": article}] * 3)):
+    article = ArticleRef("misrata.md", HUGE_TITLE, "Wire", "https://example.org/misrata", None)
+    for page in (render.latest_html([(article, quote())])
+                 + render.push_html(PushPayload("new", None, article, quote(title=HUGE_TITLE)))
+                 + render.digest_html([PushPayload("new", None, article, None)] * 3)):
         assert "…" in visible(page) and render.utf16_len(visible(page)) <= 4096
     console = render.as_text(answer_of(quote(title=HUGE_TITLE)))
     assert TEXT in console and "…" in console and len(console) < 1000
@@ -60,7 +59,7 @@ def test_only_http_links_are_rendered_as_links():
                 "JAVASCRIPT:alert(1)", " javascript:alert(1)"):
         page = render.answer_html(answer_of(quote(url=url)))[0]
         assert "href" not in page, url
-        line = render.latest_html([({"title": "T", "url": url}, None)])[0]
+        line = render.latest_html([(ArticleRef("t.md", "T", None, url, None), None)])[0]
         assert "href" not in line, url
     page = render.answer_html(answer_of(quote(url="https://example.org/a?b=1&c=2")))[0]
     assert 'href="https://example.org/a?b=1&amp;c=2"' in page
@@ -207,8 +206,9 @@ def test_transient_errors_are_told_from_refusals_and_bugs():
 
 def test_latest_with_a_first_sentence_longer_than_a_message_shows_it_whole():
     sentence = "The harbour of Zuwara loaded olive oil " + "and wheat " * 1200 + "in 1850."
-    pages = render.latest_html([({"title": "Zuwara", "source": "Port"}, {"text": sentence}),
-                                ({"title": "Misrata"}, {"text": TEXT})])
+    pages = render.latest_html([
+        (ArticleRef("zuwara.md", "Zuwara", "Port", None, None), quote(text=sentence)),
+        (ArticleRef("misrata.md", "Misrata", None, None, None), quote())])
     shown = [visible(p) for p in pages]
     assert all(render.utf16_len(t) <= 4096 for t in shown)
     assert " ".join(shown).split() == ["Zuwara", "·", "Port", *sentence.split(), "Misrata",

@@ -13,6 +13,8 @@ from index import sentences
 from index.sources import is_web_url
 
 MAX_TITLE = 200  # characters of a title or source shown; longer ones end in an ellipsis
+NO_ANSWER = "The articles do not answer that."
+RELATED = "This may be related:"
 
 
 def shorten(text: str, limit: int = MAX_TITLE) -> str:
@@ -47,8 +49,11 @@ def as_text(answer: Answer) -> str:
     if answer.help:
         return answer.help
     if answer.abstained:
-        lines = ["The articles do not answer that."]
-        if answer.suggestions:
+        lines = [NO_ANSWER]
+        if answer.related is not None:
+            lines.append(f"{RELATED}\n“{answer.related.text}”\n    — "
+                         f"{attribution(answer.related)}")
+        elif answer.suggestions:
             lines.append("Nearest articles: " + "; ".join(shorten(s["title"])
                                                           for s in answer.suggestions))
         return "\n".join(lines)
@@ -60,7 +65,6 @@ def as_text(answer: Answer) -> str:
 
 # ---- Telegram HTML -------------------------------------------------------------------------
 TELEGRAM_LIMIT = 4096
-NO_ANSWER = "The articles do not answer that."
 
 
 def utf16_len(text: str) -> int:
@@ -168,6 +172,10 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None) -> list[str]:
     if answer.help:
         return [escape(answer.help)]
     if answer.abstained:
+        if answer.related is not None:
+            head = Block(escape(f"{NO_ANSWER} {RELATED}"), f"{NO_ANSWER} {RELATED}")
+            return pack([head, *quote_blocks(answer.related.text,
+                                             attribution_html(answer.related))])
         text = NO_ANSWER
         if answer.suggestions:
             text += " Nearest articles are below."

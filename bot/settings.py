@@ -41,7 +41,7 @@ class EngineSettings(BaseConfig):
     """How answers are chosen: quotes per answer and the calibrated thresholds."""
 
     max_quotes: int = Field(3, ge=1, le=10)
-    abstain_threshold: float = 1.06
+    abstain_threshold: float = 2.87
     follow_threshold: float = 0.44
 
 

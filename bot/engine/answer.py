@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.engine.abstention import rarity, related, support
 from bot.engine.lookups import (
     article_ref,
     examples,
@@ -23,7 +24,7 @@ from bot.engine.lookups import (
     paragraph,
     still_there,
 )
-from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote, rarity, support
+from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
 from bot.engine.records import ArticleRef, Catalog, IndexSummary
 from bot.engine.search import Hit, QueryTerms, Retriever, terms
 from bot.engine.topics import Topic, best_match
@@ -50,6 +51,7 @@ HELP = ("I answer questions about the news articles I hold, quoting them word fo
         "the source. Ask me something like “How far is Qasr Bin Ghashir from Tripoli?”")
 UNAVAILABLE = "The article index is unavailable right now; please try again later."
 MORE_QUOTES_CONFIDENCE = 0.44  # quotes after the first need this much evidence of their own
+RECENCY_WEIGHT = 1.5  # for news questions, in rank-score units: the newest article gets this
 
 
 @dataclass
@@ -64,6 +66,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     index_version: str | None = None
     evidence: dict[str, float] = field(default_factory=dict)
+    related: Quote | None = None  # when abstaining: the lead of an article the question names
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -78,6 +81,9 @@ class Answer:
             data["error"] = self.error
         if self.help is not None:
             data["help"] = self.help
+        if self.related is not None:
+            data["related"] = {k: v for k, v in self.related.to_dict().items()
+                               if k != "passage_id"}
         return data
 
 
@@ -190,7 +196,8 @@ class Engine:
         state = self._state
         if state is None:
             raise IndexUnavailableError(UNAVAILABLE)
-        return Topic(text, self.encoder.encode_query(text), state[1].query_terms(text))
+        return Topic(text, self.encoder.encode_query(text),
+                     state[1].query_terms(text, loose=True))
 
     def match_topic(self, article_id: str, topic: Topic, threshold: float) -> Quote | None:
         """The article's sentence that best matches the topic, when it matches at least
@@ -266,18 +273,19 @@ class Engine:
         bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
             candidates)
         scored = [c for c, _ in sorted(zip(candidates, bonus, strict=True),
-                                       key=lambda pair: pair[0][1] + pair[1], reverse=True)
+                                       key=lambda pair: pair[0][2]["rank"] + pair[1],
+                                       reverse=True)
                   if word_count(c[0].text) >= MIN_STANDALONE_WORDS]  # headings never stand alone
         evidence = dict(scored[0][2]) if scored else {}
         if scored:
-            evidence.update(support(question, scored))
+            evidence.update(support(query, scored))
         if not scored or evidence["support"] < self.settings.abstain_threshold:
             return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
-                          evidence=evidence)
+                          evidence=evidence, related=related(index, query, scored))
         quotes: list[Quote] = []
         seen: set[str] = set()
-        for quote, confidence, _ in scored:
-            if quotes and confidence < MORE_QUOTES_CONFIDENCE:
+        for number, (quote, confidence, _) in enumerate(scored):
+            if number and confidence < MORE_QUOTES_CONFIDENCE:
                 break
             key = " ".join(quote.text.lower().split())
             if key in seen:
@@ -303,7 +311,7 @@ def open_engine(settings: Settings) -> tuple[Engine | None, str | None]:
     return engine, None
 
 
-def recency_bonus(dates: list[str | None], weight: float = 0.15) -> list[float]:
+def recency_bonus(dates: list[str | None], weight: float = RECENCY_WEIGHT) -> list[float]:
     """For news questions: newer dated articles rank higher; undated ones get nothing."""
     ordered = sorted({d for d in dates if d}, reverse=True)
     if not ordered:

@@ -15,6 +15,7 @@ import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from bot.engine.answer_types import AnswerType, asked_type
 from index.reader import LoadedIndex
 
 STOPWORDS = frozenset("""
@@ -25,6 +26,7 @@ me more most my myself no nor not now of off on once only or other our ours ours
 own same she should so some such than that the their theirs them themselves then there these
 they this those through to too under until up very was we were what when where which while who
 whom why will with would you your yours yourself yourselves tell say said says please know
+much many
 anything something did does also
 """.split())
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -32,6 +34,7 @@ _LOCAL = threading.local()
 RRF_K = 60
 COMMON_IDF = math.log(1 + (1 - 0.04 + 0.0) / 0.04)  # terms in more than ~4 % of passages
 MODES = ("hybrid", "dense", "lexical")
+MAX_VARIANTS = 4  # spellings of a word looked for besides its own
 
 
 def fold(text: str) -> str:
@@ -72,6 +75,8 @@ class QueryTerms:
     variants: dict[str, list[str]] = field(default_factory=dict)
     idf: dict[str, float] = field(default_factory=dict)
     unknown: float = 0.0  # idf-weighted share of terms found nowhere in the index
+    text: str = ""  # the question (or topic) as asked
+    asked: AnswerType = AnswerType.ANY  # the kind of answer the question asks for
 
     def phrases(self, min_idf: float = 0.0) -> list[str]:
         """The question's terms and their variants, for BM25; terms in most passages (idf
@@ -121,20 +126,26 @@ class Retriever:
             if term and term.isalpha():
                 buckets[(term[0], len(term))].append(term)
         self._buckets = buckets
-        self._variant_memo: dict[str, list[str]] = {}  # questions share their words
+        self._variant_memo: dict[tuple[str, bool], list[str]] = {}  # questions share words
 
-    def query_terms(self, question: str) -> QueryTerms:
+    def query_terms(self, question: str, loose: bool = False) -> QueryTerms:
+        """The question's terms with their spelling variants in the index and idf weights;
+        `loose` (for followed topics, a word or two typed once): only words the articles never
+        use get variants, and those of five letters one more edit ("Lybia" for "Libya")."""
         words = terms(question)
         stemmed = list(dict.fromkeys(stems(words)))
-        query = QueryTerms(stemmed)
+        query = QueryTerms(stemmed, text=question, asked=asked_type(question))
         vocab = self.index.vocabulary
         for stem in stemmed:
+            if loose and vocab.get(stem):
+                continue  # a topic word the articles use is taken as typed ("Libya", not "liber")
             if len(stem) >= 5 and stem.isalpha():
-                found = self._variant_memo.get(stem)
+                key = (stem, loose)
+                found = self._variant_memo.get(key)
                 if found is None:
                     if len(self._variant_memo) > 100_000:
                         self._variant_memo.clear()
-                    found = self._variant_memo[stem] = self._variants(stem)
+                    found = self._variant_memo[key] = self._variants(stem, loose)
                 if found:
                     query.variants[stem] = found
         missing = 0.0
@@ -146,15 +157,17 @@ class Retriever:
         query.unknown = missing / total if total else 0.0
         return query
 
-    def _variants(self, stem: str) -> list[str]:
+    def _variants(self, stem: str, loose: bool = False) -> list[str]:
         """Spellings within a small edit distance in the index vocabulary (Hifter ~ Haftar)."""
-        max_distance = 2 if len(stem) >= 6 else 1
+        max_distance = 2 if len(stem) >= (5 if loose else 6) else 1
+        spread = 1 if loose else max_distance  # a typo keeps a word's length, give or take one
         candidates: list[str] = []
-        for length in range(len(stem) - max_distance, len(stem) + max_distance + 1):
+        for length in range(len(stem) - spread, len(stem) + spread + 1):
             candidates.extend(self._buckets.get((stem[0], length), ()))
-        found = process.extract(stem, candidates, scorer=Levenshtein.distance,
-                                score_cutoff=max_distance, limit=4)
-        return [term for term, _, _ in found if term != stem]
+        found = process.extract(stem, [c for c in candidates if c != stem],
+                                scorer=Levenshtein.distance, score_cutoff=max_distance,
+                                limit=MAX_VARIANTS)
+        return [term for term, _, _ in found]
 
     def search(self, vector: np.ndarray, query: QueryTerms, k: int = 10,
                mode: str = "hybrid") -> list[Hit]:

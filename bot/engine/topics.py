@@ -1,4 +1,10 @@
-"""Topic matching for follows: does a new article speak of a followed topic, and where."""
+"""Topic matching for follows: does a new article speak of a followed topic, and where.
+
+An article matches when its title or lead names the topic (every word of it, in any spelling
+the index knows: "Lybia" finds "Libya"), when one of its sentences names the whole topic, or,
+for a sentence-long topic (SENTENCE_TOPIC_WORDS words), when a sentence matches it with the
+answers' confidence.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.engine.quote import Quote, best_quote
-from bot.engine.search import Hit, QueryTerms
-from index import ArticleInfo, LoadedIndex
+from bot.engine.lookups import lead
+from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
+from bot.engine.ranking import title_stems
+from bot.engine.search import Hit, QueryTerms, stems, terms
+from index import ArticleInfo, LoadedIndex, sentences, word_count
+
+NAMED = 0.999  # share of a topic's (idf-weighted) words a text must hold to name it
+SENTENCE_TOPIC_WORDS = 4  # a topic this long may match by meaning; a shorter one must be named
 
 
 @dataclass(frozen=True)
@@ -22,9 +33,14 @@ class Topic:
 
 def best_match(index: LoadedIndex, info: ArticleInfo, topic: Topic,
                threshold: float) -> Quote | None:
-    """The article's sentence that best matches a topic, when it matches well enough: by the
-    answers' confidence, or because it names every term of the topic (any spelling)."""
+    """The article's sentence that best matches a topic, when the article is about it: its
+    headline or lead names the topic, a sentence names it, or (by the answers' confidence
+    against `threshold`) a sentence says what a sentence-long topic says."""
+    headline = _named_in_lead(index, info, topic.query)
+    if headline is not None:
+        return headline
     vector, query = topic.vector, topic.query
+    by_meaning = len(query.stems) >= SENTENCE_TOPIC_WORDS
     rows = np.flatnonzero(index.passage_table[:, 1] == info.row)
     best: tuple[Quote, float] | None = None
     for row in rows:
@@ -35,10 +51,34 @@ def best_match(index: LoadedIndex, info: ArticleInfo, topic: Topic,
             else dense
         quote, confidence, evidence = best_quote(index, query, vector,
                                                  Hit(passage_id, 0.0, dense, sentence))
-        if evidence["quote_coverage"] >= 0.999:
+        if evidence["quote_coverage"] >= NAMED:
             confidence = max(confidence, threshold)
+        elif not by_meaning:
+            continue
         if best is None or confidence > best[1]:
             best = (quote, confidence)
     if best is None or best[1] < threshold:
         return None
     return best[0]
+
+
+def _named_in_lead(index: LoadedIndex, info: ArticleInfo, query: QueryTerms) -> Quote | None:
+    """The lead's sentence that names most of the topic, when the title and the lead together
+    name all of it; None otherwise."""
+    opening = lead(index, info.article_id)
+    if opening is None or not query.stems:
+        return None
+    text = index.article_text(info.row)
+    spans = sentences(text, opening.start, opening.end) or []
+    held = [frozenset(stems(terms(text[s.start:s.end]))) for s in spans]
+    if query.coverage(title_stems(index, info.row).union(*held)) < NAMED:
+        return None
+    if not spans:
+        return opening
+    best = max(range(len(spans)), key=lambda i: (
+        word_count(text[spans[i].start:spans[i].end]) >= MIN_STANDALONE_WORDS,
+        query.coverage(held[i]), -i))
+    span = spans[best]
+    return Quote(text=text[span.start:span.end], article_id=info.article_id, title=info.title,
+                 source=info.source, url=info.url, published=info.published,
+                 paragraph=opening.paragraph, start=span.start, end=span.end, score=1.0)

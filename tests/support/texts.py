@@ -35,3 +35,49 @@ ceasefire talks under United Nations auspices.
 
 The talks follow weeks of fighting around Tripoli.
 """
+
+FUNDS = """---
+title: Libya takes $1bn in unfrozen funds
+source: Test fixture
+published: 2005-01-25
+---
+Libya has withdrawn $1bn in assets from the US, assets which had previously been \
+frozen for almost 20 years, the Libyan central bank has said.
+
+The money was released after Washington lifted most of its trade ban on the country last year,
+officials in the capital said on Tuesday.
+
+The central bank said it had opened new accounts with several European banks and would use the
+money to pay for imports of machinery and medicine.
+
+Libya expects trade with American companies to grow quickly now that the ban is over, a bank
+spokesman added.
+"""
+
+LEBANON = """---
+title: Tripoli port reopens after storm
+source: Test fixture
+published: 2005-01-26
+---
+The port of Tripoli in northern Lebanon reopened on Monday, three days after a winter storm
+damaged two of its quays and sank a fishing boat.
+
+Harbour officials said cargo ships waiting offshore had begun to unload grain and building
+materials, and that repairs to the damaged quays would take about a month.
+
+Fishermen in the city said the storm was the worst they had seen in a decade.
+"""
+
+LIBERIA = """---
+title: Liberia counts votes after presidential election
+source: Test fixture
+published: 2005-01-27
+---
+Election officials in Liberia began counting ballots on Wednesday after a presidential vote that
+observers described as calm and orderly.
+
+Turnout was high in the capital, Monrovia, where voters queued for hours in the rain outside
+polling stations.
+
+The national election commission said provisional results would be announced within a week.
+"""

@@ -1,0 +1,73 @@
+"""Whether the articles answer at all (support against ABSTAIN_THRESHOLD), and, when they do
+not, whether one article stands out enough to show its lead as "This may be related:"."""
+
+from __future__ import annotations
+
+import functools
+
+from bot.engine.lookups import lead
+from bot.engine.quote import Quote
+from bot.engine.ranking import title_stems
+from bot.engine.search import QueryTerms, stems, terms
+from index import LoadedIndex
+
+# Fitted (logistic, then the threshold) on the "fit" halves of the news benchmark's answerable
+# and unanswerable questions and of SQuAD's questions about indexed and left-out articles,
+# checked on the other halves: `python -m benchmarks.fit_support`.
+SUPPORT_WEIGHTS = {"confidence": -5.696, "confidence_margin": 3.241, "rare_coverage": 4.391,
+                   "margin": 0.132, "sentence": 7.342, "unknown": -1.893}
+RELATED_TITLE_SHARE = 0.5  # of the question's rarity-weighted words the nearest title must hold
+
+Scored = list[tuple[Quote, float, dict[str, float]]]
+
+
+def support(query: QueryTerms, scored: Scored) -> dict[str, float]:
+    """Evidence that the articles answer: the best quote's rank score and similarities, its
+    margin over the best quote from another article (a real answer stands out; a merely
+    similar article does not), and how much of the question's wording the quote holds, each
+    word weighted by its rarity in English (wordfreq), which unlike the index's idf means the
+    same in a small corpus and a large one; "support" is their weighted sum."""
+    top, confidence, evidence = scored[0]
+    others = [(c, e["rank"]) for q, c, e in scored[1:] if q.article_id != top.article_id]
+    found = {"margin": evidence["rank"] - max((r for _, r in others), default=0.0),
+             "confidence": confidence,
+             "confidence_margin": confidence - max((c for c, _ in others), default=0.0),
+             "rare_coverage": rare_coverage(query, frozenset(stems(terms(top.text))))}
+    values = {**evidence, **found}
+    found["support"] = sum(w * values[k] for k, w in SUPPORT_WEIGHTS.items())
+    return found
+
+
+def rare_coverage(query: QueryTerms, text_stems: frozenset[str]) -> float:
+    """Share of the question's words (any spelling the index knows) a text holds, each word
+    weighted by its rarity in English."""
+    weights: dict[str, float] = {}
+    for word in terms(query.text):
+        stem = stems([word])[0]
+        weights[stem] = max(weights.get(stem, 0.0), rarity(word))
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for stem, w in weights.items()
+               if stem in text_stems or not text_stems.isdisjoint(query.variants.get(stem, ())))\
+        / total
+
+
+def related(index: LoadedIndex, query: QueryTerms, scored: Scored) -> Quote | None:
+    """The lead of the nearest article when its title holds most of the question's rare
+    words (the question is about that article, though no sentence of it answers); None
+    otherwise."""
+    if not scored:
+        return None
+    info = index.by_article_id.get(scored[0][0].article_id)
+    if info is None or rare_coverage(query, title_stems(index, info.row)) < RELATED_TITLE_SHARE:
+        return None
+    return lead(index, info.article_id)
+
+
+@functools.lru_cache(maxsize=200_000)
+def rarity(word: str) -> float:
+    """0 for the commonest English words, up to 7 for words wordfreq has never seen."""
+    from wordfreq import zipf_frequency
+
+    return max(0.0, 7.0 - zipf_frequency(word, "en"))

@@ -1,0 +1,126 @@
+"""Ranking the sentences of retrieved passages as answers: one linear score over evidence of
+the passage (its similarity, its best sentence's, the lexical ranking, how much of the
+question its article's title holds) and of the sentence (its similarity, the question's terms
+it holds, whether it holds the kind of answer asked for, whether it opens the article).
+
+The weights were fitted listwise (the answering sentence against the others retrieved for the
+same question) on the "fit" halves of the news and SQuAD benchmarks, and checked on the other
+halves: `python -m benchmarks.fit_support` prints them and the figures.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.engine.answer_types import AnswerType, holds_answer
+from bot.engine.search import Hit, QueryTerms, stems, terms
+from index import LoadedIndex, is_fragment, paragraphs, word_count
+
+PASSAGE_WEIGHTS = {"dense": 5.97, "sentence": 5.31, "lexical_top": 0.59, "title": 8.54}
+SENTENCE_WEIGHTS = {"cosine": 4.86, "coverage": 6.29, "typed": 3.44, "lead": -1.64,
+                    "title_lead": 0.48, "short": -2.92, "headline_lead": 0.0}
+FRAGMENT_PENALTY = 10.0  # a heading or caption never stands alone as a quote
+SHORT_WORDS = 8  # a sentence shorter than this is widened into its neighbours
+HEADLINE_WORDS = 4  # a title this long, mostly asked back, makes the question a headline one
+HEADLINE_SHARE = 0.6  # of the question's (idf-weighted) words the title must hold for that
+MEMO_LIMIT = 300_000  # cached sentence stems per index version before the cache starts over
+
+
+@dataclass
+class PassageSentences:
+    """A retrieved passage's sentences with what ranks them (parallel lists)."""
+
+    article_row: int
+    text: str
+    spans: list[tuple[int, int]]
+    cosines: list[float]
+    stem_sets: list[frozenset[str]]
+    covers: list[float]
+    typed: list[bool]
+    fragment: list[bool]
+    paragraph: list[int]  # 0-based paragraph of each sentence
+    features: list[dict[str, float]]
+
+    def scores(self) -> list[float]:
+        """Each sentence's rank score (a fragment's far below any other)."""
+        return [rank_score(f) - (FRAGMENT_PENALTY if frag else 0.0)
+                for f, frag in zip(self.features, self.fragment, strict=True)]
+
+
+def rank_score(features: dict[str, float]) -> float:
+    """The linear rank score of a sentence's evidence."""
+    return (sum(w * features[k] for k, w in PASSAGE_WEIGHTS.items())
+            + sum(w * features[k] for k, w in SENTENCE_WEIGHTS.items()))
+
+
+def passage_sentences(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
+                      hit: Hit) -> PassageSentences:
+    """The passage's sentences and their evidence for the question."""
+    article_row, _, p_start, p_end = index.passage(hit.passage_id)
+    text = index.article_text(article_row)
+    first, last = index.sentences_of.get(hit.passage_id, (0, 0))
+    spans = [(int(s), int(e)) for s, e in index.sentence_table[first:last, 2:4]] or [
+        (p_start, p_end)]
+    cosines = ([float(c) for c in index.sentence_vectors[first:last] @ vector] if last > first
+               else [hit.dense] * len(spans))
+    stem_sets = [sentence_stems(index, article_row, text, s, e) for s, e in spans]
+    covers = [query.coverage(found) for found in stem_sets]
+    typed = [query.asked is not AnswerType.ANY and holds_answer(query.asked, text[s:e], query.text)
+             for s, e in spans]
+    starts, fragments = article_paragraphs(index, article_row, text)
+    numbers = [containing(starts, s) for s, _ in spans]
+    lead = next((i for i, frag in enumerate(fragments) if not frag), 0)
+    headline = title_stems(index, article_row)
+    title = query.coverage(headline)
+    asked_back = float(title >= HEADLINE_SHARE and len(headline) >= HEADLINE_WORDS)
+    passage = {"dense": hit.dense, "sentence": hit.sentence, "title": title,
+               "lexical_top": float(hit.lexical_rank is not None and hit.lexical_rank < 3)}
+    features = [{**passage, "cosine": cos, "coverage": cov, "typed": float(kind),
+                 "lead": float(number == lead), "title_lead": title * (number == lead),
+                 "short": float(word_count(text[s:e]) < SHORT_WORDS),
+                 "headline_lead": asked_back * (number == lead)}
+                for cos, cov, kind, number, (s, e)
+                in zip(cosines, covers, typed, numbers, spans, strict=True)]
+    return PassageSentences(article_row, text, spans, cosines, stem_sets, covers, typed,
+                            [fragments[n] for n in numbers], numbers, features)
+
+
+def sentence_stems(index: LoadedIndex, article_row: int, text: str, start: int,
+                   end: int) -> frozenset[str]:
+    """A sentence's stems, computed once per index version (the same sentences come back)."""
+    key = ("stems", article_row, start)
+    found = index.memo.get(key)
+    if found is None:
+        if len(index.memo) > MEMO_LIMIT:
+            index.memo.clear()
+        found = index.memo[key] = frozenset(stems(terms(text[start:end])))
+    return found  # type: ignore[return-value]
+
+
+def title_stems(index: LoadedIndex, article_row: int) -> frozenset[str]:
+    """An article's title stems, once per index version."""
+    key = ("title", article_row)
+    found = index.memo.get(key)
+    if found is None:
+        found = index.memo[key] = frozenset(stems(terms(index.articles[article_row].title)))
+    return found  # type: ignore[return-value]
+
+
+def article_paragraphs(index: LoadedIndex, article_row: int,
+                       text: str) -> tuple[list[int], list[bool]]:
+    """Where an article's paragraphs start and which are fragments, once per index version."""
+    key = ("paragraphs", article_row)
+    found = index.memo.get(key)
+    if found is None:
+        paras = paragraphs(text)
+        found = index.memo[key] = ([p.start for p in paras],
+                                   [is_fragment(text, p) for p in paras])
+    return found  # type: ignore[return-value]
+
+
+def containing(starts: list[int], offset: int) -> int:
+    """The index of the paragraph that holds `offset` (the last starting at or before it)."""
+    return max(0, bisect.bisect_right(starts, offset) - 1)

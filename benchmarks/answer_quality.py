@@ -222,7 +222,7 @@ def abstention(indexes: dict[str, Settings], question_encoder: Encoder, question
     false abstention on the others, swept over thresholds and at `current`; prints both
     tables and returns (sweeps, rows at `current`, each index's answers)."""
     left_out_ids = {f"squad:{t}" for t in LEFT_OUT}
-    thresholds = [round(x, 3) for x in np.arange(0.70, 1.46, 0.05)]
+    thresholds = [round(x, 3) for x in np.arange(current - 0.6, current + 0.61, 0.1)]
     sweeps: dict[str, list[list[object]]] = {}
     at: list[list[object]] = []
     details: dict[str, list[dict]] = {}

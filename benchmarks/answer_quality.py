@@ -1,7 +1,7 @@
 """Retrieval, quoting, abstention and latency of the answering engine on SQuAD (+ BBC distractors).
 
     .venv/bin/python -m benchmarks.answer_quality [--squad F] [--bbc F] [--no-bbc] [--work DIR]
-        [--compare-fp32] [--latency-only]
+        [--compare-fp32] [--peers] [--latency-only]
 
 Indexes are cached under --work and updated incrementally, so a rerun embeds nothing new.
 """
@@ -27,6 +27,7 @@ from benchmarks.common import (
     table,
     write_squad_corpus,
 )
+from benchmarks.peers import bbc_paragraphs, minilm_path, txtai_ranks
 from bot.engine import Engine
 from bot.engine.search import Hit  # the retrieval modes are measured below the facade
 from bot.settings import Settings
@@ -173,8 +174,23 @@ def plot(rows_by_label: dict[str, list[list[object]]], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def peer_rows(squad: list[dict], distractors: list[Path]) -> list[list[object]]:
+    """txtai 9.x hybrid search (same MiniLM model, a document per paragraph) on the same
+    questions and articles, for the retrieval table (needs the `peers` extra)."""
+    paragraphs = [p for path in distractors for p in bbc_paragraphs(path)]
+    return [recall_row("txtai 9.x hybrid (same model, paragraphs)",
+                       txtai_ranks(squad, paragraphs, minilm_path(), hybrid=True))]
+
+
+def first_quote_row(answers: list[dict], threshold: float) -> list[object]:
+    """Recall@1 as users see it: abstentions (at `threshold`) count as misses."""
+    return recall_row(f"engine with abstention at {threshold} (an abstention is a miss)",
+                      [a["rank"] if a["confidence"] >= threshold else None for a in answers])
+
+
 def evaluate(label: str, encoder: Encoder, question_encoder: Encoder, squad: list[dict],
-             distractors: list[Path], work: Path, threshold: float | None) -> dict[str, Any]:
+             distractors: list[Path], work: Path, threshold: float | None,
+             peers: bool = False) -> dict[str, Any]:
     """Build the three indexes with `encoder` and measure retrieval, quoting and abstention
     with `question_encoder`; prints the tables and returns the headline figures."""
     tag = "" if label == "auto" else f"-{label}"
@@ -192,14 +208,17 @@ def evaluate(label: str, encoder: Encoder, question_encoder: Encoder, squad: lis
     rows = [recall_row(f"{mode} (RRF order)" if mode == "hybrid" else mode,
                        paragraph_ranks(engine, questions, mode)) for mode in MODES]
     answers = engine_answers(engine, questions)
-    rows.append(recall_row("engine (hybrid, reranked by quote confidence)",
+    rows.append(recall_row("engine (hybrid, reranked by the fitted rank score)",
                            [a["rank"] for a in answers]))
-    print(table(["retrieval", "Recall@1", "Recall@5", "MRR@10"], rows))
+    current = threshold if threshold is not None else Settings().abstain_threshold
+    engine_rows = [*rows, first_quote_row(answers, current)]
+    if peers:
+        engine_rows += peer_rows(squad, distractors)
+    print(table(["retrieval", "Recall@1", "Recall@5", "MRR@10"], engine_rows))
     hit = sum(a["hit"] for a in answers) / len(answers)
     words = float(np.mean([a["words"] for a in answers]))
     print(f"\nQuote hit rate (first quote contains the gold answer): {hit:.3f}; "
           f"mean quote length {words:.1f} words")
-    current = threshold if threshold is not None else Settings().abstain_threshold
     indexes = {"3 SQuAD articles": three, f"3 SQuAD articles{suffix}": three_plus}
     sweeps, at, details = abstention(indexes, question_encoder, questions, current)
     details["full"] = answers
@@ -256,6 +275,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="abstention threshold to report (default: the setting)")
     parser.add_argument("--compare-fp32", action="store_true",
                         help="also build and measure an all torch fp32 pipeline, side by side")
+    parser.add_argument("--peers", action="store_true",
+                        help="add txtai 9.x hybrid's Recall@1 on the same data (extra: peers)")
     parser.add_argument("--latency-only", action="store_true",
                         help="only the latency table (on the auto index, built if needed)")
     args = parse_with_cpu_line(parser, argv)
@@ -276,7 +297,7 @@ def main(argv: list[str] | None = None) -> None:
         print_latency(defaults, settings, work, fp32, question_encoder, squad)
         return
     results = {"auto": evaluate("auto", encoder, question_encoder, squad, distractors, work,
-                                args.threshold)}
+                                args.threshold, args.peers)}
     if args.compare_fp32:
         results["fp32"] = evaluate("fp32", fp32, fp32, squad, distractors, work, args.threshold)
         print("\nQuality, auto against an all torch fp32 pipeline (same run)")

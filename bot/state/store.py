@@ -129,18 +129,22 @@ class State:
 
     def follow(self, chat_id: int, topic: str, user_id: int | None,
                limit: int | None = None) -> Literal["new", "known", "full"]:
-        """Follow a topic: `new`, `known` (followed already), or `full` when the chat follows
-        `limit` topics already (then nothing changes)."""
+        """Follow a topic: `new`, `known` (followed already, in any letter case, as
+        `unfollow` matches it), or `full` when the chat follows `limit` topics already (then
+        nothing changes)."""
         if len(topic) > TOPIC_CHARS:
             raise ValueError(f"a topic has at most {TOPIC_CHARS} characters")
         with self.engine.begin() as conn:
+            known = conn.execute(sa.select(follows.c.id).where(
+                follows.c.chat_id == chat_id,
+                sa.func.lower(follows.c.topic) == topic.lower())).first()
+            if known is not None:
+                return "known"
             if limit is not None:
                 count = conn.execute(sa.select(sa.func.count()).select_from(follows).where(
                     follows.c.chat_id == chat_id)).scalar() or 0
                 if count >= limit:
-                    known = conn.execute(sa.select(follows.c.id).where(
-                        follows.c.chat_id == chat_id, follows.c.topic == topic)).first()
-                    return "known" if known is not None else "full"
+                    return "full"
             result = conn.execute(self._ignore(follows, ["chat_id", "topic"]).values(
                 chat_id=chat_id, topic=topic, created_by=user_id, created_at=now()))
             return "new" if result.first() is not None else "known"

@@ -240,6 +240,10 @@ def test_follows_per_chat_are_limited(state):
     assert state.follow(-5, "one too many", 1, limit=20) == "full"
     assert state.follow(-6, "another chat", 1, limit=20) == "new"
     assert len(state.following(-5)) == 20
+    # A topic is one topic in any letter case, for /follow as for /unfollow.
+    assert state.follow(-6, "ANOTHER Chat", 1, limit=20) == "known"
+    assert state.following(-6) == [(-6, "another chat")]
+    assert state.unfollow(-6, "Another chat") and state.following(-6) == []
 
 
 # ---- item 19: the inbox is keyed by bot ----------------------------------------------------

@@ -138,7 +138,8 @@ def fit_logistic(rows: list[Row], l2: float = 0.01) -> tuple[np.ndarray, float]:
 
 
 def abstention_figures(rows: list[Row], w: np.ndarray, threshold: float) -> dict[str, float]:
-    """False abstention (should answer, abstained) and correct abstention, per source."""
+    """False abstention (should answer, abstained), correct abstention (the recall of
+    abstention) and the precision of abstention, per source."""
     out = {}
     for source in dict.fromkeys(r["source"] for r in rows):
         own = [r for r in rows if r["source"] == source]
@@ -148,6 +149,9 @@ def abstention_figures(rows: list[Row], w: np.ndarray, threshold: float) -> dict
                                                            for r in yes])) if yes else 0.0
         out[f"{source} correct abstention"] = float(np.mean([score[id(r)] < threshold
                                                              for r in no])) if no else 0.0
+        abstained = [r for r in own if score[id(r)] < threshold]
+        out[f"{source} abstention precision"] = float(np.mean(
+            [not r["y"] for r in abstained])) if abstained else 1.0
     return out
 
 

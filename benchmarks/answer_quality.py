@@ -53,7 +53,7 @@ def build(name: str, corpus_paths: list[Path], work: Path, encoder: Encoder,
     if seed_from and not index_dir.exists():
         shutil.copytree(work / seed_from / "index", index_dir, symlinks=True)
     settings = Settings(_env_file=None, index_dir=index_dir, data_dir=work / name,
-                        abstain_threshold=-1.0)
+                        abstain_threshold=-1e9)
     started = time.perf_counter()
     summary = build_index(read_corpus(corpus_paths), index_dir, settings, encoder=encoder,
                           progress=True)

@@ -47,7 +47,7 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
 def build(corpus: list[Path], work: Path, encoder: Encoder) -> Settings:
     index_dir = work / "news" / "index"
     settings = Settings(_env_file=None, index_dir=index_dir, data_dir=work / "news",
-                        abstain_threshold=-1.0)
+                        abstain_threshold=-1e9)
     summary = build_index(read_corpus(corpus), index_dir, settings, encoder=encoder,
                           progress=True)
     print(f"index news: {summary.articles} articles, {summary.passages} passages, "

@@ -12,7 +12,7 @@ from bot import render
 from bot.chat.access import ADMINS_ONLY, may_manage
 from bot.chat.context import ChatContext
 from bot.chat.replies import argument, reply
-from bot.engine import UNAVAILABLE
+from bot.engine import UNAVAILABLE, topic_words
 from bot.state import TOPIC_CHARS
 
 __all__ = ["on_follow", "on_following", "on_latest", "on_subscribe", "on_unfollow",
@@ -73,6 +73,11 @@ async def on_follow(update: Update, context: ChatContext) -> None:
         return
     if len(topic) > MAX_TOPIC:
         await reply(message, f"A topic can be at most {MAX_TOPIC} characters.")
+        return
+    if not topic_words(topic):
+        await reply(message, f"“{escape(topic)}” has no word to look for in the articles "
+                    "(words such as “the”, “who” or “many” are left out): name the topic with "
+                    "a more specific word, for example: /follow Libya")
         return
     if not await _managed(message, context):
         return

@@ -11,7 +11,7 @@ from bot.engine.answer import (
 )
 from bot.engine.quote import Quote
 from bot.engine.records import ArticleRef, Catalog, IndexSummary, PushPayload
-from bot.engine.topics import Topic
+from bot.engine.topics import Topic, topic_words
 from index import IndexUnavailableError
 
 __all__ = [
@@ -28,4 +28,5 @@ __all__ = [
     "Quote",
     "Topic",
     "open_engine",
+    "topic_words",
 ]

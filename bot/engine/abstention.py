@@ -28,7 +28,8 @@ def support(query: QueryTerms, scored: Scored) -> dict[str, float]:
     word weighted by its rarity in English (wordfreq), which unlike the index's idf means the
     same in a small corpus and a large one; "support" is their weighted sum."""
     top, confidence, evidence = scored[0]
-    others = [(c, e["rank"]) for q, c, e in scored[1:] if q.article_id != top.article_id]
+    others = [(c, e["rank"]) for q, c, e in scored[1:] if q.article_id != top.article_id] or [
+        (c, e["rank"]) for _, c, e in scored[1:2]]  # one article only: its next passage
     found = {"margin": evidence["rank"] - max((r for _, r in others), default=0.0),
              "confidence": confidence,
              "confidence_margin": confidence - max((c for c, _ in others), default=0.0),

@@ -22,16 +22,16 @@ class AnswerType(Enum):
     ANY = "any"
 
 
-_ASKS = [  # checked in order: "when" before "who", "who said" before "who"
+_ASKS = [  # checked in order: "who said" before "when" and "who"
     (AnswerType.NUMBER, r"\bhow (much|many|big|large|long|far|high|low|old|fast|often|deep|"
                         r"tall|heavy|wide)\b|\bby how\b|\bwhat (level|price|percentage|share|"
                         r"amount|figure|proportion|rate|value|sum|size|total|number|score|"
                         r"cost|fee)\b|\bwhat per ?cent\b"),
-    (AnswerType.DATE, r"\bwhen\b|\b(what|which) (year|date|day|month|time|season)\b"
-                      r"|\bhow soon\b"),
     (AnswerType.STATEMENT, r"\bwho (said|says|told|warned|claimed|argued|described|called)\b"
                            r"|\bwhat (did|does|do|has|have|had) .{1,60}? (say|said|tell|warn|"
                            r"claim|urge|argue|add|admit|predict|promise|call)\b"),
+    (AnswerType.DATE, r"\bwhen\b|\b(what|which) (year|date|day|month|time|season)\b"
+                      r"|\bhow soon\b"),
     (AnswerType.PLACE, r"\bwhere\b|\b(which|what|in which|in what) (city|country|town|region|"
                        r"state|nation|venue|stadium|capital|area|county|continent|island|"
                        r"street|village|district|province)\b"),
@@ -43,21 +43,24 @@ _ASKS = [  # checked in order: "when" before "who", "who said" before "who"
     (AnswerType.REASON, r"\bwhy\b|\bfor what reason\b|\bwhat (caused|led to|prompted)\b"),
 ]
 ASKS = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern in _ASKS]
+# "What do the articles say about Libya?" asks what is there, not for somebody's words.
+_ABOUT = re.compile(r"\bwhat (do|does|did) (the |these |your )?(articles?|news|reports?|"
+                    r"stor(y|ies)|papers?|sources?|you) (say|tell)\b", re.IGNORECASE)
 
-_NUMBER = re.compile(r"\d[\d.,]*\w*|\b(one|two|three|four|five|six|seven|eight|nine|ten|"
+_NUMBER = re.compile(r"\d[\d.,]*\w*|\b(two|three|four|five|six|seven|eight|nine|ten|"
                      r"eleven|twelve|"
                      r"twenty|thirty|forty|fifty|sixty|hundreds?|thousands?|millions?|"
                      r"billions?|trillions?|half|dozens?|double|doubled|"
                      r"treble|tripled)\b", re.IGNORECASE)
-_DATE = re.compile(r"\b(january|february|march|april|may|june|july|august|september|october|"
-                   r"november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|"
-                   r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|"
-                   r"today|tomorrow|week|weekend|month|year|decade|century|spring|summer|"
-                   r"autumn|winter)\b|\b(1[89]|20)\d\d\b", re.IGNORECASE)
+_DATE = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|"
+                   r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|"
+                   r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+                   r"|\b(?i:yesterday|today|tomorrow|week|weekend|month|year|decade|century|"
+                   r"spring|summer|autumn|winter)\b|\b(1[89]|20)\d\d\b")  # "may" is no month
 _NAME = re.compile(r"(?<![.!?:\"“] )(?<!^)\b[A-Z][\w'’-]*[a-z][\w'’-]*")
-_PLACE = re.compile(r"\b(in|at|to|towards|toward|from|near|into|across|outside|inside|"
+_PLACE = re.compile(r"\b(?i:in|at|to|towards|toward|from|near|into|across|outside|inside|"
                     r"throughout|around|via|between|south of|north of|east of|west of)"
-                    r"\s+(?:the\s+)?([A-Z][\w'’-]*[a-z][\w'’-]*)")
+                    r"\s+(?:the\s+)?([A-Z][\w'’-]*[a-z][\w'’-]*|[A-Z]{2,})")
 _STATEMENT = re.compile(r"[\"“”]|\b(said|says|told|added|according to|warned|argued|claimed|"
                         r"insisted|admitted|stated)\b", re.IGNORECASE)
 _REASON = re.compile(r"\b(because|due to|as a result|after|since|so that|reason|owing to|"
@@ -67,6 +70,8 @@ _WORD = re.compile(r"[^\W_]+")
 
 def asked_type(question: str) -> AnswerType:
     """The kind of answer an English question asks for; ANY when its wording does not say."""
+    if _ABOUT.search(question):
+        return AnswerType.ANY
     for kind, pattern in ASKS:
         if pattern.search(question):
             return kind
@@ -84,7 +89,7 @@ def holds_answer(kind: AnswerType, sentence: str, question: str) -> bool:
         return bool(_REASON.search(sentence))
     named = {word.lower() for word in _WORD.findall(question)}
     if kind is AnswerType.PLACE:
-        return any(_new(match.group(2), named) for match in _PLACE.finditer(sentence))
+        return any(_new(match.group(1), named) for match in _PLACE.finditer(sentence))
     pattern = {AnswerType.NUMBER: _NUMBER, AnswerType.DATE: _DATE}.get(kind, _NAME)
     return any(_new(match.group(0), named) for match in pattern.finditer(sentence))
 

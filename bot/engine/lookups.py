@@ -10,7 +10,7 @@ import re
 
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote
 from bot.engine.records import ArticleRef
-from index import ArticleInfo, LoadedIndex, paragraphs, sentences, word_count
+from index import ArticleInfo, LoadedIndex, is_fragment, paragraphs, sentences, word_count
 
 
 def paragraph(index: LoadedIndex | None, quote: Quote) -> Quote | None:
@@ -26,14 +26,14 @@ def paragraph(index: LoadedIndex | None, quote: Quote) -> Quote | None:
 
 
 def lead(index: LoadedIndex | None, article_id: str) -> Quote | None:
-    """An article's first paragraph, verbatim."""
+    """An article's first paragraph that is not a fragment (a heading, a dateline), verbatim:
+    the lead that pushes, "This may be related:" and follows read."""
     info = index.by_article_id.get(article_id) if index else None
     if index is None or info is None:
         return None
     text = index.article_text(info.row)
     spans = paragraphs(text)
-    lead = next((s for s in spans if word_count(text[s.start:s.end]) >= MIN_STANDALONE_WORDS),
-                spans[0])
+    lead = next((s for s in spans if not is_fragment(text, s)), spans[0])  # not a heading
     return _quote(info, text, lead.start, lead.end, spans.index(lead) + 1, score=1.0)
 
 

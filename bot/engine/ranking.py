@@ -21,11 +21,9 @@ from index import LoadedIndex, is_fragment, paragraphs, word_count
 
 PASSAGE_WEIGHTS = {"dense": 5.97, "sentence": 5.31, "lexical_top": 0.59, "title": 8.54}
 SENTENCE_WEIGHTS = {"cosine": 4.86, "coverage": 6.29, "typed": 3.44, "lead": -1.64,
-                    "title_lead": 0.48, "short": -2.92, "headline_lead": 0.0}
+                    "title_lead": 0.48, "short": -2.92}
 FRAGMENT_PENALTY = 10.0  # a heading or caption never stands alone as a quote
 SHORT_WORDS = 8  # a sentence shorter than this is widened into its neighbours
-HEADLINE_WORDS = 4  # a title this long, mostly asked back, makes the question a headline one
-HEADLINE_SHARE = 0.6  # of the question's (idf-weighted) words the title must hold for that
 MEMO_LIMIT = 300_000  # cached sentence stems per index version before the cache starts over
 
 
@@ -73,15 +71,12 @@ def passage_sentences(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
     starts, fragments = article_paragraphs(index, article_row, text)
     numbers = [containing(starts, s) for s, _ in spans]
     lead = next((i for i, frag in enumerate(fragments) if not frag), 0)
-    headline = title_stems(index, article_row)
-    title = query.coverage(headline)
-    asked_back = float(title >= HEADLINE_SHARE and len(headline) >= HEADLINE_WORDS)
+    title = query.coverage(title_stems(index, article_row))
     passage = {"dense": hit.dense, "sentence": hit.sentence, "title": title,
                "lexical_top": float(hit.lexical_rank is not None and hit.lexical_rank < 3)}
     features = [{**passage, "cosine": cos, "coverage": cov, "typed": float(kind),
                  "lead": float(number == lead), "title_lead": title * (number == lead),
-                 "short": float(word_count(text[s:e]) < SHORT_WORDS),
-                 "headline_lead": asked_back * (number == lead)}
+                 "short": float(word_count(text[s:e]) < SHORT_WORDS)}
                 for cos, cov, kind, number, (s, e)
                 in zip(cosines, covers, typed, numbers, spans, strict=True)]
     return PassageSentences(article_row, text, spans, cosines, stem_sets, covers, typed,

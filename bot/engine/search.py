@@ -35,6 +35,7 @@ RRF_K = 60
 COMMON_IDF = math.log(1 + (1 - 0.04 + 0.0) / 0.04)  # terms in more than ~4 % of passages
 MODES = ("hybrid", "dense", "lexical")
 MAX_VARIANTS = 4  # spellings of a word looked for besides its own
+DEMONYM_ENDINGS = ("n", "an", "ian", "i", "ean")  # Libya(n), Iraq(i), Europ(ean): stems differ
 
 
 def fold(text: str) -> str:
@@ -137,8 +138,11 @@ class Retriever:
         query = QueryTerms(stemmed, text=question, asked=asked_type(question))
         vocab = self.index.vocabulary
         for stem in stemmed:
-            if loose and vocab.get(stem):
-                continue  # a topic word the articles use is taken as typed ("Libya", not "liber")
+            if loose and vocab.get(stem):  # a topic word the articles use is taken as typed
+                people = [stem + end for end in DEMONYM_ENDINGS if vocab.get(stem + end)]
+                if people:  # ("Libya", not "liber"), with its people's word ("Libyan")
+                    query.variants[stem] = people
+                continue
             if len(stem) >= 5 and stem.isalpha():
                 key = (stem, loose)
                 found = self._variant_memo.get(key)

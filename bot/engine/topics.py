@@ -22,6 +22,11 @@ NAMED = 0.999  # share of a topic's (idf-weighted) words a text must hold to nam
 SENTENCE_TOPIC_WORDS = 4  # a topic this long may match by meaning; a shorter one must be named
 
 
+def topic_words(text: str) -> list[str]:
+    """The words of a topic that articles are searched for (none for "The Who" or "many")."""
+    return terms(text)
+
+
 @dataclass(frozen=True)
 class Topic:
     """A followed topic, encoded once (its vector and its terms) for matching many articles."""

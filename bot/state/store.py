@@ -129,31 +129,30 @@ class State:
 
     def follow(self, chat_id: int, topic: str, user_id: int | None,
                limit: int | None = None) -> Literal["new", "known", "full"]:
-        """Follow a topic: `new`, `known` (followed already, in any letter case, as
-        `unfollow` matches it), or `full` when the chat follows `limit` topics already (then
-        nothing changes)."""
+        """Follow a topic: `new`, `known` (followed already, in any letter case: Unicode case
+        folding, as `unfollow` matches it), or `full` when the chat follows `limit` topics
+        already (then nothing changes)."""
         if len(topic) > TOPIC_CHARS:
             raise ValueError(f"a topic has at most {TOPIC_CHARS} characters")
         with self.engine.begin() as conn:
-            known = conn.execute(sa.select(follows.c.id).where(
-                follows.c.chat_id == chat_id,
-                sa.func.lower(follows.c.topic) == topic.lower())).first()
-            if known is not None:
+            followed = [r[0] for r in conn.execute(sa.select(follows.c.topic).where(
+                follows.c.chat_id == chat_id))]  # a few: MAX_FOLLOWS_PER_CHAT bounds them
+            if any(t.casefold() == topic.casefold() for t in followed):
                 return "known"
-            if limit is not None:
-                count = conn.execute(sa.select(sa.func.count()).select_from(follows).where(
-                    follows.c.chat_id == chat_id)).scalar() or 0
-                if count >= limit:
-                    return "full"
+            if limit is not None and len(followed) >= limit:
+                return "full"
             result = conn.execute(self._ignore(follows, ["chat_id", "topic"]).values(
                 chat_id=chat_id, topic=topic, created_by=user_id, created_at=now()))
             return "new" if result.first() is not None else "known"
 
     def unfollow(self, chat_id: int, topic: str) -> bool:
+        """Stop following a topic, in any letter case (Unicode case folding)."""
         with self.engine.begin() as conn:
-            return conn.execute(follows.delete().where(
-                follows.c.chat_id == chat_id, sa.func.lower(follows.c.topic) == topic.lower()
-            )).rowcount > 0
+            gone = [r[0] for r in conn.execute(sa.select(follows.c.id, follows.c.topic).where(
+                follows.c.chat_id == chat_id)) if r[1].casefold() == topic.casefold()]
+            if gone:
+                conn.execute(follows.delete().where(follows.c.id.in_(gone)))
+            return bool(gone)
 
     def following(self, chat_id: int | None = None) -> list[tuple[int, str]]:
         query = sa.select(follows.c.chat_id, follows.c.topic).order_by(follows.c.id)

@@ -109,6 +109,10 @@ def follow_every_topic(api):
         assert f"Following “{kept}”" in reply, reply
         listing = command(api, chat, "/following")["text"]
         assert f"“{kept}”" in listing and "Not subscribed" in listing
+    # A topic of only words searches leave out could never match: it is refused, not kept.
+    refused = command(api, SUBSCRIBED, "/follow The Who")["text"]
+    assert "no word to look for" in refused
+    assert "The Who" not in command(api, SUBSCRIBED, "/following")["text"]
 
 
 def subscriber_gets_every_new_article(api):

@@ -244,6 +244,8 @@ def test_follows_per_chat_are_limited(state):
     assert state.follow(-6, "ANOTHER Chat", 1, limit=20) == "known"
     assert state.following(-6) == [(-6, "another chat")]
     assert state.unfollow(-6, "Another chat") and state.following(-6) == []
+    assert state.follow(-6, "Ливия", 1) == "new" and state.follow(-6, "ливия", 1) == "known"
+    assert state.unfollow(-6, "ЛИВИЯ") and state.following(-6) == []
 
 
 # ---- item 19: the inbox is keyed by bot ----------------------------------------------------

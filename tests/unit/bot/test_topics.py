@@ -111,3 +111,31 @@ def test_only_a_sentence_long_topic_matches_by_meaning(engine):
     # A short topic close in meaning but not named never matches, not even at threshold 0.
     assert matches(engine, "peace negotiations", threshold=0.0) == {}
     assert matches(engine, "ceasefire negotiations", threshold=0.0) == {}
+
+
+LIBYAN_PM = """---
+title: Libyan prime minister resigns
+source: Test fixture
+---
+The Libyan prime minister resigned on Sunday after a week of protests in the capital.
+
+His deputy will lead the government until a new cabinet is approved by parliament.
+"""
+
+
+def test_a_country_topic_finds_its_people_s_word(tmp_path, encoder):
+    # Stems keep "Libya" and "Libyan" apart; a follow of the country must find its adjective.
+    settings = make_settings(tmp_path)
+    settings.corpus_dir.mkdir()
+    (settings.corpus_dir / "pm.md").write_text(LIBYAN_PM, encoding="utf-8")
+    (settings.corpus_dir / "oil.md").write_text(  # the articles use "Libya" too
+        "---\ntitle: Oil exports rise\n---\nOil exports from Libya rose by a fifth in the "
+        "first quarter, the national oil company said.\n", encoding="utf-8")
+    build(settings, encoder)
+    engine = Engine(settings, encoder=encoder)
+    engine.load()
+    topic = engine.topic("Libya")
+    assert topic.query.variants == {"libya": ["libyan"]}
+    quote = engine.match_topic("pm.md", topic, engine.settings.follow_threshold)
+    assert quote is not None and quote.text.startswith("The Libyan prime minister resigned")
+    assert engine.match_topic("pm.md", engine.topic("Liberia"), 0.44) is None

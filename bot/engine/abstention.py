@@ -21,15 +21,17 @@ RELATED_TITLE_SHARE = 0.5  # of the question's rarity-weighted words the nearest
 Scored = list[tuple[Quote, float, dict[str, float]]]
 
 
-def support(query: QueryTerms, scored: Scored) -> dict[str, float]:
+def support(query: QueryTerms, scored: Scored, one_article: bool = False) -> dict[str, float]:
     """Evidence that the articles answer: the best quote's rank score and similarities, its
     margin over the best quote from another article (a real answer stands out; a merely
     similar article does not), and how much of the question's wording the quote holds, each
     word weighted by its rarity in English (wordfreq), which unlike the index's idf means the
-    same in a small corpus and a large one; "support" is their weighted sum."""
+    same in a small corpus and a large one; "support" is their weighted sum. In an index of
+    `one_article`, the margin is over the next passage: there is no other article to stand out
+    from (among several, no other article in the hits is itself a sign of a real answer)."""
     top, confidence, evidence = scored[0]
-    others = [(c, e["rank"]) for q, c, e in scored[1:] if q.article_id != top.article_id] or [
-        (c, e["rank"]) for _, c, e in scored[1:2]]  # one article only: its next passage
+    others = [(c, e["rank"]) for q, c, e in scored[1:]
+              if one_article or q.article_id != top.article_id]
     found = {"margin": evidence["rank"] - max((r for _, r in others), default=0.0),
              "confidence": confidence,
              "confidence_margin": confidence - max((c for c, _ in others), default=0.0),

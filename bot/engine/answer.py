@@ -278,7 +278,7 @@ class Engine:
                   if word_count(c[0].text) >= MIN_STANDALONE_WORDS]  # headings never stand alone
         evidence = dict(scored[0][2]) if scored else {}
         if scored:
-            evidence.update(support(query, scored))
+            evidence.update(support(query, scored, one_article=len(index.articles) == 1))
         if not scored or evidence["support"] < self.settings.abstain_threshold:
             return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
                           evidence=evidence, related=related(index, query, scored))

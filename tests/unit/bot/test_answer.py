@@ -53,6 +53,11 @@ def test_off_corpus_question_abstains_with_suggestions(seed_engine):
     assert answer.abstained and not answer.quotes
     assert answer.suggestions == [{"article_id": "tripoli-airport.txt",
                                    "title": "tripoli-airport"}]
+    # One article only: nothing to stand out from but its own passages, which a question
+    # about something else matches no better than each other.
+    for question in ("Who is the prime minister of Japan?", "What is the capital of France?",
+                     "What is the price of oil?"):
+        assert seed_engine.answer(question).abstained, question
 
 
 def test_small_talk_gets_help_not_a_search(seed_engine):

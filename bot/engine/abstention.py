@@ -48,12 +48,7 @@ def rare_coverage(query: QueryTerms, text_stems: frozenset[str]) -> float:
     for word in terms(query.text):
         stem = stems([word])[0]
         weights[stem] = max(weights.get(stem, 0.0), rarity(word))
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    return sum(w for stem, w in weights.items()
-               if stem in text_stems or not text_stems.isdisjoint(query.variants.get(stem, ())))\
-        / total
+    return query.coverage(text_stems, weights)
 
 
 def related(index: LoadedIndex, query: QueryTerms, scored: Scored) -> Quote | None:

@@ -284,8 +284,8 @@ class Engine:
                           evidence=evidence, related=related(index, query, scored))
         quotes: list[Quote] = []
         seen: set[str] = set()
-        for number, (quote, confidence, _) in enumerate(scored):
-            if number and confidence < MORE_QUOTES_CONFIDENCE:
+        for quote, confidence, _ in scored:
+            if quotes and confidence < MORE_QUOTES_CONFIDENCE:
                 break
             key = " ".join(quote.text.lower().split())
             if key in seen:

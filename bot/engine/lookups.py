@@ -21,7 +21,7 @@ def paragraph(index: LoadedIndex | None, quote: Quote) -> Quote | None:
     info, text, start = found
     for number, span in enumerate(paragraphs(text), start=1):
         if span.start <= start < span.end:
-            return _quote(info, text, span.start, span.end, number, score=1.0)
+            return quote_at(info, text, span.start, span.end, number, score=1.0)
     return None
 
 
@@ -34,7 +34,7 @@ def lead(index: LoadedIndex | None, article_id: str) -> Quote | None:
     text = index.article_text(info.row)
     spans = paragraphs(text)
     lead = next((s for s in spans if not is_fragment(text, s)), spans[0])  # not a heading
-    return _quote(info, text, lead.start, lead.end, spans.index(lead) + 1, score=1.0)
+    return quote_at(info, text, lead.start, lead.end, spans.index(lead) + 1, score=1.0)
 
 
 def still_there(index: LoadedIndex | None, quote: Quote) -> Quote | None:
@@ -43,7 +43,7 @@ def still_there(index: LoadedIndex | None, quote: Quote) -> Quote | None:
     if found is None:
         return None
     info, text, start = found
-    return _quote(info, text, start, start + len(quote.text), quote.paragraph, score=quote.score)
+    return quote_at(info, text, start, start + len(quote.text), quote.paragraph, score=quote.score)
 
 
 def examples(index: LoadedIndex | None, count: int = 3) -> list[str]:
@@ -84,8 +84,9 @@ def locate(index: LoadedIndex, quote: Quote) -> tuple[ArticleInfo, str, int] | N
     return info, text, start
 
 
-def _quote(info: ArticleInfo, text: str, start: int, end: int, paragraph: int,
-           score: float) -> Quote:
+def quote_at(info: ArticleInfo, text: str, start: int, end: int, paragraph: int,
+             score: float) -> Quote:
+    """The quote `text[start:end]` of an article, with its source and paragraph."""
     return Quote(text=text[start:end], article_id=info.article_id, title=info.title,
                  source=info.source, url=info.url, published=info.published,
                  paragraph=paragraph, start=start, end=end, score=score)
@@ -108,7 +109,7 @@ def first_sentence(index: LoadedIndex, info: ArticleInfo) -> Quote | None:
                  spans[0] if spans else None)
     if first is None:
         return quote
-    return _quote(info, text, first.start, first.end, quote.paragraph, score=1.0)
+    return quote_at(info, text, first.start, first.end, quote.paragraph, score=1.0)
 
 
 def newest(index: LoadedIndex, count: int) -> list[ArticleInfo]:

@@ -86,7 +86,7 @@ def passage_sentences(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
 def sentence_stems(index: LoadedIndex, article_row: int, text: str, start: int,
                    end: int) -> frozenset[str]:
     """A sentence's stems, computed once per index version (the same sentences come back)."""
-    key = ("stems", article_row, start)
+    key = ("stems", article_row, start, end)
     found = index.memo.get(key)
     if found is None:
         if len(index.memo) > MEMO_LIMIT:

@@ -8,6 +8,7 @@ import re
 import threading
 import unicodedata
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,9 +87,11 @@ class QueryTerms:
         return [alternative for stem in kept
                 for alternative in (stem, *self.variants.get(stem, []))]
 
-    def coverage(self, text_stems: set[str] | frozenset[str]) -> float:
-        """Idf-weighted share of the question's terms found (in any spelling) in a text."""
-        total, groups = self._spellings
+    def coverage(self, text_stems: set[str] | frozenset[str],
+                 weights: Mapping[str, float] | None = None) -> float:
+        """Share of the question's terms found (in any spelling) in a text, each weighted by
+        its idf, or by `weights` (stem -> weight) when given."""
+        total, groups = self._spellings if weights is None else self._grouped(weights)
         if total <= 0:
             return 0.0
         return sum(weight for weight, spellings in groups
@@ -98,9 +101,14 @@ class QueryTerms:
     def _spellings(self) -> tuple[float, list[tuple[float, frozenset[str]]]]:
         """The idf total, and each term's weight with all its spellings (for `coverage`,
         which quoting calls for every sentence of every hit)."""
-        return sum(self.idf.values()), [
+        return self._grouped(self.idf)
+
+    def _grouped(self, weights: Mapping[str, float]
+                 ) -> tuple[float, list[tuple[float, frozenset[str]]]]:
+        """The weights' total, and each term's weight with all its spellings."""
+        return sum(weights.values()), [
             (weight, frozenset((stem, *self.variants.get(stem, ()))))
-            for stem, weight in self.idf.items()]
+            for stem, weight in weights.items()]
 
 
 @dataclass

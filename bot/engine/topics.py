@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.engine.lookups import lead
+from bot.engine.lookups import lead, quote_at
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
-from bot.engine.ranking import title_stems
-from bot.engine.search import Hit, QueryTerms, stems, terms
+from bot.engine.ranking import sentence_stems, title_stems
+from bot.engine.search import Hit, QueryTerms, terms
 from index import ArticleInfo, LoadedIndex, sentences, word_count
 
 NAMED = 0.999  # share of a topic's (idf-weighted) words a text must hold to name it
@@ -75,7 +75,7 @@ def _named_in_lead(index: LoadedIndex, info: ArticleInfo, query: QueryTerms) -> 
         return None
     text = index.article_text(info.row)
     spans = sentences(text, opening.start, opening.end) or []
-    held = [frozenset(stems(terms(text[s.start:s.end]))) for s in spans]
+    held = [sentence_stems(index, info.row, text, s.start, s.end) for s in spans]
     if query.coverage(title_stems(index, info.row).union(*held)) < NAMED:
         return None
     if not spans:
@@ -83,7 +83,4 @@ def _named_in_lead(index: LoadedIndex, info: ArticleInfo, query: QueryTerms) -> 
     best = max(range(len(spans)), key=lambda i: (
         word_count(text[spans[i].start:spans[i].end]) >= MIN_STANDALONE_WORDS,
         query.coverage(held[i]), -i))
-    span = spans[best]
-    return Quote(text=text[span.start:span.end], article_id=info.article_id, title=info.title,
-                 source=info.source, url=info.url, published=info.published,
-                 paragraph=opening.paragraph, start=span.start, end=span.end, score=1.0)
+    return quote_at(info, text, spans[best].start, spans[best].end, opening.paragraph, 1.0)

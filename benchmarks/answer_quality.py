@@ -21,6 +21,7 @@ from benchmarks.common import (
     OUT,
     SHARED,
     answerable,
+    gold_paragraph_rank,
     load_squad,
     parse_with_cpu_line,
     percentile,
@@ -76,16 +77,9 @@ def paragraph_ranks(engine: Engine, questions: list[dict], mode: str) -> list[in
 
 def _rank(index: LoadedIndex, hits: list[Hit], q: dict) -> int | None:
     """1-based rank of the question's gold paragraph among the hits' first 10 paragraphs."""
-    seen: list[tuple[str, int]] = []
-    for hit in hits:
-        article_row, paragraph, _, _ = index.passage(hit.passage_id)
-        key = (index.articles[article_row].article_id, paragraph)
-        if key not in seen:
-            seen.append(key)
-        if len(seen) >= 10:
-            break
-    gold = (q["article_id"], q["paragraph"])
-    return seen.index(gold) + 1 if gold in seen else None
+    passages = (index.passage(hit.passage_id) for hit in hits)
+    return gold_paragraph_rank(((index.articles[row].article_id, paragraph)
+                                for row, paragraph, _, _ in passages), q)
 
 
 def recall_row(label: str, ranks: list[int | None]) -> list[object]:

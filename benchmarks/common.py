@@ -7,7 +7,7 @@ import json
 import os
 import platform
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,3 +85,16 @@ def answerable(articles: list[dict]) -> list[dict]:
                                "paragraph": number,
                                "answers": sorted({a["text"] for a in qa["answers"]})})
     return result
+
+
+def gold_paragraph_rank(paragraphs: Iterable[tuple[str, int]], question: dict) -> int | None:
+    """1-based rank of the question's gold (article id, paragraph) among the first 10 distinct
+    paragraphs of a ranking, or None."""
+    seen: list[tuple[str, int]] = []
+    for key in paragraphs:
+        if key not in seen:
+            seen.append(key)
+        if len(seen) >= 10:
+            break
+    gold = (question["article_id"], question["paragraph"])
+    return seen.index(gold) + 1 if gold in seen else None

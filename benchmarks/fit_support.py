@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.answer_quality import LEFT_OUT
-from benchmarks.answer_quality import build as build_squad
+from benchmarks.answer_quality import LEFT_OUT, build
 from benchmarks.common import (
     OUT,
     SHARED,
@@ -37,7 +36,6 @@ from benchmarks.common import (
     write_squad_corpus,
 )
 from benchmarks.news_quality import QUESTIONS, SEED, load_questions
-from benchmarks.news_quality import build as build_news
 from bot.engine import Engine, abstention, ranking  # fitted below the facade
 from bot.settings import Settings
 from index.encoders import Encoder, passage_encoder, query_encoder
@@ -174,10 +172,10 @@ def engines(args: argparse.Namespace, encoder: Encoder,
     write_squad_corpus(squad, work / "corpora" / "squad5")
     write_squad_corpus([a for a in squad if a["title"] not in LEFT_OUT],
                        work / "corpora" / "squad3")
-    settings = {"news": build_news([args.seed, args.bbc], args.work, encoder),
-                "squad5": build_squad("squad5", [work / "corpora" / "squad5"], work, encoder),
-                "squad3": build_squad("squad3", [work / "corpora" / "squad3"], work, encoder),
-                "squad3+bbc": build_squad("squad3+bbc", [work / "corpora" / "squad3", args.bbc],
+    settings = {"news": build("news", [args.seed, args.bbc], args.work, encoder),
+                "squad5": build("squad5", [work / "corpora" / "squad5"], work, encoder),
+                "squad3": build("squad3", [work / "corpora" / "squad3"], work, encoder),
+                "squad3+bbc": build("squad3+bbc", [work / "corpora" / "squad3", args.bbc],
                                           work, encoder)}
     found = {}
     for name, s in settings.items():

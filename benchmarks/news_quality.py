@@ -18,12 +18,11 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from benchmarks.answer_quality import build
 from benchmarks.common import OUT, ROOT, SHARED, parse_with_cpu_line, table
 from bot.engine import Engine
 from bot.settings import Settings
-from index import build_index
-from index.encoders import Encoder, passage_encoder, query_encoder
-from index.sources import read_corpus
+from index.encoders import passage_encoder, query_encoder
 
 QUESTIONS = ROOT / "benchmarks" / "data" / "news_questions.jsonl"
 SEED = ROOT / "corpus" / "tripoli-airport.txt"
@@ -42,17 +41,6 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
     for row in rows:
         row["split"] = split_of(row["article_id"])
     return rows
-
-
-def build(corpus: list[Path], work: Path, encoder: Encoder) -> Settings:
-    index_dir = work / "news" / "index"
-    settings = Settings(_env_file=None, index_dir=index_dir, data_dir=work / "news",
-                        abstain_threshold=-1e9)
-    summary = build_index(read_corpus(corpus), index_dir, settings, encoder=encoder,
-                          progress=True)
-    print(f"index news: {summary.articles} articles, {summary.passages} passages, "
-          f"{summary.embedded_passages} embedded")
-    return settings
 
 
 def answers(engine: Engine, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -114,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     questions = load_questions(args.questions)
     defaults = Settings(_env_file=None)
     encoder = passage_encoder(defaults, args.work)
-    settings = build([args.seed, args.bbc], args.work, encoder)
+    settings = build("news", [args.seed, args.bbc], args.work, encoder)
     engine = Engine(settings, encoder=query_encoder(defaults, args.work))
     engine.load()
     rows = answers(engine, questions)

@@ -29,7 +29,15 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import OUT, SHARED, answerable, load_squad, parse_with_cpu_line, table
+from benchmarks.common import (
+    OUT,
+    SHARED,
+    answerable,
+    gold_paragraph_rank,
+    load_squad,
+    parse_with_cpu_line,
+    table,
+)
 from index.encoders import resolve_model  # also keeps the model hub offline
 from index.settings import PACKAGED_MODEL
 
@@ -101,16 +109,9 @@ def bbc_paragraphs(path: Path) -> list[Paragraph]:
 
 def gold_rank(results: list[tuple[str, float]], question: dict) -> int | None:
     """1-based rank of the gold paragraph among the first 10 distinct paragraphs, or None."""
-    seen: list[tuple[str, int]] = []
-    for uid, _ in results:
-        article_id, _, number = uid.rpartition("#")
-        key = (article_id, int(number))
-        if key not in seen:
-            seen.append(key)
-        if len(seen) >= 10:
-            break
-    gold = (question["article_id"], question["paragraph"])
-    return seen.index(gold) + 1 if gold in seen else None
+    split = (uid.rpartition("#") for uid, _ in results)  # "<article id>#<paragraph>"
+    return gold_paragraph_rank(((article, int(number)) for article, _, number in split),
+                               question)
 
 
 def measure(squad: list[dict], distractor_paragraphs: list[Paragraph], model_path: Path,

@@ -20,7 +20,7 @@ import numpy as np
 
 from benchmarks.common import SHARED, cpu_line, percentile, table
 from bot.settings import Settings
-from index import PASSAGES, SENTENCES, FaissStore, build_index, current_version, encoded_texts
+from index import SEGMENTS, FaissStore, build_index, current_version, encoded_texts
 from index.encoders import (
     Encoder,
     TorchEncoder,
@@ -29,6 +29,7 @@ from index.encoders import (
     onnx_or_none,
     passage_encoder,
 )
+from index.segment import PASSAGE_VECTORS, SENTENCE_VECTORS
 from index.sources import Corpus, read_corpus
 
 
@@ -107,12 +108,12 @@ def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: l
                    hnsw_m: int = 32, ef_construction: int = 80, seed: int = 0) -> None:
     folder = current_version(index_dir)
     assert folder is not None, f"no index in {index_dir}"
-    base = FaissStore.load(folder / PASSAGES).index
-    real = base.index.reconstruct_n(0, base.ntotal)
-    sentences = FaissStore.load(folder / SENTENCES).index
+    segments = sorted((folder / SEGMENTS).iterdir(), key=lambda p: p.stat().st_size)
+    real = np.vstack([np.load(s / PASSAGE_VECTORS) for s in segments])
+    sentences = np.vstack([np.load(s / SENTENCE_VECTORS) for s in segments])
     rng = np.random.default_rng(seed)
-    pick = rng.choice(sentences.ntotal, size=queries, replace=False)
-    query_vectors = np.vstack([sentences.index.reconstruct(int(i)) for i in pick])
+    pick = rng.choice(len(sentences), size=queries, replace=False)
+    query_vectors = sentences[pick]
     rows = []
     for size in sizes:
         vectors = synthetic(real, size, rng)
@@ -126,7 +127,7 @@ def search_latency(index_dir: Path, sizes: list[int], queries: int, ef_search: l
             memory = faiss.serialize_index(store.index).nbytes / 1e6
             for ef in ([0] if kind == "flat" else ef_search):
                 if ef:
-                    faiss.downcast_index(store.index.index).hnsw.efSearch = ef
+                    store.ef_search = ef
                 times, results = [], []
                 for q in query_vectors:
                     t = time.perf_counter()

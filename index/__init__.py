@@ -1,4 +1,5 @@
-"""Indexing: corpus files to a versioned FAISS + SQLite index on disk (build, publish, read)."""
+"""Indexing: corpus files to a versioned index of immutable segments (FAISS + SQLite) on disk:
+build, merge, publish, read."""
 
 from index.build import BuildSummary, build_index, encoded_texts
 from index.chunk import (
@@ -12,20 +13,19 @@ from index.chunk import (
     word_count,
 )
 from index.lexical import Bm25
+from index.merge import MergeSummary, merge_index
 from index.publish import (
-    CATALOG,
     FORMAT_VERSION,
-    LEXICAL,
     MANIFEST,
-    PASSAGES,
     PROBE,
-    SENTENCES,
+    SEGMENTS,
     IndexBusyError,
     Manifest,
     current_version,
     read_manifest,
 )
 from index.reader import REBUILD, ArticleInfo, IndexUnavailableError, LoadedIndex, load_index
+from index.segment import CATALOG, LEXICAL, PASSAGES, SENTENCES, Segment, SegmentInfo
 from index.store import FaissStore, VectorStore, choose_kind
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "PASSAGES",
     "PROBE",
     "REBUILD",
+    "SEGMENTS",
     "SENTENCES",
     "ArticleInfo",
     "Bm25",
@@ -46,7 +47,10 @@ __all__ = [
     "IndexUnavailableError",
     "LoadedIndex",
     "Manifest",
+    "MergeSummary",
     "Passage",
+    "Segment",
+    "SegmentInfo",
     "Span",
     "VectorStore",
     "build_index",
@@ -55,6 +59,7 @@ __all__ = [
     "encoded_texts",
     "is_fragment",
     "load_index",
+    "merge_index",
     "paragraphs",
     "passages",
     "read_manifest",

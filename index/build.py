@@ -1,28 +1,32 @@
-"""Build or update the index: read the corpus, embed what changed, publish a new version."""
+"""Build or update the index: read the corpus, embed what changed into one new segment, and
+publish a version that shares every other segment with the live one (index.segment)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import shutil
-import sqlite3
 import time
-from collections.abc import Mapping
+from collections import defaultdict
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import index.catalog as catalog
 import index.publish as publish
+import index.segment as segment
+from index.catalog import RowIds
 from index.chunk import CHUNKER_VERSION, Passage, passages
 from index.encoders import Encoder, agrees, passage_encoder, resolve_model
-from index.lexical import Bm25
+from index.merge import merge_locked
 from index.publish import Manifest
 from index.settings import IndexSettings
 from index.sources import Article, Corpus, Problem
-from index.store import FaissStore, choose_kind
+
+LEGACY_FORMAT = 1  # one catalog (vectors in it) per version: converted, not re-embedded
 
 
 @dataclass
@@ -50,6 +54,10 @@ class BuildSummary:
     version: str | None = None
     written: bool = False
     full_reason: str | None = None
+    segments: int = 0
+    deleted_articles: int = 0
+    converted: bool = False
+    merges: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         rate = self.embedded_passages / self.seconds if self.seconds else 0.0
@@ -60,12 +68,17 @@ class BuildSummary:
             f"Passages: {self.passages} ({self.embedded_passages} embedded now, "
             f"{self.sentences} sentences)",
             f"Model: {self.model} (dimension {self.dimension}, {self.backend or 'unchanged'}), "
-            "stores: "
-            + ", ".join(f"{k} {v}" for k, v in self.index_kind.items()),
+            "new segment's stores: "
+            + (", ".join(f"{k} {v}" for k, v in self.index_kind.items()) or "none"),
             f"Time: {self.seconds:.1f} s, {rate:.1f} passages/s "
             f"({self.embedded_texts} texts encoded in {self.embed_seconds:.1f} s)",
-            f"Index size on disk: {self.size_bytes / 1e6:.1f} MB; {state}",
+            f"Index size on disk: {self.size_bytes / 1e6:.1f} MB in {self.segments} segments "
+            f"({self.deleted_articles} deleted articles kept until a merge); {state}",
         ]
+        if self.converted:
+            lines.insert(0, "Converted the index to segments (format "
+                            f"{publish.FORMAT_VERSION}), re-embedding nothing")
+        lines.extend(f"Merged: {merge}" for merge in self.merges)
         if self.full_reason:
             lines.insert(0, f"Full rebuild: {self.full_reason}")
         return lines
@@ -80,38 +93,35 @@ def corpus_fingerprint(articles: list[Article]) -> str:
 
 
 @dataclass
+class Live:
+    """The live version a build updates: its live articles by id (row, fingerprint, segment
+    folder) and the article rows it already leaves out."""
+
+    folder: Path
+    manifest: Manifest
+    rows: dict[str, tuple[int, str, Path]]
+    deleted: np.ndarray
+    legacy: bool = False
+
+
+@dataclass
 class Plan:
     """What a build starts from: the corpus by article id, and the live version it updates
     (None: a full rebuild)."""
 
     current: dict[str, Article]
     fingerprint: str
-    old_dir: Path | None = None
-    old_manifest: Manifest | None = None
+    live: Live | None = None
 
-    @property
-    def previous(self) -> tuple[Path, Manifest] | None:
-        """The live version's folder and manifest when this build updates it."""
-        if self.old_dir is None or self.old_manifest is None:
-            return None
-        return self.old_dir, self.old_manifest
-
-    def up_to_date(self, summary: BuildSummary, settings: IndexSettings) -> bool:
-        """Nothing changed, and the live version already has every file this build writes."""
-        if self.previous is None or summary.new or summary.changed or summary.removed:
+    def up_to_date(self, summary: BuildSummary) -> bool:
+        """Nothing changed since the live version, which is in today's format."""
+        if self.live is None or summary.new or summary.changed or summary.removed:
             return False
-        folder, manifest = self.previous
-        return (manifest.corpus_fingerprint == self.fingerprint
-                and manifest.index_kind == store_kinds(settings, manifest.counts())
-                and (folder / publish.LEXICAL).exists())  # else: written now, nothing embedded
-
-    def sample(self) -> list[str]:
-        """Passage-sized texts to time the encoders on."""
-        return [a.text[:1500] for a in list(self.current.values())[:48]]
+        return not self.live.legacy and self.live.manifest.corpus_fingerprint == self.fingerprint
 
     def rebuild_all(self, summary: BuildSummary, reason: str) -> None:
         """Embed every article again, without the live version."""
-        self.old_dir, self.old_manifest = None, None
+        self.live = None
         summary.full_reason = reason
         summary.new, summary.changed, summary.removed = list(self.current), [], []
         summary.unchanged = 0
@@ -124,29 +134,39 @@ def build_index(
     full: bool = False,
     progress: bool = False,
     encoder: Encoder | None = None,
+    merge: bool = True,
 ) -> BuildSummary:
-    """Publish a new index version for `corpus`, re-embedding only new or changed articles."""
+    """Publish a new index version for `corpus`: new and changed articles go into one new
+    segment, changed and removed ones are marked deleted, every other segment is shared; then
+    merge segments as MERGE_FACTOR says (unless `merge` is False)."""
     started = time.perf_counter()
     summary = BuildSummary(problems=corpus.problems, skipped_files=corpus.skipped_files)
     with publish.build_lock(index_dir):
         plan = plan_build(corpus, index_dir, settings, summary, full)
-        previous = plan.previous
-        if previous is not None and plan.up_to_date(summary, settings):
-            _fill_from_manifest(summary, previous[1], previous[0])
+        live = plan.live
+        if live is not None and plan.up_to_date(summary):
+            _fill_from_manifest(summary, live.manifest, live.folder)
             summary.seconds = time.perf_counter() - started
             return summary
+        to_embed = _materialize(corpus, plan, summary)
         if encoder is None:
-            encoder = passage_encoder(settings, index_dir, plan.sample())
+            recorded = live.manifest.encoder_backend if live is not None else None
+            encoder = passage_encoder(settings, index_dir, [a.text[:1500] for a in to_embed[:48]],
+                                      backend=recorded if settings.encoder_backend == "auto"
+                                      else None)
         probe = encoder.probe_vectors()
-        if previous is not None and not _agrees(previous[0], probe):
+        if live is not None and not _agrees(live.folder, probe):
             plan.rebuild_all(summary, f"the current index's vectors disagree with "
                                       f"{encoder.backend}'s (another backend or precision)")
+            to_embed = _materialize(corpus, plan, summary)
         summary.model, summary.dimension = encoder.name, encoder.dimension
         summary.backend = encoder.backend
-        final = _write_version(index_dir, plan, corpus, encoder, settings, summary, progress,
-                               started)
-        summary.size_bytes = _size(final)
+        final = _write_version(index_dir, plan, corpus, to_embed, encoder, settings, summary,
+                               progress, started)
+        summary.size_bytes = publish.disk_bytes(final)
         publish.cleanup(index_dir, settings.keep_index_versions)
+        if merge and settings.merge_factor:
+            summary.merges = [m.line() for m in merge_locked(index_dir, settings)]
         return summary
 
 
@@ -155,44 +175,100 @@ def plan_build(corpus: Corpus, index_dir: Path, settings: IndexSettings, summary
     """Compare the corpus with the live version: new, changed, removed and unchanged
     articles go into `summary`; the plan says which version the build updates."""
     plan = Plan({a.article_id: a for a in corpus.articles}, corpus_fingerprint(corpus.articles))
-    plan.old_dir = publish.current_version(index_dir)
+    folder = publish.current_version(index_dir)
     if full:
         summary.full_reason = "--full"
-    elif plan.old_dir is not None:
-        plan.old_manifest = _usable_manifest(plan.old_dir, settings, summary)
-    old_prints: dict[str, str] = {}
-    if plan.previous is not None:
-        folder = plan.previous[0]
-        with publish.reading(folder), closing(catalog.connect(folder / publish.CATALOG,
-                                                              readonly=True)) as conn:
-            old_prints = catalog.fingerprints(conn)
+    elif folder is not None:
+        manifest = _usable_manifest(folder, settings, summary)
+        if manifest is not None:
+            with publish.reading(folder):
+                plan.live = _read_live(folder, manifest)
+    old = plan.live.rows if plan.live is not None else {}
     current = plan.current
-    summary.new = [a for a in current if a not in old_prints]
-    summary.changed = [a for a in current if a in old_prints and old_prints[a] !=
-                       current[a].fingerprint]
-    summary.removed = [a for a in old_prints if a not in current]
+    summary.new = [a for a in current if a not in old]
+    summary.changed = [a for a in current if a in old and old[a][1] != current[a].fingerprint]
+    summary.removed = [a for a in old if a not in current]
     summary.unchanged = len(current) - len(summary.new) - len(summary.changed)
     return plan
 
 
-def _write_version(index_dir: Path, plan: Plan, corpus: Corpus, encoder: Encoder,
-                   settings: IndexSettings, summary: BuildSummary, progress: bool,
-                   started: float) -> Path:
+def _read_live(folder: Path, manifest: Manifest) -> Live:
+    """The live articles of a version, from its segments' catalogs (or its one legacy one)."""
+    if manifest.format_version == LEGACY_FORMAT:
+        with closing(catalog.connect(folder / segment.CATALOG, readonly=True)) as conn:
+            rows = {aid: (row, fingerprint, folder)
+                    for row, aid, fingerprint in catalog.fingerprints(conn)}
+        return Live(folder, manifest, rows, np.zeros(0, np.int64), legacy=True)
+    deleted_file = folder / publish.DELETED
+    deleted = np.load(deleted_file) if deleted_file.exists() else np.zeros(0, np.int64)
+    gone = set(deleted.tolist())
+    rows = {}
+    for entry in manifest.segments:
+        path = folder / publish.SEGMENTS / entry["name"]
+        with closing(catalog.connect(path / segment.CATALOG, readonly=True)) as conn:
+            for row, aid, fingerprint in catalog.fingerprints(conn):
+                if row not in gone:
+                    rows[aid] = (row, fingerprint, path)
+    return Live(folder, manifest, rows, deleted)
+
+
+def _materialize(corpus: Corpus, plan: Plan, summary: BuildSummary) -> list[Article]:
+    """The articles to embed, in corpus order of new then changed ones, with their texts."""
+    wanted = [plan.current[a] for a in summary.new + summary.changed]
+    stubs = [a.article_id for a in wanted if getattr(a, "stub", False)]
+    if not stubs:
+        return wanted
+    full = corpus.materialize(stubs)
+    return [full.get(a.article_id, a) for a in wanted]
+
+
+def _write_version(index_dir: Path, plan: Plan, corpus: Corpus, to_embed: list[Article],
+                   encoder: Encoder, settings: IndexSettings, summary: BuildSummary,
+                   progress: bool, started: float) -> Path:
     """Write the new version into a staging folder and publish it; its folder."""
     name = publish.new_version_name()
     staging = publish.staging_dir(index_dir, name)
+    root = staging / publish.SEGMENTS
+    root.mkdir()
     try:
-        with closing(catalog.connect(staging / publish.CATALOG)) as conn:
-            counts = _write_catalog(conn, plan, corpus, encoder, settings, summary, progress)
-            kind = store_kinds(settings, counts)
-            write_stores(conn, staging, encoder.dimension, kind, settings)
-            Bm25.from_catalog(conn).save(staging / publish.LEXICAL)
-        summary.articles, summary.passages = counts["articles"], counts["passages"]
-        summary.sentences, summary.index_kind = counts["sentences"], kind
-        summary.seconds = time.perf_counter() - started
+        entries, rows, deleted, ids, counts = _kept_segments(plan, root, settings, summary)
+        live = plan.live
+        for article_id in summary.changed + summary.removed:
+            assert live is not None  # only a build that updates a version has these
+            row, _, where = live.rows[article_id]
+            rows.pop(article_id, None)
+            deleted[where].append(row)
+        by_name = {entry["name"]: entry for entry in entries}
+        for where, gone in deleted.items():
+            passages_gone, sentences_gone = _rows_of(where, gone)
+            counts["passages"] -= passages_gone
+            counts["sentences"] -= sentences_gone
+            entry = by_name[where.name]
+            entry["deleted_passages"] = int(entry.get("deleted_passages", 0)) + passages_gone
+        summary.index_kind = {}
+        if to_embed:
+            info = _new_segment(root, to_embed, encoder, settings, summary, progress, ids, rows)
+            entries.append(info.to_dict())
+            counts["passages"] += info.passages
+            counts["sentences"] += info.sentences
+            summary.index_kind = info.index_kind
+        all_deleted = np.unique(np.concatenate(
+            [plan.live.deleted if plan.live is not None and not plan.live.legacy
+             else np.zeros(0, np.int64)]
+            + [np.asarray(g, np.int64) for g in deleted.values()])).astype(np.int64)
+        np.save(staging / publish.DELETED, all_deleted)
+        np.save(staging / publish.ORDER, np.array([rows[a.article_id] for a in corpus.articles],
+                                                  np.int64))
         np.save(staging / publish.PROBE, encoder.probe_vectors())
+        summary.articles, summary.passages = len(corpus.articles), counts["passages"]
+        summary.sentences, summary.segments = counts["sentences"], len(entries)
+        summary.deleted_articles = len(all_deleted)
+        summary.seconds = time.perf_counter() - started
+        # The backend the index chose stays recorded (a bot's fetch embeds with its question
+        # encoder, which agrees with it); a full build records its own.
+        recorded = live.manifest.encoder_backend if live is not None else None
         publish.write_manifest(staging, manifest_of(name, encoder, settings, summary,
-                                                    plan.fingerprint))
+                                                    plan.fingerprint, entries, ids, recorded))
         final = publish.publish(index_dir, staging, name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -201,46 +277,122 @@ def _write_version(index_dir: Path, plan: Plan, corpus: Corpus, encoder: Encoder
     return final
 
 
-def _write_catalog(conn: sqlite3.Connection, plan: Plan, corpus: Corpus, encoder: Encoder,
-                   settings: IndexSettings, summary: BuildSummary,
-                   progress: bool) -> dict[str, int]:
-    """The new catalog: the live one copied, changed and removed articles deleted, new and
-    changed ones embedded and inserted; its row counts."""
-    if plan.previous is not None:
-        folder = plan.previous[0]
-        with publish.reading(folder), closing(catalog.connect(
-                folder / publish.CATALOG, readonly=True)) as source:
-            source.backup(conn)
-        conn.execute("PRAGMA foreign_keys = ON")
-    catalog.create(conn)
-    catalog.delete_articles(conn, summary.removed + summary.changed)
-    to_embed = [plan.current[a] for a in summary.new + summary.changed]
-    _embed_and_insert(conn, to_embed, encoder, settings, summary, progress)
-    catalog.set_positions(conn, [a.article_id for a in corpus.articles])
-    conn.commit()
-    return catalog.counts(conn)
+def _rows_of(folder: Path, articles: list[int]) -> tuple[int, int]:
+    """How many passages and sentences these articles of a segment have."""
+    marks = ",".join("?" * len(articles))
+    with closing(catalog.connect(folder / segment.CATALOG, readonly=True)) as conn:
+        passages_gone = conn.execute(
+            f"SELECT count(*) FROM passages WHERE article IN ({marks})", articles).fetchone()[0]
+        sentences_gone = conn.execute(
+            "SELECT count(*) FROM sentences s JOIN passages p ON p.id = s.passage "
+            f"WHERE p.article IN ({marks})", articles).fetchone()[0]
+    return int(passages_gone), int(sentences_gone)
 
 
-def write_stores(conn: sqlite3.Connection, folder: Path, dimension: int, kind: dict[str, str],
-                 settings: IndexSettings) -> None:
-    """The FAISS stores of the catalog's passage and sentence vectors, saved into `folder`."""
-    for table, filename in (("passages", publish.PASSAGES), ("sentences", publish.SENTENCES)):
-        ids, vectors = catalog.vectors(conn, table, dimension)
-        store = FaissStore(dimension, kind[table], hnsw_m=settings.hnsw_m,
-                           ef_construction=settings.hnsw_ef_construction)
-        store.add(ids, vectors)
-        store.save(folder / filename)
+def _kept_segments(plan: Plan, root: Path, settings: IndexSettings, summary: BuildSummary
+                   ) -> tuple[list[dict[str, Any]], dict[str, int], defaultdict[Path, list[int]],
+                              RowIds, dict[str, int]]:
+    """Link (or, from a legacy version, convert) the live version's segments into `root`:
+    their manifest entries, the rows of the live articles, a deletion list per segment
+    folder, the next free ids and the live row counts."""
+    live = plan.live
+    deleted: defaultdict[Path, list[int]] = defaultdict(list)
+    if live is None:
+        return [], {}, deleted, RowIds(), {"passages": 0, "sentences": 0}
+    counts = {"passages": live.manifest.passages or 0, "sentences": live.manifest.sentences}
+    rows = {aid: row for aid, (row, _, _) in live.rows.items()}
+    if live.legacy:
+        info, ids = convert_legacy(live.folder, root / segment.new_name(), settings)
+        summary.converted = True
+        converted = root / info.name
+        live.rows = {aid: (row, fp, converted) for aid, (row, fp, _) in live.rows.items()}
+        return [info.to_dict()], rows, deleted, ids, counts
+    entries = []
+    for entry in live.manifest.segments:
+        publish.share(live.folder / publish.SEGMENTS / entry["name"], root / entry["name"])
+        entries.append(dict(entry))
+    return entries, rows, deleted, RowIds.from_dict(live.manifest.next_ids), counts
+
+
+def _new_segment(root: Path, articles: list[Article], encoder: Encoder, settings: IndexSettings,
+                 summary: BuildSummary, progress: bool, ids: RowIds,
+                 rows: dict[str, int]) -> segment.SegmentInfo:
+    """Embed `articles` into a new segment under `root` (taking ids from `ids` and recording
+    each article's row in `rows`); its manifest entry."""
+    folder = root / segment.new_name()
+    folder.mkdir()
+    chunks, texts = encoded_texts(articles, settings.max_passage_words)
+    vectors = _encode_once(encoder, texts, progress, summary)
+    added_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    passage_vectors: list[np.ndarray] = []
+    sentence_vectors: list[np.ndarray] = []
+    at = 0
+    with closing(catalog.connect(folder / segment.CATALOG)) as conn:
+        catalog.create(conn)
+        for article, article_passages in zip(articles, chunks, strict=True):
+            rows[article.article_id] = ids.article
+            for p in article_passages:
+                passage_vectors.append(vectors[at])
+                at += 1
+                if len(p.sentences) > 1:
+                    sentence_vectors.extend(vectors[at:at + len(p.sentences)])
+                    at += len(p.sentences)
+                else:
+                    sentence_vectors.extend([vectors[at - 1]] * len(p.sentences))
+            summary.embedded_passages += len(article_passages)
+            catalog.insert_article(conn, article, article_passages, added_at, ids)
+        conn.commit()
+        dimension = encoder.dimension
+        return segment.finish(folder, conn,
+                              np.asarray(passage_vectors, np.float32).reshape(-1, dimension),
+                              np.asarray(sentence_vectors, np.float32).reshape(-1, dimension),
+                              settings)
+
+
+def convert_legacy(old: Path, folder: Path, settings: IndexSettings
+                   ) -> tuple[segment.SegmentInfo, RowIds]:
+    """A segment holding every row of a format-1 version (one catalog with its vectors in
+    it), ids kept: nothing is embedded again. Its entry and the next free ids."""
+    folder.mkdir()
+    source = old / segment.CATALOG
+    with closing(catalog.connect(folder / segment.CATALOG)) as conn:
+        catalog.create(conn)
+        conn.execute("ATTACH DATABASE ? AS src", (f"file:{source}?mode=ro",))
+        conn.execute(f"INSERT INTO articles ({catalog.ARTICLE_COLUMNS}) SELECT "
+                     f"{catalog.ARTICLE_COLUMNS} FROM src.articles ORDER BY id")
+        conn.execute("INSERT INTO passages (id, article, paragraph, start, end) "
+                     "SELECT id, article, paragraph, start, end FROM src.passages ORDER BY id")
+        conn.execute("INSERT INTO sentences (id, passage, start, end) "
+                     "SELECT id, passage, start, end FROM src.sentences ORDER BY id")
+        conn.execute("INSERT INTO passages_fts (rowid, text) "
+                     "SELECT rowid, text FROM src.passages_fts ORDER BY rowid")
+        vectors = {}
+        for table in ("passages", "sentences"):
+            blobs = [r[0] for r in conn.execute(f"SELECT vector FROM src.{table} ORDER BY id")]
+            vectors[table] = np.frombuffer(b"".join(blobs), np.float32)
+        order = [r[0] for r in conn.execute("SELECT id FROM src.articles ORDER BY position")]
+        top = [conn.execute(f"SELECT coalesce(max(id), 0) FROM src.{t}").fetchone()[0]
+               for t in ("articles", "passages", "sentences")]
+        conn.commit()
+        conn.execute("DETACH DATABASE src")
+        dimension = int(publish.read_manifest(old).dimension)
+        info = segment.finish(folder, conn, vectors["passages"].reshape(-1, dimension),
+                              vectors["sentences"].reshape(-1, dimension), settings)
+    del order  # the corpus order of this build replaces it
+    return info, RowIds(top[0] + 1, top[1] + 1, top[2] + 1)
 
 
 def manifest_of(name: str, encoder: Encoder, settings: IndexSettings, summary: BuildSummary,
-                fingerprint: str) -> Manifest:
-    """The manifest of the version `name` this build writes."""
+                fingerprint: str, entries: list[dict[str, Any]], ids: RowIds,
+                backend: str | None = None) -> Manifest:
+    """The manifest of the version `name` this build writes (`backend`: the passage
+    encoder's backend the index recorded before, if any)."""
     return Manifest(
         format_version=publish.FORMAT_VERSION,
         version=name,
         model=encoder.name,
         dimension=encoder.dimension,
-        encoder_backend=encoder.backend,
+        encoder_backend=backend or encoder.backend,
         index_kind=summary.index_kind,
         chunking=chunking(settings),
         articles=summary.articles,
@@ -252,18 +404,15 @@ def manifest_of(name: str, encoder: Encoder, settings: IndexSettings, summary: B
         new_articles=summary.new,
         changed_articles=summary.changed,
         removed_articles=summary.removed,
+        segments=entries,
+        deleted_articles=summary.deleted_articles,
+        next_ids=ids.to_dict(),
     )
 
 
 def chunking(settings: IndexSettings) -> dict[str, int]:
     """What decides how articles are cut into passages; a change means re-embedding."""
     return {"version": CHUNKER_VERSION, "max_passage_words": settings.max_passage_words}
-
-
-def store_kinds(settings: IndexSettings, counts: Mapping[str, int]) -> dict[str, str]:
-    """Exact or approximate search for each vector store, by its size."""
-    return {table: choose_kind(settings.index_kind, int(counts.get(table, 0)),
-                               settings.hnsw_threshold) for table in ("passages", "sentences")}
 
 
 def _agrees(old_dir: Path, probe: np.ndarray) -> bool:
@@ -275,13 +424,18 @@ def _agrees(old_dir: Path, probe: np.ndarray) -> bool:
 
 def _usable_manifest(old_dir: Path, settings: IndexSettings,
                      summary: BuildSummary) -> Manifest | None:
-    """The live index's manifest when it can be updated in place, else None (full rebuild)."""
+    """The live index's manifest when it can be updated (or converted), else None (full
+    rebuild, the reason in `summary`)."""
     try:
         manifest = publish.read_manifest(old_dir)
     except (OSError, ValueError):
         summary.full_reason = "the current index has no readable manifest"
         return None
-    if manifest.format_version != publish.FORMAT_VERSION:
+    if manifest.format_version == LEGACY_FORMAT:
+        if not (old_dir / segment.CATALOG).is_file():
+            summary.full_reason = "the current index is missing files"
+            return None
+    elif manifest.format_version != publish.FORMAT_VERSION:
         summary.full_reason = "the current index has another format version"
         return None
     if manifest.model != resolve_model(settings.embedding_model)[0]:
@@ -290,8 +444,10 @@ def _usable_manifest(old_dir: Path, settings: IndexSettings,
     if manifest.chunking != chunking(settings):
         summary.full_reason = "passages are cut differently now (chunking settings or version)"
         return None
-    if not all((old_dir / f).is_file() for f in (publish.CATALOG, publish.PASSAGES)):
-        summary.full_reason = "the current index is missing files"
+    missing = [e["name"] for e in manifest.segments
+               if not (old_dir / publish.SEGMENTS / e["name"] / segment.TABLES).is_file()]
+    if missing:
+        summary.full_reason = f"the current index is missing segment {missing[0]}"
         return None
     return manifest
 
@@ -324,29 +480,6 @@ def _encode_once(encoder: Encoder, texts: list[str], progress: bool,
     return vectors
 
 
-def _embed_and_insert(conn: sqlite3.Connection, articles: list[Article], encoder: Encoder,
-                      settings: IndexSettings, summary: BuildSummary, progress: bool) -> None:
-    """Encode passages, plus the sentences of multi-sentence passages, in one batched call."""
-    chunks, texts = encoded_texts(articles, settings.max_passage_words)
-    vectors = _encode_once(encoder, texts, progress, summary)
-    added_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    row = 0
-    for article, article_passages in zip(articles, chunks, strict=True):
-        passage_vectors, sentence_vectors = [], []
-        for p in article_passages:
-            passage_vectors.append(vectors[row])
-            row += 1
-            if len(p.sentences) > 1:
-                sentence_vectors.append(vectors[row:row + len(p.sentences)])
-                row += len(p.sentences)
-            else:
-                sentence_vectors.append(passage_vectors[-1][None, :])
-        summary.embedded_passages += len(article_passages)
-        catalog.insert_article(conn, article, article_passages,
-                               np.asarray(passage_vectors).reshape(-1, encoder.dimension),
-                               sentence_vectors, added_at)
-
-
 def _fill_from_manifest(summary: BuildSummary, manifest: Manifest, folder: Path) -> None:
     summary.model = manifest.model or ""
     summary.backend = manifest.encoder_backend or "torch-fp32"
@@ -356,8 +489,6 @@ def _fill_from_manifest(summary: BuildSummary, manifest: Manifest, folder: Path)
     summary.passages = manifest.passages or 0
     summary.sentences = manifest.sentences
     summary.version = manifest.version
-    summary.size_bytes = _size(folder)
-
-
-def _size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    summary.segments = len(manifest.segments)
+    summary.deleted_articles = manifest.deleted_articles
+    summary.size_bytes = publish.disk_bytes(folder)

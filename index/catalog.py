@@ -1,13 +1,16 @@
-"""The SQLite catalog: articles, passages, sentences (with offsets and vectors) and FTS5."""
+"""A segment's SQLite catalog: articles, passages and sentences (offsets) and FTS5.
+
+Row ids are unique across the segments of an index (the build hands them out from the
+manifest's `next_ids`), so a passage id names one passage in every version that holds it.
+Vectors live beside the catalog (index.segment), not in it.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from index.chunk import Passage
 from index.sources import Article
@@ -25,7 +28,6 @@ CREATE TABLE IF NOT EXISTS articles (
     meta TEXT NOT NULL DEFAULT '{}',
     text TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
-    position INTEGER NOT NULL,
     added_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS passages (
@@ -33,16 +35,14 @@ CREATE TABLE IF NOT EXISTS passages (
     article INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     paragraph INTEGER NOT NULL,
     start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    vector BLOB NOT NULL
+    end INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article);
 CREATE TABLE IF NOT EXISTS sentences (
     id INTEGER PRIMARY KEY,
     passage INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
     start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    vector BLOB NOT NULL
+    end INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sentences_passage ON sentences(passage);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
@@ -51,9 +51,33 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
 """
 
 
+ARTICLE_COLUMNS = ("id, article_id, path, title, source, url, published, language, meta, "
+                   "text, fingerprint, added_at")
+
+
+@dataclass
+class RowIds:
+    """The next free row id of each table; a build takes ids from it as it inserts."""
+
+    article: int = 1
+    passage: int = 1
+    sentence: int = 1
+
+    def to_dict(self) -> dict[str, int]:
+        return {"article": self.article, "passage": self.passage, "sentence": self.sentence}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, int]) -> RowIds:
+        return cls(**{k: int(v) for k, v in data.items() if k in ("article", "passage",
+                                                                   "sentence")})
+
+
 def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    """A connection to a catalog; `readonly` ones treat the file as immutable (segments are
+    never written once published), so SQLite takes no locks to read them."""
     if readonly:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
+                               check_same_thread=False)
     else:
         conn = sqlite3.connect(path)
         conn.execute("PRAGMA foreign_keys = ON")
@@ -65,74 +89,37 @@ def create(conn: sqlite3.Connection) -> None:
     conn.executescript(SCHEMA)
 
 
-def fingerprints(conn: sqlite3.Connection) -> dict[str, str]:
-    return {row["article_id"]: row["fingerprint"]
-            for row in conn.execute("SELECT article_id, fingerprint FROM articles")}
+def fingerprints(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+    """(row, article id, fingerprint) of every article of a catalog."""
+    return [(int(r[0]), r[1], r[2])
+            for r in conn.execute("SELECT id, article_id, fingerprint FROM articles")]
 
 
-def delete_articles(conn: sqlite3.Connection, article_ids: Iterable[str]) -> None:
-    for article_id in article_ids:
-        row = conn.execute("SELECT id FROM articles WHERE article_id = ?", (article_id,)).fetchone()
-        if row is None:
-            continue
-        conn.execute(
-            "DELETE FROM passages_fts WHERE rowid IN (SELECT id FROM passages WHERE article = ?)",
-            (row["id"],),
-        )
-        conn.execute("DELETE FROM sentences WHERE passage IN "
-                     "(SELECT id FROM passages WHERE article = ?)", (row["id"],))
-        conn.execute("DELETE FROM passages WHERE article = ?", (row["id"],))
-        conn.execute("DELETE FROM articles WHERE id = ?", (row["id"],))
-
-
-def insert_article(
-    conn: sqlite3.Connection,
-    article: Article,
-    passages: list[Passage],
-    passage_vectors: np.ndarray,
-    sentence_vectors: list[np.ndarray],
-    added_at: str,
-) -> None:
-    """Store one article; `sentence_vectors[i]` holds the vectors of passage i's sentences."""
-    cur = conn.execute(
-        "INSERT INTO articles (article_id, path, title, source, url, published, language, meta,"
-        " text, fingerprint, position, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,0,?)",
-        (article.article_id, article.path, article.title, article.source, article.url,
-         article.published, article.language, json.dumps(article.meta, ensure_ascii=False,
-                                                         default=str),
+def insert_article(conn: sqlite3.Connection, article: Article, passages: list[Passage],
+                   added_at: str, ids: RowIds) -> None:
+    """Store one article, its passages and their sentences under the next ids of `ids`."""
+    article_row = ids.article
+    ids.article += 1
+    conn.execute(
+        f"INSERT INTO articles ({ARTICLE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (article_row, article.article_id, article.path, article.title, article.source,
+         article.url, article.published, article.language,
+         json.dumps(article.meta, ensure_ascii=False, default=str),
          article.text, article.fingerprint, added_at),
     )
-    article_row = cur.lastrowid
-    for passage, vector, sent_vectors in zip(passages, passage_vectors, sentence_vectors,
-                                             strict=True):
-        pcur = conn.execute(
-            "INSERT INTO passages (article, paragraph, start, end, vector) VALUES (?,?,?,?,?)",
-            (article_row, passage.paragraph, passage.start, passage.end,
-             np.asarray(vector, np.float32).tobytes()),
-        )
-        passage_row = pcur.lastrowid
+    for passage in passages:
+        passage_row = ids.passage
+        ids.passage += 1
+        conn.execute("INSERT INTO passages (id, article, paragraph, start, end) "
+                     "VALUES (?,?,?,?,?)",
+                     (passage_row, article_row, passage.paragraph, passage.start, passage.end))
         conn.execute("INSERT INTO passages_fts (rowid, text) VALUES (?, ?)",
                      (passage_row, article.text[passage.start:passage.end]))
+        first = ids.sentence
+        ids.sentence += len(passage.sentences)
         conn.executemany(
-            "INSERT INTO sentences (passage, start, end, vector) VALUES (?,?,?,?)",
-            [(passage_row, s.start, s.end, np.asarray(v, np.float32).tobytes())
-             for s, v in zip(passage.sentences, sent_vectors, strict=True)],
-        )
-
-
-def set_positions(conn: sqlite3.Connection, order: list[str]) -> None:
-    conn.executemany("UPDATE articles SET position = ? WHERE article_id = ?",
-                     [(i, aid) for i, aid in enumerate(order)])
-
-
-def vectors(conn: sqlite3.Connection, table: str, dimension: int) -> tuple[np.ndarray, np.ndarray]:
-    """All (ids, vectors) of `passages` or `sentences`, in id order."""
-    if table not in ("passages", "sentences"):
-        raise ValueError(table)
-    rows = conn.execute(f"SELECT id, vector FROM {table} ORDER BY id").fetchall()
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
-    return ids, matrix.reshape(len(rows), dimension)
+            "INSERT INTO sentences (id, passage, start, end) VALUES (?,?,?,?)",
+            [(first + i, passage_row, s.start, s.end) for i, s in enumerate(passage.sentences)])
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

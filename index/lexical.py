@@ -1,14 +1,21 @@
-"""BM25 over the passages in memory, read from the catalog's FTS5 index.
+"""BM25 over the passages of every segment, with corpus-wide statistics.
 
-The tokens, document lengths and formula are FTS5's own (`bm25()`: k1 1.2, b 0.75, idf
-clamped at 1e-6), so the ranking is the one `ORDER BY rank` gives, with two differences: no
-SQL query per question, and terms are looked up as stored. FTS5 would stem a query term again,
-and a stem is not always its own stem ("accus" becomes "accu"), so such terms matched nothing.
+Each segment stores its postings (`Postings`: term frequencies and passage lengths, read once
+from the segment catalog's FTS5 index). `Bm25` scores a question over all live segments with
+the document frequencies, passage count and mean length summed over them, deleted passages
+left out, so the ranking equals that of one index built from the same articles.
+
+The tokens, lengths and formula are FTS5's own (`bm25()`: k1 1.2, b 0.75, idf clamped at
+1e-6), so one segment ranks as `ORDER BY rank` does, with two differences: no SQL query per
+question, and terms are looked up as stored. FTS5 would stem a query term again, and a stem is
+not always its own stem ("accus" becomes "accu"), so such terms matched nothing.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,26 +25,23 @@ B = 0.75
 MIN_IDF = 1e-6
 
 
-class Bm25:
-    """Postings of every term (passage positions and BM25 term weights) in flat arrays."""
+class Postings:
+    """One segment's postings: for each term, the passage rows (positions in the segment's
+    id order) holding it and how often; and every passage's length in tokens."""
 
     def __init__(self, terms: list[str], indptr: np.ndarray, docs: np.ndarray,
-                 weights: np.ndarray, idf: np.ndarray, passage_ids: np.ndarray) -> None:
+                 frequency: np.ndarray, lengths: np.ndarray, passage_ids: np.ndarray) -> None:
         self.terms = {term: i for i, term in enumerate(terms)}
-        self.indptr, self.docs, self.weights = indptr, docs, weights
-        self.idf, self.passage_ids = idf, passage_ids
-
-    @property
-    def document_frequency(self) -> dict[str, int]:
-        """How many passages hold each term (FTS5's fts5vocab `doc` column)."""
-        counts = np.diff(self.indptr)
-        return {term: int(counts[i]) for term, i in self.terms.items()}
+        self.indptr, self.docs, self.frequency = indptr, docs, frequency
+        self.lengths, self.passage_ids = lengths, passage_ids
 
     @classmethod
-    def from_catalog(cls, conn: sqlite3.Connection) -> Bm25:
+    def from_catalog(cls, conn: sqlite3.Connection) -> Postings:
         """Read every token instance of the catalog's FTS5 table (about 1.5 s per million)."""
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_instances "
                      "USING fts5vocab(main, passages_fts, instance)")
+        passage_ids = np.fromiter((r[0] for r in conn.execute(
+            "SELECT id FROM passages ORDER BY id")), np.int64)
         vocabulary: dict[str, int] = {}
         term_parts, rowid_parts = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         cursor = conn.execute("SELECT term, doc FROM temp.passages_instances")
@@ -47,7 +51,6 @@ class Bm25:
                 len(rows)))
             rowid_parts.append(np.fromiter((doc for _, doc in rows), np.int64, len(rows)))
         term_ids, rowids = np.concatenate(term_parts), np.concatenate(rowid_parts)
-        passage_ids = np.unique(rowids)
         positions = np.searchsorted(passage_ids, rowids)
         order = np.lexsort((positions, term_ids))
         term_ids, positions = term_ids[order], positions[order]
@@ -55,48 +58,96 @@ class Bm25:
         first = np.ones(len(order), dtype=bool)
         first[1:] = (term_ids[1:] != term_ids[:-1]) | (positions[1:] != positions[:-1])
         starts = np.flatnonzero(first)
-        frequency = np.diff(np.append(starts, len(order))).astype(np.float64)
-        docs = positions[starts]
-        lengths = np.bincount(positions, minlength=len(passage_ids)).astype(np.float64)
-        # FTS5 counts every row, even one without tokens, in the row count and mean length.
-        count = max(len(passage_ids), conn.execute(
-            "SELECT count(*) FROM passages_fts_docsize").fetchone()[0], 1)
-        mean_length = max(lengths.sum() / count, 1e-9)
-        norm = K1 * (1 - B + B * lengths[docs] / mean_length)
-        weights = frequency * (K1 + 1) / (frequency + norm)
+        frequency = np.diff(np.append(starts, len(order))).astype(np.float32)
+        lengths = np.bincount(positions, minlength=len(passage_ids)).astype(np.float32)
         indptr = np.searchsorted(term_ids[starts], np.arange(len(vocabulary) + 1))
-        hits = np.diff(indptr).astype(np.float64)
-        idf = np.maximum(np.log((count - hits + 0.5) / (hits + 0.5)), MIN_IDF)
-        return cls(list(vocabulary), indptr, docs.astype(np.int32), weights.astype(np.float32),
-                   idf, passage_ids)
+        return cls(list(vocabulary), indptr, positions[starts].astype(np.int32), frequency,
+                   lengths, passage_ids)
 
     def save(self, path: Path) -> None:
         with path.open("wb") as handle:
             np.savez(handle, terms=np.frombuffer("\n".join(self.terms).encode(), np.uint8),
-                     indptr=self.indptr, docs=self.docs, weights=self.weights, idf=self.idf,
-                     passage_ids=self.passage_ids)
+                     indptr=self.indptr, docs=self.docs, frequency=self.frequency,
+                     lengths=self.lengths, passage_ids=self.passage_ids)
 
     @classmethod
-    def load(cls, path: Path) -> Bm25:
+    def load(cls, path: Path) -> Postings:
         with np.load(path) as data:
             text = data["terms"].tobytes().decode()
             return cls(text.split("\n") if text else [], data["indptr"], data["docs"],
-                       data["weights"], data["idf"], data["passage_ids"])
+                       data["frequency"], data["lengths"], data["passage_ids"])
+
+    def live_frequency(self, live: np.ndarray | None) -> dict[str, int]:
+        """How many live passages hold each term (FTS5's fts5vocab `doc` column)."""
+        if live is None:
+            counts = np.diff(self.indptr)
+        else:
+            marks = np.concatenate([[0], np.cumsum(live[self.docs], dtype=np.int64)])
+            counts = marks[self.indptr[1:]] - marks[self.indptr[:-1]]
+        return {term: int(counts[i]) for term, i in self.terms.items() if counts[i]}
+
+
+class Bm25:
+    """BM25 over several segments' postings; `live[i]` marks segment i's live passages
+    (None: all of them)."""
+
+    def __init__(self, parts: Sequence[Postings],
+                 live: Sequence[np.ndarray | None] | None = None,
+                 frequencies: Sequence[dict[str, int]] | None = None) -> None:
+        self.parts = list(parts)
+        self.live = list(live) if live is not None else [None] * len(self.parts)
+        masks = [m if m is not None else np.ones(len(p.lengths), bool)
+                 for p, m in zip(self.parts, self.live, strict=True)]
+        self.count = max(sum(int(m.sum()) for m in masks), 1)
+        total = sum(float(p.lengths[m].sum()) for p, m in zip(self.parts, masks, strict=True))
+        self.mean_length = max(total / self.count, 1e-9)
+        per_part = frequencies or [p.live_frequency(m) for p, m in zip(self.parts, self.live,
+                                                                       strict=True)]
+        merged: Counter[str] = Counter()
+        for counts in per_part:
+            merged.update(counts)
+        self.document_frequency: dict[str, int] = dict(merged)
+
+    @classmethod
+    def from_catalog(cls, conn: sqlite3.Connection) -> Bm25:
+        """BM25 over one catalog's passages."""
+        return cls([Postings.from_catalog(conn)])
+
+    def idf(self, term: str) -> float:
+        hits = self.document_frequency.get(term, 0)
+        return max(float(np.log((self.count - hits + 0.5) / (hits + 0.5))), MIN_IDF)
 
     def search(self, phrases: list[str], k: int) -> list[int]:
         """Passage ids by the sum of each phrase's BM25 score (phrases that occur twice count
-        twice, as in an FTS5 OR query), best first; ties in passage order."""
-        found = [self.terms[p] for p in phrases if p in self.terms]
-        if not found:
-            return []
-        docs = np.concatenate([self.docs[self.indptr[t]:self.indptr[t + 1]] for t in found])
-        scores = np.concatenate([self.weights[self.indptr[t]:self.indptr[t + 1]] * self.idf[t]
-                                 for t in found])
-        passages, inverse = np.unique(docs, return_inverse=True)
-        totals = np.bincount(inverse, weights=scores)
+        twice, as in an FTS5 OR query), best first; ties in passage id order."""
+        return [int(p) for p in self.ranked(phrases, k)[0]]
+
+    def ranked(self, phrases: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The passage ids `search` gives, and their scores."""
+        ids_parts, score_parts = [], []
+        for part, live in zip(self.parts, self.live, strict=True):
+            found = [part.terms[p] for p in phrases if p in part.terms]
+            if not found:
+                continue
+            idf = {t: self.idf(p) for p in phrases if (t := part.terms.get(p)) is not None}
+            docs = np.concatenate([part.docs[part.indptr[t]:part.indptr[t + 1]] for t in found])
+            tf = np.concatenate([part.frequency[part.indptr[t]:part.indptr[t + 1]]
+                                 for t in found]).astype(np.float64)
+            weights = np.concatenate([np.full(part.indptr[t + 1] - part.indptr[t], idf[t])
+                                      for t in found])
+            norm = K1 * (1 - B + B * part.lengths[docs] / self.mean_length)
+            scores = weights * tf * (K1 + 1) / (tf + norm)
+            if live is not None:
+                keep = live[docs]
+                docs, scores = docs[keep], scores[keep]
+            rows, inverse = np.unique(docs, return_inverse=True)
+            ids_parts.append(part.passage_ids[rows])
+            score_parts.append(np.bincount(inverse, weights=scores))
+        if not ids_parts:
+            return np.zeros(0, np.int64), np.zeros(0)
+        passages, totals = np.concatenate(ids_parts), np.concatenate(score_parts)
         if len(totals) > k:  # the k best, and every passage tied with the last of them
             keep = totals >= np.partition(totals, len(totals) - k)[len(totals) - k]
             passages, totals = passages[keep], totals[keep]
         order = np.lexsort((passages, -totals))[:k]
-        return [int(self.passage_ids[p]) for p in passages[order]]
-
+        return passages[order], totals[order]

@@ -3,12 +3,16 @@
 Layout of the index directory::
 
     CURRENT                  name of the live version (replaced by rename)
-    versions/<name>/         manifest.json, catalog.sqlite, passages.faiss, sentences.faiss
+    versions/<name>/         manifest.json (its segments), deleted.npy, order.npy, probe.npy
+    versions/<name>/segments/<segment>/
+                             one immutable segment (index.segment); a version shares the
+                             segments it keeps with the version before it as hard links
     versions/.tmp-<name>/    a build in progress (never read)
-    .build.lock              held by the one running build
+    .build.lock              held by the one running build (or merge)
 
 Readers hold a shared lock on `versions/<name>/.readers` while they use a version, so old
-versions are deleted only once no reader holds them.
+versions are deleted only once no reader holds them; a segment's files go with the last
+version that links them.
 """
 
 from __future__ import annotations
@@ -28,12 +32,11 @@ from typing import Any, BinaryIO
 
 from index.errors import VerbatimError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: one catalog and one pair of FAISS stores per version
 MANIFEST = "manifest.json"
-CATALOG = "catalog.sqlite"
-PASSAGES = "passages.faiss"
-SENTENCES = "sentences.faiss"
-LEXICAL = "lexical.npz"  # BM25 postings (index.lexical), read from the catalog's FTS5
+SEGMENTS = "segments"  # a folder per segment (index.segment)
+DELETED = "deleted.npy"  # the article rows of the segments that this version leaves out
+ORDER = "order.npy"  # the live article rows in corpus order
 PROBE = "probe.npy"  # the passage encoder's vectors of the probe sentences (index.encoders)
 READERS = ".readers"
 
@@ -59,6 +62,10 @@ class Manifest:
     new_articles: list[str] = field(default_factory=list)
     changed_articles: list[str] = field(default_factory=list)
     removed_articles: list[str] = field(default_factory=list)
+    segments: list[dict[str, Any]] = field(default_factory=list)  # index.segment.SegmentInfo
+    deleted_articles: int = 0  # rows in deleted.npy
+    next_ids: dict[str, int] = field(default_factory=dict)  # the first free row id per table
+    merged: list[str] = field(default_factory=list)  # the segments a merge replaced
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -208,10 +215,40 @@ def _unused(folder: Path) -> bool:
 
 def _fsync_tree(folder: Path) -> None:
     for path in folder.iterdir():
-        if path.is_file():
+        if path.is_dir():
+            _fsync_tree(path)
+        elif path.is_file():
             with open(path, "rb") as handle:
                 os.fsync(handle.fileno())
     _fsync_dir(folder)
+
+
+def disk_bytes(*folders: Path) -> int:
+    """Bytes of the files under `folders`, each file once however many links it has."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for folder in folders:
+        for path in folder.rglob("*"):
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if path.is_file() and (stat.st_dev, stat.st_ino) not in seen:
+                seen.add((stat.st_dev, stat.st_ino))
+                total += stat.st_size
+    return total
+
+
+def share(source: Path, target: Path) -> None:
+    """`target` as a folder of hard links to the files of `source` (a copy where the file
+    system has no hard links)."""
+    target.mkdir(parents=True)
+    for path in source.iterdir():
+        if path.is_file():
+            try:
+                os.link(path, target / path.name)
+            except OSError:
+                shutil.copy2(path, target / path.name)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -1,8 +1,13 @@
-"""Open a published index version for reading, with clear errors for anything wrong."""
+"""Open a published index version for reading, with clear errors for anything wrong.
+
+A loaded version is a view over its segments (index.segment): searches fan out over them and
+merge, deleted articles left out. Loading a version next to one already loaded opens only the
+segments the old one does not hold.
+"""
 
 from __future__ import annotations
 
-import json
+import bisect
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -11,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-import index.catalog as catalog
 import index.publish as publish
 from index.errors import VerbatimError
 from index.lexical import Bm25
 from index.publish import Manifest
-from index.store import FaissStore
+from index.segment import Segment, SegmentInfo
 
 REBUILD = "python build_index.py"
+RERANK = 4  # an sq8 store's candidates re-ranked with exact vectors: this many times k
 
 
 class IndexUnavailableError(VerbatimError):
@@ -39,9 +44,11 @@ class ArticleInfo:
 
 
 class LoadedIndex:
-    """One index version in memory: FAISS stores, offsets, vocabulary; texts stay in SQLite."""
+    """One index version: its segments (FAISS stores and vectors memory-mapped, offsets and
+    postings in memory, texts in SQLite) and which of their articles it leaves out."""
 
-    def __init__(self, folder: Path, manifest: Manifest, ef_search: int = 128) -> None:
+    def __init__(self, folder: Path, manifest: Manifest, ef_search: int = 128,
+                 previous: LoadedIndex | None = None) -> None:
         self.folder = folder
         self.manifest = manifest
         self.memo: dict[object, object] = {}  # per-version caches of derived values (quoting)
@@ -49,67 +56,188 @@ class LoadedIndex:
         self.probe: np.ndarray | None = np.load(probe) if probe.exists() else None
         self.version: str = manifest.version or folder.name
         self._lock_handle = publish.open_reader_lock(folder)
-        self._local = threading.local()
-        self.passages = FaissStore.load(folder / publish.PASSAGES, ef_search)
-        self.sentences = FaissStore.load(folder / publish.SENTENCES, ef_search)
-        conn = self.connection()
-        rows = conn.execute("SELECT id, article, paragraph, start, end FROM passages ORDER BY id")
-        table = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 5)
-        self.passage_row = {int(pid): i for i, pid in enumerate(table[:, 0])}
-        self.passage_table = table
-        srows = conn.execute("SELECT id, passage, start, end FROM sentences ORDER BY id")
-        stable = np.array([tuple(r) for r in srows], dtype=np.int64).reshape(-1, 4)
-        self.sentence_table = stable
-        # Sentences are stored right after their passage, so id order groups them by passage.
-        _, self.sentence_vectors = catalog.vectors(conn, "sentences", int(manifest.dimension))
-        bounds = np.flatnonzero(np.diff(stable[:, 1])) + 1 if len(stable) else np.array([], int)
-        starts = np.concatenate([[0], bounds]) if len(stable) else np.array([], int)
-        ends = np.concatenate([bounds, [len(stable)]]) if len(stable) else np.array([], int)
-        self.sentences_of = {int(stable[s, 1]): (int(s), int(e)) for s, e in zip(starts, ends,
-                                                                                 strict=True)}
-        self.articles: dict[int, ArticleInfo] = {}
-        for r in conn.execute("SELECT id, article_id, title, source, url, published, position,"
-                              " added_at, meta FROM articles ORDER BY position"):
-            self.articles[r["id"]] = ArticleInfo(
-                r["id"], r["article_id"], r["title"], r["source"], r["url"], r["published"],
-                r["position"], r["added_at"], json.loads(r["meta"] or "{}"))
-        self.by_article_id = {a.article_id: a for a in self.articles.values()}
-        lexical = folder / publish.LEXICAL  # versions built before it: read from FTS5
-        self.lexical = Bm25.load(lexical) if lexical.exists() else Bm25.from_catalog(conn)
-        self.vocabulary = self.lexical.document_frequency
-        self.passage_count = len(table)
+        try:
+            self._open(previous, ef_search)
+        except BaseException:
+            self._lock_handle.close()
+            raise
         self._texts: dict[int, str] = {}
+        self._text_lock = threading.Lock()
 
-    def connection(self) -> sqlite3.Connection:
-        """A read-only SQLite connection for the calling thread."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = catalog.connect(self.folder / publish.CATALOG, readonly=True)
-            self._local.conn = conn
-        return conn
+    segments: list[Segment]
+
+    def _open(self, previous: LoadedIndex | None, ef_search: int) -> None:
+        held: dict[str, Segment] = {s.info.name: s for s in previous.segments} if previous \
+            else {}
+        self.reused = 0
+        segments = []
+        for entry in self.manifest.segments:
+            info = SegmentInfo.from_dict(entry)
+            path = self.folder / publish.SEGMENTS / info.name
+            segment = held.get(info.name)
+            if segment is not None:
+                segment.rebind(path)
+                self.reused += 1
+            else:
+                segment = Segment(path, info, ef_search)
+            segments.append(segment)
+        self.segments = sorted(segments, key=lambda s: s.info.first_passage)
+        self._first_passage = [s.info.first_passage for s in self.segments]
+        by_article = sorted(self.segments, key=lambda s: s.info.first_article)
+        self._article_segments = by_article
+        self._first_article = [s.info.first_article for s in by_article]
+        deleted_file = self.folder / publish.DELETED
+        deleted = np.load(deleted_file) if deleted_file.exists() else np.zeros(0, np.int64)
+        self.deleted_articles = np.sort(deleted)
+        self.live: list[np.ndarray | None] = []
+        self._excluded: list[tuple[np.ndarray | None, np.ndarray | None]] = []
+        for segment in self.segments:
+            inside = self.deleted_articles[(self.deleted_articles >= segment.info.first_article)
+                                           & (self.deleted_articles <= segment.info.last_article)]
+            mask = segment.live_passages(inside)
+            self.live.append(mask)
+            if mask is None:
+                self._excluded.append((None, None))
+            else:  # the rows (FAISS ids) of the deleted passages and of their sentences
+                gone = np.flatnonzero(~mask)
+                sentences = np.flatnonzero(np.isin(segment.sentence_table[:, 1],
+                                                   segment.passage_ids[gone]))
+                self._excluded.append((gone, sentences))
+        gone_set = set(self.deleted_articles.tolist())
+        order_file = self.folder / publish.ORDER
+        order = np.load(order_file) if order_file.exists() else np.zeros(0, np.int64)
+        rows = {row: segment for segment in self.segments for row in segment.articles
+                if row not in gone_set}
+        self.articles: dict[int, ArticleInfo] = {}
+        for position, row in enumerate(order.tolist()):
+            found = rows.get(row)
+            if found is not None:
+                a = found.articles[row]
+                self.articles[row] = ArticleInfo(row, a.article_id, a.title, a.source, a.url,
+                                                 a.published, position, a.added_at, a.meta)
+        if len(self.articles) != len(rows):
+            raise ValueError("the article order and the segments disagree")
+        self.by_article_id = {a.article_id: a for a in self.articles.values()}
+        self.lexical = Bm25([s.postings for s in self.segments], self.live,
+                            [s.document_frequency(m) for s, m in zip(self.segments, self.live,
+                                                                     strict=True)])
+        self.vocabulary = self.lexical.document_frequency
+        self.passage_count = sum(len(s.passage_ids) if m is None else int(m.sum())
+                                 for s, m in zip(self.segments, self.live, strict=True))
+        self.sentence_count = sum(len(s.sentence_ids) for s in self.segments)
+
+    # -- where a row lives
+
+    def _segment(self, passage_id: int) -> Segment:
+        at = bisect.bisect_right(self._first_passage, passage_id) - 1
+        if at < 0:
+            raise KeyError(passage_id)
+        return self.segments[at]
+
+    def _article_segment(self, article_row: int) -> Segment:
+        at = bisect.bisect_right(self._first_article, article_row) - 1
+        if at < 0:
+            raise KeyError(article_row)
+        return self._article_segments[at]
+
+    def connection(self, article_row: int | None = None) -> sqlite3.Connection:
+        """A read-only connection to the catalog of the segment holding `article_row` (the
+        oldest segment's without one), for the calling thread."""
+        if article_row is None:
+            return self.segments[0].connection()
+        return self._article_segment(article_row).connection()
+
+    # -- rows
 
     def article_text(self, article_row: int) -> str:
         text = self._texts.get(article_row)
         if text is None:
-            row = self.connection().execute("SELECT text FROM articles WHERE id = ?",
-                                            (article_row,)).fetchone()
+            row = self.connection(article_row).execute(
+                "SELECT text FROM articles WHERE id = ?", (article_row,)).fetchone()
+            if row is None:
+                raise KeyError(article_row)
             text = row[0]
-            if len(self._texts) > 4096:
-                self._texts.clear()
-            self._texts[article_row] = text
+            with self._text_lock:
+                if len(self._texts) > 4096:
+                    self._texts.clear()
+                self._texts[article_row] = text
         return text
 
     def passage(self, passage_id: int) -> tuple[int, int, int, int]:
         """(article row, paragraph, start, end) of a passage."""
-        row = self.passage_table[self.passage_row[passage_id]]
+        segment = self._segment(passage_id)
+        row = segment.passage_table[segment.row(passage_id)]
         return int(row[1]), int(row[2]), int(row[3]), int(row[4])
+
+    def passage_vector(self, passage_id: int) -> np.ndarray:
+        """The exact vector of a passage."""
+        segment = self._segment(passage_id)
+        return np.asarray(segment.passage_vectors[segment.row(passage_id)])
+
+    def sentence_spans(self, passage_id: int) -> np.ndarray:
+        """(start, end) of each of a passage's sentences, in order."""
+        segment = self._segment(passage_id)
+        row = segment.row(passage_id)
+        return segment.sentence_table[segment.sentence_start[row]:segment.sentence_end[row], 2:4]
+
+    def sentence_vectors(self, passage_id: int) -> np.ndarray:
+        """The exact vectors of a passage's sentences, in order."""
+        segment = self._segment(passage_id)
+        row = segment.row(passage_id)
+        return np.asarray(
+            segment.sentence_vectors[segment.sentence_start[row]:segment.sentence_end[row]])
+
+    def article_passages(self, article_row: int) -> list[int]:
+        """The passage ids of an article, in order."""
+        segment = self._article_segment(article_row)
+        return [int(p) for p in
+                segment.passage_ids[segment.passage_table[:, 1] == article_row]]
+
+    # -- searches
+
+    def search_passages(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` live passages nearest to `vector`: (cosines, passage ids), best first."""
+        return self._search(vector, k, passages=True)
+
+    def search_sentences(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` live sentences nearest to `vector`: (cosines, their passage ids), best
+        first (a passage appears once per sentence found)."""
+        return self._search(vector, k, passages=False)
+
+    def _search(self, vector: np.ndarray, k: int,
+                passages: bool) -> tuple[np.ndarray, np.ndarray]:
+        vector = np.asarray(vector, np.float32).reshape(-1)
+        score_parts, id_parts = [], []
+        for segment, (gone, gone_sentences) in zip(self.segments, self._excluded, strict=True):
+            store = segment.passages if passages else segment.sentences
+            wanted = k * RERANK if store.codec == "sq8" else k
+            # FAISS ids are the segment's rows; deleted rows are skipped by the search.
+            _, found = store.search(vector, wanted, gone if passages else gone_sentences)
+            rows = np.sort(found[0][found[0] >= 0])
+            if not len(rows):
+                continue
+            exact = segment.passage_vectors if passages else segment.sentence_vectors
+            score_parts.append(np.asarray(exact[rows]) @ vector)
+            id_parts.append(segment.passage_ids[rows] if passages
+                            else segment.sentence_table[rows, 1])
+        if not score_parts:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores, ids = np.concatenate(score_parts), np.concatenate(id_parts)
+        best = np.lexsort((ids, -scores))[:k]
+        return scores[best], ids[best]
+
+    def disk_bytes(self) -> int:
+        """Bytes this version takes on disk (each shared file once)."""
+        return publish.disk_bytes(self.folder)
 
     def close(self) -> None:
         self._lock_handle.close()
 
 
-def load_index(index_dir: Path, model_name: str, ef_search: int = 128) -> LoadedIndex:
-    """Load the live version of `index_dir`, checking format, model and files."""
+def load_index(index_dir: Path, model_name: str, ef_search: int = 128,
+               previous: LoadedIndex | None = None) -> LoadedIndex:
+    """Load the live version of `index_dir`, checking format, model and files; segments that
+    `previous` (a version loaded before) holds are reused, not opened again."""
     folder = publish.current_version(index_dir)
     if folder is None:
         raise IndexUnavailableError(
@@ -127,21 +255,22 @@ def load_index(index_dir: Path, model_name: str, ef_search: int = 128) -> Loaded
     if manifest.format_version != publish.FORMAT_VERSION:
         raise IndexUnavailableError(
             f"The index in {index_dir} has format {manifest.format_version}, this program "
-            f"reads format {publish.FORMAT_VERSION}: rebuild it with `{REBUILD} --full`.")
+            f"reads format {publish.FORMAT_VERSION} (segments): rebuild it with `{REBUILD}` "
+            "(it converts the old index, re-embedding nothing).")
     if manifest.model != model_name:
         raise IndexUnavailableError(
             f"The index in {index_dir} was built with {manifest.model!r} but "
             f"EMBEDDING_MODEL is {model_name!r}: rebuild it with `{REBUILD} --full`.")
     try:
-        loaded = LoadedIndex(folder, manifest, ef_search)
+        loaded = LoadedIndex(folder, manifest, ef_search, previous)
     except (OSError, RuntimeError, sqlite3.Error, KeyError, ValueError) as err:
         raise IndexUnavailableError(
             f"The index in {folder} is damaged ({_short(err)}): "
             f"rebuild it with `{REBUILD} --full`.") from err
-    if not len(loaded.passages) == loaded.passage_count == manifest.passages:
+    if loaded.passage_count != manifest.passages:
         loaded.close()
         raise IndexUnavailableError(
-            f"The index in {folder} is inconsistent (FAISS and catalog disagree): "
+            f"The index in {folder} is inconsistent (segments and manifest disagree): "
             f"rebuild it with `{REBUILD} --full`.")
     return loaded
 

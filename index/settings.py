@@ -69,6 +69,10 @@ class StoreSettings(BaseConfig):
     hnsw_ef_construction: int = Field(80, ge=8, le=2000)
     hnsw_ef_search: int = Field(128, ge=8, le=4096)
     keep_index_versions: int = Field(2, ge=1, le=50)
+    vector_codec: Literal["sq8", "float"] = "sq8"
+    merge_factor: int = Field(8, ge=0, le=100)
+    merge_floor_passages: int = Field(2_000, ge=1)
+    merge_max_deleted: float = Field(0.25, gt=0, le=1)
 
 
 class IndexSettings(CorpusSettings, EncoderSettings, StoreSettings):

@@ -1,4 +1,10 @@
-"""The vector store: FAISS behind a small interface (add, search, save, load)."""
+"""The vector store: FAISS behind a small interface (add, search, save, load).
+
+Vectors are stored as 8-bit scalar codes (`codec` "sq8": 384 bytes for 384 dimensions instead
+of 1,536) or as float32 ("float"); the index re-ranks the candidates of an sq8 store with the
+exact vectors it keeps on disk. Stores are read memory-mapped, so replicas on one machine share
+the page cache and a reload does not copy them into memory.
+"""
 
 from __future__ import annotations
 
@@ -30,57 +36,95 @@ class FaissStore:
 
     def __init__(self, dimension: int, kind: str = "flat", hnsw_m: int = 32,
                  ef_search: int = 128, index: faiss.Index | None = None,
-                 ef_construction: int = 80) -> None:
+                 ef_construction: int = 80, codec: str = "float",
+                 positional: bool = False) -> None:
+        """`positional`: ids are the vectors' positions 0, 1, 2... in the order added (a
+        segment's rows), so no id map is kept (it costs about 60 bytes a vector)."""
         self.dimension = dimension
         self.kind = kind
+        self.codec = codec
         self.ef_search = ef_search
         if index is None:
-            base: faiss.Index
-            if kind == "hnsw":
-                hnsw = faiss.IndexHNSWFlat(dimension, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-                hnsw.hnsw.efConstruction = ef_construction
-                base = hnsw
-            else:
-                base = faiss.IndexFlatIP(dimension)
-            index = faiss.IndexIDMap2(base)
+            index = _base(dimension, kind, codec, hnsw_m, ef_construction)
+            if not positional:
+                index = faiss.IndexIDMap2(index)
+        self.positional = not hasattr(index, "id_map")
         self.index: faiss.Index = index
-        self._tune()
-
-    def _tune(self) -> None:
-        if self.kind == "hnsw":
-            inner = cast(faiss.IndexIDMap2, self.index).index
-            cast(faiss.IndexHNSW, faiss.downcast_index(inner)).hnsw.efSearch = self.ef_search
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if not len(ids):
             return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         previous = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(os.cpu_count() or 1)  # building uses every core
         try:
-            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
-                                    np.asarray(ids, dtype=np.int64))
+            if not self.index.is_trained:  # sq8: the range of each dimension
+                self.index.train(vectors)
+            if self.positional:
+                expected = np.arange(len(self), len(self) + len(ids))
+                if not np.array_equal(np.asarray(ids), expected):
+                    raise ValueError("a positional store takes ids 0, 1, 2... in order")
+                self.index.add(vectors)
+            else:
+                self.index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
         finally:
             faiss.omp_set_num_threads(previous)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int,
+               excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` nearest ids (and scores) of each query; ids in `excluded` are skipped."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, len(self)))
         if len(self) == 0:
             return (np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64))
-        return self.index.search(queries, k)
+        selector = None
+        if excluded is not None and len(excluded):
+            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(
+                np.ascontiguousarray(excluded, dtype=np.int64)))
+        if self.kind == "hnsw":
+            params: faiss.SearchParameters = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+                efSearch=self.ef_search)
+        else:
+            params = faiss.SearchParameters()
+        if selector is not None:
+            params.sel = selector
+        return self.index.search(queries, k, params=params)
 
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path, ef_search: int = 128) -> FaissStore:
-        index = faiss.read_index(str(path))
-        base = faiss.downcast_index(index.index) if hasattr(index, "index") else index
+    def load(cls, path: Path, ef_search: int = 128, mmap: bool = True) -> FaissStore:
+        """A saved store; memory-mapped (the codes stay in the page cache) unless `mmap` is
+        False."""
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+        mapped = hasattr(index, "id_map")
+        base = faiss.downcast_index(cast(faiss.IndexIDMap2, index).index if mapped else index)
         kind = "hnsw" if isinstance(base, faiss.IndexHNSW) else "flat"
-        return cls(index.d, kind, ef_search=ef_search, index=index)
+        codec = "sq8" if isinstance(base, faiss.IndexHNSWSQ | faiss.IndexScalarQuantizer) \
+            else "float"
+        return cls(index.d, kind, ef_search=ef_search, index=index, codec=codec)
+
+    def reconstruct(self, vector_id: int) -> np.ndarray:
+        """The stored vector of an id (decoded from sq8 codes: approximate)."""
+        return cast(np.ndarray, self.index.reconstruct(int(vector_id)))
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
+
+
+def _base(dimension: int, kind: str, codec: str, hnsw_m: int,
+          ef_construction: int) -> faiss.Index:
+    sq8 = faiss.ScalarQuantizer.QT_8bit
+    ip = faiss.METRIC_INNER_PRODUCT
+    if kind == "hnsw":
+        hnsw = (faiss.IndexHNSWSQ(dimension, sq8, hnsw_m, ip)  # type: ignore[arg-type]
+                if codec == "sq8"
+                else faiss.IndexHNSWFlat(dimension, hnsw_m, ip))
+        hnsw.hnsw.efConstruction = ef_construction
+        return hnsw
+    return faiss.IndexScalarQuantizer(dimension, sq8, ip) if codec == "sq8" \
+        else faiss.IndexFlatIP(dimension)
 
 
 def choose_kind(setting: str, count: int, threshold: int) -> str:

@@ -140,7 +140,7 @@ class Engine:
         if index is None:
             return None
         dates = [a.published for a in index.articles.values() if a.published]
-        size = sum(p.stat().st_size for p in index.folder.iterdir() if p.is_file())
+        size = index.disk_bytes()
         built_at, model = index.manifest.built_at, index.manifest.model
         return IndexSummary(articles=len(index.articles), passages=index.passage_count,
                             newest_published=max(dates) if dates else None,
@@ -213,7 +213,8 @@ class Engine:
             if self._state is not None and folder == self._state[0].folder:
                 return False
             loaded = load_index(self.settings.resolved_index_dir, self.encoder.name,
-                                self.settings.hnsw_ef_search)
+                                self.settings.hnsw_ef_search,
+                                previous=self._state[0] if self._state else None)
             self.encoder = self._compatible_encoder(loaded)
             old = self._state
             self._state = (loaded, Retriever(loaded))

@@ -59,10 +59,10 @@ def passage_sentences(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
     """The passage's sentences and their evidence for the question."""
     article_row, _, p_start, p_end = index.passage(hit.passage_id)
     text = index.article_text(article_row)
-    first, last = index.sentences_of.get(hit.passage_id, (0, 0))
-    spans = [(int(s), int(e)) for s, e in index.sentence_table[first:last, 2:4]] or [
+    spans = [(int(s), int(e)) for s, e in index.sentence_spans(hit.passage_id)] or [
         (p_start, p_end)]
-    cosines = ([float(c) for c in index.sentence_vectors[first:last] @ vector] if last > first
+    sentence_vectors = index.sentence_vectors(hit.passage_id)
+    cosines = ([float(c) for c in sentence_vectors @ vector] if len(sentence_vectors)
                else [hit.dense] * len(spans))
     stem_sets = [sentence_stems(index, article_row, text, s, e) for s, e in spans]
     covers = [query.coverage(found) for found in stem_sets]

@@ -187,20 +187,15 @@ class Retriever:
         hits: dict[int, Hit] = {}
         rankings: list[list[int]] = []
         if mode in ("hybrid", "dense"):
-            scores, ids = self.index.passages.search(vector, self.dense_k)
-            dense_ids = [int(i) for i in ids[0] if i >= 0]
-            for pid, score in zip(dense_ids, scores[0], strict=False):
+            scores, ids = self.index.search_passages(vector, self.dense_k)
+            dense_ids = [int(i) for i in ids]
+            for pid, score in zip(dense_ids, scores, strict=True):
                 hits.setdefault(pid, Hit(pid, 0.0)).dense = float(score)
             rankings.append(dense_ids)
-            sscores, sids = self.index.sentences.search(vector, self.dense_k * 2)
-            found = sids[0] >= 0
-            table = self.index.sentence_table  # sorted by sentence id
-            pids = table[np.searchsorted(table[:, 0], sids[0][found]), 1]
+            sscores, pids = self.index.search_sentences(vector, self.dense_k * 2)
             # Each passage once, at its best sentence's rank, with that sentence's score.
-            first = np.unique(pids, return_index=True)[1]
-            first = np.sort(first)
-            best = dict(zip(pids[first].tolist(), sscores[0][found][first].tolist(),
-                            strict=True))
+            first = np.sort(np.unique(pids, return_index=True)[1])
+            best = dict(zip(pids[first].tolist(), sscores[first].tolist(), strict=True))
             for pid, score in best.items():
                 hits.setdefault(pid, Hit(pid, 0.0)).sentence = score
             rankings.append(list(best))
@@ -224,10 +219,9 @@ class Retriever:
         """Cosines for hits found only lexically, so every hit carries dense evidence."""
         for hit in hits:
             if hit.dense == 0.0 or hit.sentence == 0.0:
-                start, end = self.index.sentences_of.get(hit.passage_id, (0, 0))
-                if end > start:
-                    cos = self.index.sentence_vectors[start:end] @ vector
+                sentence_vectors = self.index.sentence_vectors(hit.passage_id)
+                if len(sentence_vectors):
+                    cos = sentence_vectors @ vector
                     hit.sentence = max(hit.sentence, float(cos.max()))
                 if hit.dense == 0.0:
-                    hit.dense = float(self.index.passages.index.reconstruct(hit.passage_id)
-                                      @ vector)
+                    hit.dense = float(self.index.passage_vector(hit.passage_id) @ vector)

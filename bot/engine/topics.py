@@ -46,14 +46,11 @@ def best_match(index: LoadedIndex, info: ArticleInfo, topic: Topic,
         return headline
     vector, query = topic.vector, topic.query
     by_meaning = len(query.stems) >= SENTENCE_TOPIC_WORDS
-    rows = np.flatnonzero(index.passage_table[:, 1] == info.row)
     best: tuple[Quote, float] | None = None
-    for row in rows:
-        passage_id = int(index.passage_table[row, 0])
-        dense = float(index.passages.index.reconstruct(passage_id) @ vector)
-        first, last = index.sentences_of.get(passage_id, (0, 0))
-        sentence = float((index.sentence_vectors[first:last] @ vector).max()) if last > first \
-            else dense
+    for passage_id in index.article_passages(info.row):
+        dense = float(index.passage_vector(passage_id) @ vector)
+        sentence_vectors = index.sentence_vectors(passage_id)
+        sentence = float((sentence_vectors @ vector).max()) if len(sentence_vectors) else dense
         quote, confidence, evidence = best_quote(index, query, vector,
                                                  Hit(passage_id, 0.0, dense, sentence))
         if evidence["quote_coverage"] >= NAMED:

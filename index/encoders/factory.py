@@ -26,11 +26,13 @@ def torch_encoder(settings: EncoderSettings, batch_tokens: bool = True) -> Torch
 
 
 def passage_encoder(settings: EncoderSettings, index_dir: Path,
-                    sample: list[str] | None = None) -> Encoder:
-    """The encoder for indexing: ENCODER_BACKEND, or with `auto` bf16 where the CPU has it
-    natively, else whichever of torch fp32 and ONNX fp32 encodes `sample` faster here."""
+                    sample: list[str] | None = None, backend: str | None = None) -> Encoder:
+    """The encoder for indexing: `backend` (the one an index recorded, so that its builds
+    keep one backend and time nothing), else ENCODER_BACKEND, or with `auto` bf16 where the
+    CPU has it natively, else whichever of torch fp32 and ONNX fp32 encodes `sample` faster
+    here."""
     base = torch_encoder(settings)
-    choice = settings.encoder_backend
+    choice = backend if backend in BACKENDS else settings.encoder_backend
     if choice == "auto":
         if native_bf16(cpu_flags()):
             checked_export(base, index_dir)  # for the questions, beside the index

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -162,11 +163,17 @@ def admin_commands_and_a_corrupt_index(settings, api):
     stats = command(api, MAINTAINER, "/stats", user=MAINTAINER)["text"]
     assert "Questions answered" in stats and "Subscribed chats: 2" in stats
 
-    # A corrupt new index is reported to maintainers; the old one keeps serving.
+    # A corrupt new index is reported to maintainers; the old one keeps serving. (A segment the
+    # bot already holds is not read again: the broken one must be new to it.)
     serving = publish.current_version(settings.resolved_index_dir)
     broken = serving.parent / "20990101T000000000000Z-broken"
     shutil.copytree(serving, broken)
-    (broken / "passages.faiss").write_bytes(b"not a faiss file")
+    manifest = json.loads((broken / publish.MANIFEST).read_text())
+    segment = manifest["segments"][-1]
+    (broken / publish.SEGMENTS / segment["name"]).rename(broken / publish.SEGMENTS / "seg-broken")
+    segment["name"] = "seg-broken"
+    (broken / publish.MANIFEST).write_text(json.dumps(manifest))
+    (broken / publish.SEGMENTS / "seg-broken" / "passages.faiss").write_bytes(b"not a faiss file")
     (settings.resolved_index_dir / "CURRENT").write_text(broken.name + "\n")
     alert = api.wait_for(lambda m: m["chat"]["id"] == MAINTAINER and "not loaded" in m["text"],
                          timeout=30)

@@ -18,8 +18,9 @@ def test_ready_version_and_summary(seed_engine):
     assert summary.newest_published is None  # the seed article is undated
     assert summary.built_at == index.manifest.built_at
     assert summary.model == index.manifest.model
-    assert summary.size_bytes == sum(p.stat().st_size for p in index.folder.iterdir()
-                                     if p.is_file())
+    files = [p for p in index.folder.rglob("*") if p.is_file()]
+    assert summary.size_bytes == sum(p.stat().st_size for p in files)  # no file linked twice
+    assert any(p.name == "catalog.sqlite" for p in files)
 
 
 def test_lookups_match_the_index_functions(seed_engine):

@@ -143,7 +143,7 @@ def test_missing_mismatched_and_corrupt_index_give_clear_messages(workspace, enc
         load_index(workspace.resolved_index_dir, encoder.name)
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
-    faiss_file = folder / "passages.faiss"
+    faiss_file = next((folder / publish.SEGMENTS).iterdir()) / "passages.faiss"
     faiss_file.write_bytes(faiss_file.read_bytes()[:40])
     with pytest.raises(IndexUnavailableError, match=r"damaged .* --full"):
         load_index(workspace.resolved_index_dir, encoder.name)

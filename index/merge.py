@@ -1,0 +1,159 @@
+"""Merges: several adjacent segments rewritten as one, deleted rows dropped.
+
+The policy is tiered, as Lucene's log merge policy: a segment's tier is the number of times
+MERGE_FACTOR goes into its live passages over MERGE_FLOOR_PASSAGES; MERGE_FACTOR adjacent
+segments of one tier become one segment of the next, so each passage is rewritten about
+log(corpus) times in its life, and the number of segments stays about MERGE_FACTOR per tier.
+A segment whose share of deleted passages passes MERGE_MAX_DELETED is rewritten alone.
+
+A merge is published as a build is (a new version sharing every other segment); readers keep
+the version they hold, and an interrupted merge leaves the live version as it was.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import index.catalog as catalog
+import index.publish as publish
+import index.segment as segment
+from index.publish import Manifest
+from index.segment import Segment, SegmentInfo
+from index.settings import StoreSettings
+
+
+@dataclass
+class MergeSummary:
+    """One merge: the segments it replaced, the one it wrote, and what it dropped."""
+
+    merged: list[str]
+    written: str | None
+    passages: int
+    dropped_articles: int
+    seconds: float
+    version: str
+
+    def line(self) -> str:
+        into = f"into {self.written}" if self.written else "(all their articles deleted)"
+        return (f"{len(self.merged)} segments {into}: {self.passages} passages, "
+                f"{self.dropped_articles} deleted articles dropped, {self.seconds:.1f} s")
+
+
+def tier(live: int, settings: StoreSettings) -> int:
+    """A segment's tier by its live passages."""
+    floor = settings.merge_floor_passages
+    factor = max(settings.merge_factor, 2)
+    return int(math.log(max(live, floor) / floor, factor) + 1e-9)
+
+
+def choose(entries: list[dict[str, Any]], settings: StoreSettings,
+           everything: bool = False) -> tuple[int, int] | None:
+    """The first and last position (inclusive) of the adjacent segments to merge next, or
+    None; `everything`: all segments into one (when there are several, or deletions)."""
+    if not entries:
+        return None
+    lives = [int(e["passages"]) - int(e.get("deleted_passages", 0)) for e in entries]
+    if everything:
+        deletions = any(e.get("deleted_passages", 0) for e in entries)
+        return (0, len(entries) - 1) if len(entries) > 1 or deletions else None
+    for at, entry in enumerate(entries):
+        total = int(entry["passages"])
+        if total and (total - lives[at]) / total > settings.merge_max_deleted:
+            return at, at
+    factor = settings.merge_factor
+    if factor < 2:
+        return None
+    tiers = [tier(live, settings) for live in lives]
+    for level in sorted(set(tiers)):
+        run: list[int] = []
+        for at, found in enumerate(tiers):
+            run = [*run, at] if found == level else []
+            if len(run) == factor:
+                return run[0], run[-1]
+    return None
+
+
+def merge_locked(index_dir: Path, settings: StoreSettings,
+                 everything: bool = False) -> list[MergeSummary]:
+    """Merge (the build lock held) until the policy asks for nothing more; each merge is
+    published as a version of its own."""
+    done: list[MergeSummary] = []
+    while True:
+        folder = publish.current_version(index_dir)
+        if folder is None:
+            return done
+        manifest = publish.read_manifest(folder)
+        if manifest.format_version != publish.FORMAT_VERSION:
+            return done
+        span = choose(manifest.segments, settings, everything and not done)
+        if span is None:
+            return done
+        done.append(_merge(index_dir, folder, manifest, span, settings))
+        publish.cleanup(index_dir, settings.keep_index_versions)
+
+
+def merge_index(index_dir: Path, settings: StoreSettings,
+                everything: bool = True) -> list[MergeSummary]:
+    """`build_index.py --merge`: merge all segments into one (or, without `everything`, as
+    the policy says), taking the build lock."""
+    with publish.build_lock(index_dir):
+        return merge_locked(index_dir, settings, everything)
+
+
+def _merge(index_dir: Path, folder: Path, manifest: Manifest, span: tuple[int, int],
+           settings: StoreSettings) -> MergeSummary:
+    started = time.perf_counter()
+    first, last = span
+    chosen = manifest.segments[first:last + 1]
+    deleted_file = folder / publish.DELETED
+    deleted = np.load(deleted_file) if deleted_file.exists() else np.zeros(0, np.int64)
+    name = publish.new_version_name()
+    staging = publish.staging_dir(index_dir, name)
+    root = staging / publish.SEGMENTS
+    root.mkdir()
+    try:
+        with publish.reading(folder):
+            for entry in manifest.segments[:first] + manifest.segments[last + 1:]:
+                publish.share(folder / publish.SEGMENTS / entry["name"], root / entry["name"])
+            sources = [Segment(folder / publish.SEGMENTS / e["name"], SegmentInfo.from_dict(e))
+                       for e in chosen]
+            low = min(s.info.first_article for s in sources)
+            high = max(s.info.last_article for s in sources)
+            inside = deleted[(deleted >= low) & (deleted <= high)]
+            target = root / segment.new_name()
+            target.mkdir()
+            with closing(catalog.connect(target / segment.CATALOG)) as conn:
+                passage_vectors, sentence_vectors = segment.copy_rows(conn, sources, inside)
+                written: dict[str, Any] | None = None
+                if len(passage_vectors):
+                    written = segment.finish(target, conn, passage_vectors, sentence_vectors,
+                                             settings).to_dict()
+            if written is None:
+                shutil.rmtree(target)
+            for path in folder.iterdir():
+                if path.is_file() and path.name in (publish.ORDER, publish.PROBE):
+                    shutil.copy2(path, staging / path.name)
+        np.save(staging / publish.DELETED, np.setdiff1d(deleted, inside).astype(np.int64))
+        entries = (manifest.segments[:first] + ([written] if written else [])
+                   + manifest.segments[last + 1:])
+        merged = Manifest.from_dict({
+            **manifest.to_dict(), "version": name, "segments": entries,
+            "deleted_articles": int(len(deleted) - len(inside)),
+            "merged": [e["name"] for e in chosen], "new_articles": [],
+            "changed_articles": [], "removed_articles": []})
+        publish.write_manifest(staging, merged)
+        publish.publish(index_dir, staging, name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return MergeSummary([e["name"] for e in chosen], written["name"] if written else None,
+                        int(written["passages"]) if written else 0, len(inside),
+                        time.perf_counter() - started, name)

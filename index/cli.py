@@ -1,4 +1,5 @@
-"""The index builder's command line (`python build_index.py [--corpus PATH ...] [--full] ...`).
+"""The index builder's command line (`python build_index.py [--corpus PATH ...] [--full]
+[--verify] [--merge] ...`).
 
 Exit codes: 0 built (bad files skipped with warnings), 1 `--strict` met a bad article or
 `--check` found problems, 2 usage error or unreadable corpus / index directory.
@@ -17,9 +18,18 @@ from pydantic import ValidationError
 
 from index.build import build_index
 from index.encoders import ModelError
-from index.publish import IndexBusyError
+from index.merge import merge_index
+from index.publish import IndexBusyError, current_version
 from index.settings import BaseConfig, IndexSettings, SourceSettings, describe_error
-from index.sources import Corpus, CorpusError, FeedsFileError, Ledger, fetch_locked, read_corpus
+from index.sources import (
+    SCAN_CACHE,
+    Corpus,
+    CorpusError,
+    FeedsFileError,
+    Ledger,
+    fetch_locked,
+    read_corpus,
+)
 
 __all__ = ["Fetch", "load_settings", "main", "parse_args", "run_fetch"]
 
@@ -34,9 +44,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--corpus", nargs="+", type=Path, metavar="PATH",
                         help="article files or folders (default: CORPUS_DIR)")
     parser.add_argument("--index-dir", type=Path, help="where the index lives (default: INDEX_DIR)")
-    parser.add_argument("--full", action="store_true", help="rebuild everything from nothing")
+    parser.add_argument("--full", action="store_true",
+                        help="rebuild everything from nothing (implies --verify)")
+    parser.add_argument("--verify", action="store_true",
+                        help="re-read and re-hash every corpus file instead of trusting "
+                             "unchanged sizes and times")
     parser.add_argument("--check", action="store_true",
                         help="validate the corpus and print problems; write nothing")
+    parser.add_argument("--merge", action="store_true",
+                        help="merge all index segments into one, dropping deleted rows; "
+                             "read no corpus")
     parser.add_argument("--strict", action="store_true", help="fail on any bad article")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--fetch", action="store_true",
@@ -52,6 +69,8 @@ def main(argv: list[str] | None = None, fetch: Fetch | None = None) -> int:
     settings = load_settings(IndexSettings)
     if settings is None:
         return 2
+    if args.merge:
+        return _merge(args, settings)
     if args.fetch:
         code = fetch(args) if fetch is not None else 2
         if code:
@@ -79,10 +98,15 @@ def load_settings(kind: type[Config]) -> Config | None:
 
 
 def _read(args: argparse.Namespace, settings: IndexSettings) -> Corpus | int:
-    """The corpus, its problems printed as warnings; or exit code 2 when it cannot be read."""
+    """The corpus, its problems printed as warnings; or exit code 2 when it cannot be read.
+    Files unchanged since the last scan are not read again (the scan cache in the index
+    directory), except with --verify or --full; --check reads everything and writes nothing."""
     paths = args.corpus or [settings.corpus_dir]
+    index_dir = args.index_dir or settings.resolved_index_dir
     try:
-        corpus = read_corpus(paths, follow_symlinks=settings.corpus_follow_symlinks)
+        corpus = read_corpus(paths, follow_symlinks=settings.corpus_follow_symlinks,
+                             scan_cache=None if args.check else index_dir / SCAN_CACHE,
+                             verify=args.verify or args.full or args.check)
     except CorpusError as err:
         print(f"error: {err} (setting CORPUS_DIR or --corpus)", file=sys.stderr)
         return 2
@@ -112,6 +136,31 @@ def _build(args: argparse.Namespace, settings: IndexSettings, corpus: Corpus) ->
         return 2
     for line in summary.lines():
         print(line)
+    return 0
+
+
+def _merge(args: argparse.Namespace, settings: IndexSettings) -> int:
+    """`--merge`: every segment into one; 0, or 2 (no index, busy, disk)."""
+    index_dir = args.index_dir or settings.resolved_index_dir
+    if current_version(index_dir) is None:
+        print(f"error: no index in {index_dir} to merge", file=sys.stderr)
+        return 2
+    try:
+        merges = merge_index(index_dir, settings)
+    except IndexBusyError as err:
+        print(f"error: {err}; try again when it has finished", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing published, the previous index is intact", file=sys.stderr)
+        return 130
+    except OSError as err:
+        print(f"error: cannot write the index in {index_dir}: {err.strerror or err}; the "
+              "previous index is intact", file=sys.stderr)
+        return 2
+    for merge in merges:
+        print(f"Merged {merge.line()}; published version {merge.version}")
+    if not merges:
+        print("Nothing to merge: the index is one segment without deleted rows")
     return 0
 
 

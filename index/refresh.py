@@ -6,7 +6,7 @@ from __future__ import annotations
 from index.build import build_index
 from index.encoders import Encoder
 from index.settings import SourceSettings
-from index.sources import FetchSummary, Ledger, fetch_locked, read_corpus
+from index.sources import SCAN_CACHE, FetchSummary, Ledger, fetch_locked, read_corpus
 
 __all__ = ["fetch_and_build"]
 
@@ -19,6 +19,7 @@ def fetch_and_build(settings: SourceSettings, ledger: Ledger,
     summary = fetch_locked(settings, ledger)
     if summary.written:
         corpus = read_corpus([settings.corpus_dir],
-                             follow_symlinks=settings.corpus_follow_symlinks)
+                             follow_symlinks=settings.corpus_follow_symlinks,
+                             scan_cache=settings.resolved_index_dir / SCAN_CACHE)
         build_index(corpus, settings.resolved_index_dir, settings, encoder=encoder)
     return summary

@@ -20,8 +20,10 @@ from index.sources.files import (
 from index.sources.html import Extracted, NoArticle, extract_html
 from index.sources.http import AddressPolicy, Fetched, FetchError, PoliteClient, client_for
 from index.sources.ledger import Lease, Ledger
+from index.sources.scan_cache import SCAN_CACHE
 
 __all__ = [
+    "SCAN_CACHE",
     "AddressPolicy",
     "Article",
     "Corpus",

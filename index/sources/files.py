@@ -5,10 +5,12 @@ records, reporting bad input; and the writer of fetched articles
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ import yaml
 
 from index.errors import VerbatimError
 from index.sources.html import NoArticle, extract_html
+from index.sources.scan_cache import Entry, ScanCache
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 JSONL_SUFFIXES = {".jsonl"}
@@ -30,6 +33,7 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r
 WEB_SCHEMES = ("http", "https")
 TOO_DEEP = "nested too deeply"
 FOLLOW_HINT = "set CORPUS_FOLLOW_SYMLINKS=true to read it"
+_MISSING = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}  # "no such file" for is_file
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
@@ -47,7 +51,9 @@ class _FrontMatterLoader(yaml.SafeLoader):
 
 @dataclass
 class Article:
-    """One article: its stable id, text (quotes are slices of it) and metadata."""
+    """One article: its stable id, text (quotes are slices of it) and metadata. A stub (from
+    a file the scan cache says is unchanged) has only its id, path and fingerprint; see
+    `Corpus.materialize`."""
 
     article_id: str
     text: str
@@ -58,9 +64,19 @@ class Article:
     published: str | None = None
     language: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    stub: bool = False
+    cached_fingerprint: str | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def stub_of(cls, article_id: str, path: str, fingerprint: str) -> Article:
+        """An article known by its id and fingerprint only, its text left unread."""
+        return cls(article_id=article_id, text="", title="", path=path, stub=True,
+                   cached_fingerprint=fingerprint)
 
     @property
     def fingerprint(self) -> str:
+        if self.cached_fingerprint is not None:
+            return self.cached_fingerprint
         payload = json.dumps(
             [self.text, self.title, self.source, self.url, self.published, self.language,
              self.meta],
@@ -88,54 +104,142 @@ class Problem:
 class Corpus:
     articles: list[Article]
     problems: list[Problem]
+    # The file each stub article comes from (its path on disk and relative path), by id.
+    stub_files: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
 
     @property
     def skipped_files(self) -> int:
         return len({p.path for p in self.problems if p.skipped})
+
+    def materialize(self, article_ids: Iterable[str]) -> dict[str, Article]:
+        """The full articles of these ids, by id: stubs read again from their files (each
+        file once), the others as they are. KeyError for an id not in the corpus;
+        CorpusError when a file changed since the scan."""
+        by_id = {a.article_id: a for a in self.articles}
+        found: dict[str, Article] = {}
+        files: dict[tuple[str, str], list[str]] = {}
+        for article_id in article_ids:
+            article = by_id.get(article_id)
+            if article is None:
+                raise KeyError(f"no article {article_id!r} in this corpus")
+            if article.stub:
+                files.setdefault(self.stub_files[article_id], []).append(article_id)
+            else:
+                found[article_id] = article
+        for (path, rel), wanted in files.items():
+            fresh: dict[str, Article] = {}
+            problems: list[Problem] = []
+            for item in _read_file(Path(path), rel):
+                if isinstance(item, Problem):
+                    problems.append(item)
+                else:
+                    item.meta.pop("_line", None)
+                    fresh.setdefault(item.article_id, item)
+            for article_id in wanted:
+                article = fresh.get(article_id)
+                if article is None or article.fingerprint != by_id[article_id].fingerprint:
+                    what = ("is no longer in it" if article is None else "differs now")
+                    why = f" ({problems[0].reason})" if problems and article is None else ""
+                    raise CorpusError(f"{rel} changed during the build: article "
+                                      f"{article_id!r} {what}{why}; run the build again")
+                found[article_id] = article
+        return found
 
 
 class CorpusError(VerbatimError):
     """The corpus path itself cannot be read (exit code 2)."""
 
 
-def read_corpus(paths: Iterable[Path], follow_symlinks: bool = False) -> Corpus:
+def read_corpus(paths: Iterable[Path], follow_symlinks: bool = False,
+                scan_cache: Path | None = None, verify: bool = False) -> Corpus:
     """Read every article under the given files or folders, in a stable order. A symbolic
-    link inside a folder that leads out of it is refused unless `follow_symlinks`."""
-    articles: list[Article] = []
-    problems: list[Problem] = []
+    link inside a folder that leads out of it is refused unless `follow_symlinks`.
+
+    With a `scan_cache` file, a file whose size, modification time and inode are the
+    cached ones is not opened: its articles come back as stubs (`Article.stub`). `verify`
+    reads and hashes every file all the same (and refreshes the cache)."""
+    cache = ScanCache(scan_cache, verify) if scan_cache is not None else None
+    corpus = Corpus([], [])
     seen: dict[str, str] = {}
     for root in paths:
-        if not root.exists():
-            raise CorpusError(f"corpus path does not exist: {root}")
-        if root.is_dir():
-            try:
-                files = _corpus_files(root, follow_symlinks, problems)
-            except OSError as err:
-                raise CorpusError(f"cannot read corpus folder {root}: {err}") from err
-            base = root
+        files = _root_files(root, follow_symlinks, corpus.problems)
+        real_root = str(root.resolve()) if cache is not None else ""
+        for path, rel in files:
+            _add_file(corpus, seen, cache, path, rel, real_root)
+    if cache is not None:
+        cache.save()
+    return corpus
+
+
+def _root_files(root: Path, follow_symlinks: bool,
+                problems: list[Problem]) -> list[tuple[str, str]]:
+    """The article files of one corpus path: each one's path and its path relative to the
+    folder (its id for a text file)."""
+    if not root.exists():
+        raise CorpusError(f"corpus path does not exist: {root}")
+    if not root.is_dir():
+        return [(str(root), root.name)]
+    try:
+        rels = _corpus_files(root, follow_symlinks, problems)
+    except OSError as err:
+        raise CorpusError(f"cannot read corpus folder {root}: {err}") from err
+    top = str(root)
+    return [(os.path.join(top, rel), rel) for rel in rels]
+
+
+def _add_file(corpus: Corpus, seen: dict[str, str], cache: ScanCache | None, path: str,
+              rel: str, root: str) -> None:
+    """One file's articles and problems into the corpus: from the cache when it is
+    unchanged, else read (and cached when it has no problem)."""
+    probe = cache.probe(path, rel, root) if cache is not None else None
+    items: list[Article | Problem]
+    if probe is not None and probe.entries is not None:
+        items = [_stub(rel, entry) for entry in probe.entries]
+    else:
+        items = list(_read_file(Path(path), rel))
+    entries: list[Entry] = []
+    clean = True
+    for item in items:
+        if isinstance(item, Problem):
+            corpus.problems.append(item)
+            clean = False
+            continue
+        line = item.meta.pop("_line", None)
+        if item.article_id in seen:
+            corpus.problems.append(Problem(rel, f"duplicate article id {item.article_id!r} "
+                                                f"(first in {seen[item.article_id]})",
+                                           line=line))
+            clean = False
         else:
-            files, base = [root], root.parent
-        for path in files:
-            rel = path.relative_to(base).as_posix()
-            for item in _read_file(path, rel):
-                if isinstance(item, Problem):
-                    problems.append(item)
-                elif item.article_id in seen:
-                    problems.append(Problem(rel, f"duplicate article id {item.article_id!r} "
-                                                 f"(first in {seen[item.article_id]})",
-                                            line=item.meta.pop("_line", None)))
-                else:
-                    item.meta.pop("_line", None)
-                    seen[item.article_id] = rel
-                    articles.append(item)
-    return Corpus(articles, problems)
+            seen[item.article_id] = rel
+            corpus.articles.append(item)
+            if item.stub:
+                corpus.stub_files[item.article_id] = (path, rel)
+        if probe is not None:
+            entries.append((item.article_id, item.fingerprint, line))
+    if cache is None or probe is None:
+        return
+    if not clean:
+        cache.forget(probe)
+    elif probe.entries is None:
+        cache.remember(probe, entries)
 
 
-def _corpus_files(root: Path, follow_symlinks: bool, problems: list[Problem]) -> list[Path]:
-    """The article files under `root` (hidden ones left out), sorted. Without
-    `follow_symlinks`, a link whose target lies outside `root` is reported, not read."""
+def _stub(rel: str, entry: Entry) -> Article:
+    article_id, fingerprint, line = entry
+    article = Article.stub_of(article_id, rel, fingerprint)
+    if line is not None:
+        article.meta["_line"] = line
+    return article
+
+
+def _corpus_files(root: Path, follow_symlinks: bool, problems: list[Problem]) -> list[str]:
+    """The article files under `root` (hidden ones left out), as paths relative to it, in
+    path order. Without `follow_symlinks`, a link whose target lies outside `root` is
+    reported, not read."""
     real_root = root.resolve()
-    files: list[Path] = []
+    top = str(root)
+    files: list[str] = []
     visited: set[str] = set()
     for folder, dirs, names in os.walk(root, followlinks=follow_symlinks):
         here = Path(folder)
@@ -151,16 +255,35 @@ def _corpus_files(root: Path, follow_symlinks: bool, problems: list[Problem]) ->
                     and not _inside(link, real_root):
                 problems.append(Problem(link.relative_to(root).as_posix(),
                                         f"symbolic link out of the corpus folder; {FOLLOW_HINT}"))
+        prefix = os.path.relpath(folder, top).replace(os.sep, "/")
+        prefix = "" if prefix == "." else prefix + "/"
         for name in names:
-            path = here / name
-            if name.startswith(".") or not path.is_file():
+            if name.startswith("."):
                 continue
-            if path.is_symlink() and not follow_symlinks and not _inside(path, real_root):
-                problems.append(Problem(path.relative_to(root).as_posix(),
+            path = os.path.join(folder, name)
+            kind = _file_kind(path)
+            if kind is None:
+                continue
+            if kind == "link" and not follow_symlinks and not _inside(Path(path), real_root):
+                problems.append(Problem(prefix + name,
                                         f"symbolic link out of the corpus folder; {FOLLOW_HINT}"))
                 continue
-            files.append(path)
-    return sorted(files)
+            files.append(prefix + name)
+    return sorted(files, key=lambda rel: rel.split("/"))  # as paths sort: part by part
+
+
+def _file_kind(path: str) -> str | None:
+    """"file", "link" (a symbolic link to a file) or None (no file), with one system call
+    for a plain file; errors as `Path.is_file` treats them."""
+    try:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            return "link" if stat.S_ISREG(os.stat(path).st_mode) else None
+        return "file" if stat.S_ISREG(info.st_mode) else None
+    except OSError as err:
+        if err.errno in _MISSING:
+            return None
+        raise
 
 
 def _inside(path: Path, real_root: Path) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import shutil
 import time
 from collections import defaultdict
@@ -26,6 +27,7 @@ from index.publish import Manifest
 from index.settings import IndexSettings
 from index.sources import Article, Corpus, Problem
 
+log = logging.getLogger(__name__)
 LEGACY_FORMAT = 1  # one catalog (vectors in it) per version: converted, not re-embedded
 
 
@@ -166,8 +168,19 @@ def build_index(
         summary.size_bytes = publish.disk_bytes(final)
         publish.cleanup(index_dir, settings.keep_index_versions)
         if merge and settings.merge_factor:
-            summary.merges = [m.line() for m in merge_locked(index_dir, settings)]
+            summary.merges = _merge_after(index_dir, settings)
         return summary
+
+
+def _merge_after(index_dir: Path, settings: IndexSettings) -> list[str]:
+    """The merges the policy asks for after a build, as summary lines; a merge that fails
+    (or is interrupted) is a warning: the build is published, the next build merges."""
+    try:
+        return [m.line() for m in merge_locked(index_dir, settings)]
+    except (Exception, KeyboardInterrupt) as err:
+        log.warning("merging segments failed: %s", err)
+        return [f"not merged ({type(err).__name__}: {err}); the build is published, the next "
+                "build merges"]
 
 
 def plan_build(corpus: Corpus, index_dir: Path, settings: IndexSettings, summary: BuildSummary,
@@ -279,14 +292,10 @@ def _write_version(index_dir: Path, plan: Plan, corpus: Corpus, to_embed: list[A
 
 def _rows_of(folder: Path, articles: list[int]) -> tuple[int, int]:
     """How many passages and sentences these articles of a segment have."""
-    marks = ",".join("?" * len(articles))
-    with closing(catalog.connect(folder / segment.CATALOG, readonly=True)) as conn:
-        passages_gone = conn.execute(
-            f"SELECT count(*) FROM passages WHERE article IN ({marks})", articles).fetchone()[0]
-        sentences_gone = conn.execute(
-            "SELECT count(*) FROM sentences s JOIN passages p ON p.id = s.passage "
-            f"WHERE p.article IN ({marks})", articles).fetchone()[0]
-    return int(passages_gone), int(sentences_gone)
+    with np.load(folder / segment.TABLES) as tables:
+        passages, sentences = tables["passages"], tables["sentences"]
+    gone = passages[np.isin(passages[:, 1], articles), 0]
+    return len(gone), int(np.isin(sentences[:, 1], gone).sum())
 
 
 def _kept_segments(plan: Plan, root: Path, settings: IndexSettings, summary: BuildSummary
@@ -303,6 +312,7 @@ def _kept_segments(plan: Plan, root: Path, settings: IndexSettings, summary: Bui
     rows = {aid: row for aid, (row, _, _) in live.rows.items()}
     if live.legacy:
         info, ids = convert_legacy(live.folder, root / segment.new_name(), settings)
+        counts = {"passages": info.passages, "sentences": info.sentences}
         summary.converted = True
         converted = root / info.name
         live.rows = {aid: (row, fp, converted) for aid, (row, fp, _) in live.rows.items()}
@@ -366,19 +376,19 @@ def convert_legacy(old: Path, folder: Path, settings: IndexSettings
                      "SELECT id, passage, start, end FROM src.sentences ORDER BY id")
         conn.execute("INSERT INTO passages_fts (rowid, text) "
                      "SELECT rowid, text FROM src.passages_fts ORDER BY rowid")
+        dimension = int(publish.read_manifest(old).dimension)
         vectors = {}
         for table in ("passages", "sentences"):
-            blobs = [r[0] for r in conn.execute(f"SELECT vector FROM src.{table} ORDER BY id")]
-            vectors[table] = np.frombuffer(b"".join(blobs), np.float32)
-        order = [r[0] for r in conn.execute("SELECT id FROM src.articles ORDER BY position")]
+            count = conn.execute(f"SELECT count(*) FROM src.{table}").fetchone()[0]
+            matrix = np.empty((count, dimension), np.float32)
+            for at, row in enumerate(conn.execute(f"SELECT vector FROM src.{table} ORDER BY id")):
+                matrix[at] = np.frombuffer(row[0], np.float32)
+            vectors[table] = matrix
         top = [conn.execute(f"SELECT coalesce(max(id), 0) FROM src.{t}").fetchone()[0]
                for t in ("articles", "passages", "sentences")]
         conn.commit()
         conn.execute("DETACH DATABASE src")
-        dimension = int(publish.read_manifest(old).dimension)
-        info = segment.finish(folder, conn, vectors["passages"].reshape(-1, dimension),
-                              vectors["sentences"].reshape(-1, dimension), settings)
-    del order  # the corpus order of this build replaces it
+        info = segment.finish(folder, conn, vectors["passages"], vectors["sentences"], settings)
     return info, RowIds(top[0] + 1, top[1] + 1, top[2] + 1)
 
 

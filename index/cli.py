@@ -127,6 +127,9 @@ def _build(args: argparse.Namespace, settings: IndexSettings, corpus: Corpus) ->
     except IndexBusyError as err:
         print(f"error: {err}; try again when it has finished", file=sys.stderr)
         return 2
+    except CorpusError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: nothing published, the previous index is intact", file=sys.stderr)
         return 130

@@ -14,9 +14,9 @@ not always its own stem ("accus" becomes "accu"), so such terms matched nothing.
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,26 +87,63 @@ class Postings:
         return {term: int(counts[i]) for term, i in self.terms.items() if counts[i]}
 
 
+def live_size(part: Postings, live: np.ndarray | None) -> tuple[int, float]:
+    """Live passages of a part, and their total length in tokens."""
+    if live is None:
+        return len(part.lengths), float(part.lengths.sum())
+    return int(live.sum()), float(part.lengths[live].sum())
+
+
+class Frequencies(Mapping[str, int]):
+    """Document frequencies summed over segments, term by term when asked (no merged copy:
+    a reload costs the new segment, not the vocabulary)."""
+
+    def __init__(self, parts: Sequence[dict[str, int]]) -> None:
+        self.parts = list(parts)
+
+    def __getitem__(self, term: str) -> int:
+        total = sum(part.get(term, 0) for part in self.parts)
+        if not total:
+            raise KeyError(term)
+        return total
+
+    def get(self, term: str, default: Any = None) -> Any:
+        total = sum(part.get(term, 0) for part in self.parts)
+        return total or default
+
+    def __contains__(self, term: object) -> bool:
+        return any(part.get(term, 0) for part in self.parts)  # type: ignore[call-overload]
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for part in self.parts:
+            for term in part:
+                if term not in seen:
+                    seen.add(term)
+                    yield term
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 class Bm25:
     """BM25 over several segments' postings; `live[i]` marks segment i's live passages
     (None: all of them)."""
 
     def __init__(self, parts: Sequence[Postings],
                  live: Sequence[np.ndarray | None] | None = None,
-                 frequencies: Sequence[dict[str, int]] | None = None) -> None:
+                 frequencies: Sequence[dict[str, int]] | None = None,
+                 sizes: Sequence[tuple[int, float]] | None = None) -> None:
+        """`frequencies[i]` and `sizes[i]` (live passages, their total length) of part i
+        may be given (remembered per segment); else they are computed."""
         self.parts = list(parts)
         self.live = list(live) if live is not None else [None] * len(self.parts)
-        masks = [m if m is not None else np.ones(len(p.lengths), bool)
-                 for p, m in zip(self.parts, self.live, strict=True)]
-        self.count = max(sum(int(m.sum()) for m in masks), 1)
-        total = sum(float(p.lengths[m].sum()) for p, m in zip(self.parts, masks, strict=True))
-        self.mean_length = max(total / self.count, 1e-9)
         per_part = frequencies or [p.live_frequency(m) for p, m in zip(self.parts, self.live,
                                                                        strict=True)]
-        merged: Counter[str] = Counter()
-        for counts in per_part:
-            merged.update(counts)
-        self.document_frequency: dict[str, int] = dict(merged)
+        sizes = sizes or [live_size(p, m) for p, m in zip(self.parts, self.live, strict=True)]
+        self.count = max(sum(n for n, _ in sizes), 1)
+        self.mean_length = max(sum(t for _, t in sizes) / self.count, 1e-9)
+        self.document_frequency = Frequencies(per_part)
 
     @classmethod
     def from_catalog(cls, conn: sqlite3.Connection) -> Bm25:

@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -31,6 +32,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from index.errors import VerbatimError
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2  # 1: one catalog and one pair of FAISS stores per version
 MANIFEST = "manifest.json"
@@ -180,9 +183,10 @@ def cleanup(index_dir: Path, keep: int) -> list[str]:
     old = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
                   and p != live), reverse=True)
     for folder in old[max(0, keep - 1):]:
-        if _unused(folder):
-            shutil.rmtree(folder, ignore_errors=True)
+        if _discard(folder):
             removed.append(folder.name)
+    for trash in root.glob(".trash-*"):  # left by a cleanup that was interrupted
+        shutil.rmtree(trash, ignore_errors=True)
     return removed
 
 
@@ -202,15 +206,22 @@ def open_reader_lock(folder: Path) -> BinaryIO:
     return handle
 
 
-def _unused(folder: Path) -> bool:
+def _discard(folder: Path) -> bool:
+    """Delete a version no reader holds: renamed aside while its lock is held, so a reader
+    that comes later cannot lock it between the check and the deletion."""
+    trash = folder.parent / f".trash-{folder.name}"
     try:
         with open(folder / READERS, "rb") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
+            os.rename(folder, trash)
     except FileNotFoundError:
-        return True
+        if not folder.exists():
+            return False
+        os.rename(folder, trash)
     except BlockingIOError:
         return False
+    shutil.rmtree(trash, ignore_errors=True)
+    return True
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -247,7 +258,9 @@ def share(source: Path, target: Path) -> None:
         if path.is_file():
             try:
                 os.link(path, target / path.name)
-            except OSError:
+            except OSError as err:
+                log.warning("cannot link %s (%s): copying it, so versions take more disk",
+                            path, err)
                 shutil.copy2(path, target / path.name)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,58 +74,46 @@ class LoadedIndex:
         segments = []
         for entry in self.manifest.segments:
             info = SegmentInfo.from_dict(entry)
-            path = self.folder / publish.SEGMENTS / info.name
             segment = held.get(info.name)
             if segment is not None:
-                segment.rebind(path)
                 self.reused += 1
             else:
-                segment = Segment(path, info, ef_search)
+                segment = Segment(self.folder / publish.SEGMENTS / info.name, info, ef_search)
             segments.append(segment)
         self.segments = sorted(segments, key=lambda s: s.info.first_passage)
         self._first_passage = [s.info.first_passage for s in self.segments]
-        by_article = sorted(self.segments, key=lambda s: s.info.first_article)
-        self._article_segments = by_article
-        self._first_article = [s.info.first_article for s in by_article]
+        self._article_segments = sorted(self.segments, key=lambda s: s.info.first_article)
+        self._first_article = [s.info.first_article for s in self._article_segments]
         deleted_file = self.folder / publish.DELETED
         deleted = np.load(deleted_file) if deleted_file.exists() else np.zeros(0, np.int64)
         self.deleted_articles = np.sort(deleted)
-        self.live: list[np.ndarray | None] = []
-        self._excluded: list[tuple[np.ndarray | None, np.ndarray | None]] = []
-        for segment in self.segments:
-            inside = self.deleted_articles[(self.deleted_articles >= segment.info.first_article)
-                                           & (self.deleted_articles <= segment.info.last_article)]
-            mask = segment.live_passages(inside)
-            self.live.append(mask)
-            if mask is None:
-                self._excluded.append((None, None))
-            else:  # the rows (FAISS ids) of the deleted passages and of their sentences
-                gone = np.flatnonzero(~mask)
-                sentences = np.flatnonzero(np.isin(segment.sentence_table[:, 1],
-                                                   segment.passage_ids[gone]))
-                self._excluded.append((gone, sentences))
-        gone_set = set(self.deleted_articles.tolist())
+        self.views = [segment.view(self.deleted_articles[
+            (self.deleted_articles >= segment.info.first_article)
+            & (self.deleted_articles <= segment.info.last_article)]) for segment in self.segments]
         order_file = self.folder / publish.ORDER
-        order = np.load(order_file) if order_file.exists() else np.zeros(0, np.int64)
-        rows = {row: segment for segment in self.segments for row in segment.articles
-                if row not in gone_set}
-        self.articles: dict[int, ArticleInfo] = {}
-        for position, row in enumerate(order.tolist()):
-            found = rows.get(row)
-            if found is not None:
-                a = found.articles[row]
-                self.articles[row] = ArticleInfo(row, a.article_id, a.title, a.source, a.url,
-                                                 a.published, position, a.added_at, a.meta)
-        if len(self.articles) != len(rows):
-            raise ValueError("the article order and the segments disagree")
-        self.by_article_id = {a.article_id: a for a in self.articles.values()}
-        self.lexical = Bm25([s.postings for s in self.segments], self.live,
-                            [s.document_frequency(m) for s, m in zip(self.segments, self.live,
-                                                                     strict=True)])
+        self.articles = Articles(self, np.load(order_file) if order_file.exists()
+                                 else np.zeros(0, np.int64))
+        self.by_article_id = ArticlesById(self)
+        self.lexical = Bm25([s.postings for s in self.segments], [v.live for v in self.views],
+                            [v.frequency for v in self.views],
+                            [(v.passages, v.total_length) for v in self.views])
         self.vocabulary = self.lexical.document_frequency
-        self.passage_count = sum(len(s.passage_ids) if m is None else int(m.sum())
-                                 for s, m in zip(self.segments, self.live, strict=True))
-        self.sentence_count = sum(len(s.sentence_ids) for s in self.segments)
+        self.passage_count = sum(v.passages for v in self.views)
+        self.sentence_count = sum(len(s.sentence_ids) - (0 if v.gone_sentences is None else
+                                                         len(v.gone_sentences))
+                                  for s, v in zip(self.segments, self.views, strict=True))
+
+    def path(self, segment: Segment) -> Path:
+        """This version's folder of a segment (its links, held by this version's lock)."""
+        return self.folder / publish.SEGMENTS / segment.info.name
+
+    def terms_like(self, first: str, length: int) -> list[str]:
+        """Live terms starting with `first`, of `length` letters (spelling candidates)."""
+        found: dict[str, None] = {}
+        for segment in self.segments:
+            found.update(dict.fromkeys(segment.terms_like(first, length)))
+        vocabulary = self.vocabulary
+        return [t for t in found if vocabulary.get(t)]
 
     # -- where a row lives
 
@@ -143,9 +132,8 @@ class LoadedIndex:
     def connection(self, article_row: int | None = None) -> sqlite3.Connection:
         """A read-only connection to the catalog of the segment holding `article_row` (the
         oldest segment's without one), for the calling thread."""
-        if article_row is None:
-            return self.segments[0].connection()
-        return self._article_segment(article_row).connection()
+        segment = self.segments[0] if article_row is None else self._article_segment(article_row)
+        return segment.connection(self.path(segment))
 
     # -- rows
 
@@ -208,11 +196,12 @@ class LoadedIndex:
                 passages: bool) -> tuple[np.ndarray, np.ndarray]:
         vector = np.asarray(vector, np.float32).reshape(-1)
         score_parts, id_parts = [], []
-        for segment, (gone, gone_sentences) in zip(self.segments, self._excluded, strict=True):
+        for segment, view in zip(self.segments, self.views, strict=True):
             store = segment.passages if passages else segment.sentences
             wanted = k * RERANK if store.codec == "sq8" else k
             # FAISS ids are the segment's rows; deleted rows are skipped by the search.
-            _, found = store.search(vector, wanted, gone if passages else gone_sentences)
+            _, found = store.search(vector, wanted, view.gone_passages if passages
+                                    else view.gone_sentences)
             rows = np.sort(found[0][found[0] >= 0])
             if not len(rows):
                 continue
@@ -232,6 +221,66 @@ class LoadedIndex:
 
     def close(self) -> None:
         self._lock_handle.close()
+
+
+class Articles(Mapping[int, ArticleInfo]):
+    """A version's live articles by row, in corpus order; each built when first asked for
+    (a reload does not walk every article)."""
+
+    def __init__(self, index: LoadedIndex, order: np.ndarray) -> None:
+        self.index = index
+        self.order = order
+        self._sorted = np.sort(order)
+        self._positions = np.argsort(order, kind="stable")
+        self._made: dict[int, ArticleInfo] = {}
+
+    def position(self, row: int) -> int | None:
+        at = int(np.searchsorted(self._sorted, row))
+        if at >= len(self._sorted) or self._sorted[at] != row:
+            return None
+        return int(self._positions[at])
+
+    def __getitem__(self, row: int) -> ArticleInfo:
+        found = self._made.get(row)
+        if found is not None:
+            return found
+        position = self.position(row)
+        if position is None:
+            raise KeyError(row)
+        a = self.index._article_segment(row).articles[row]
+        found = ArticleInfo(row, a.article_id, a.title, a.source, a.url, a.published,
+                            position, a.added_at, a.meta)
+        self._made[row] = found
+        return found
+
+    def __contains__(self, row: object) -> bool:
+        return isinstance(row, int | np.integer) and self.position(int(row)) is not None
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(r) for r in self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+
+class ArticlesById(Mapping[str, ArticleInfo]):
+    """A version's live articles by article id."""
+
+    def __init__(self, index: LoadedIndex) -> None:
+        self.index = index
+
+    def __getitem__(self, article_id: str) -> ArticleInfo:
+        for segment in reversed(self.index._article_segments):  # newest first
+            row = segment.article_rows.get(article_id)
+            if row is not None and row in self.index.articles:
+                return self.index.articles[row]
+        raise KeyError(article_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return (self.index.articles[row].article_id for row in self.index.articles)
+
+    def __len__(self) -> int:
+        return len(self.index.articles)
 
 
 def load_index(index_dir: Path, model_name: str, ef_search: int = 128,
@@ -267,7 +316,7 @@ def load_index(index_dir: Path, model_name: str, ef_search: int = 128,
         raise IndexUnavailableError(
             f"The index in {folder} is damaged ({_short(err)}): "
             f"rebuild it with `{REBUILD} --full`.") from err
-    if loaded.passage_count != manifest.passages:
+    if loaded.passage_count != manifest.passages or len(loaded.articles) != manifest.articles:
         loaded.close()
         raise IndexUnavailableError(
             f"The index in {folder} is inconsistent (segments and manifest disagree): "

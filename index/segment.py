@@ -31,7 +31,7 @@ import numpy as np
 import index.catalog as catalog
 from index.lexical import Postings
 from index.settings import StoreSettings
-from index.store import FaissStore, choose_kind
+from index.store import Exclusion, FaissStore, choose_kind
 
 CATALOG = "catalog.sqlite"
 PASSAGES = "passages.faiss"
@@ -151,17 +151,24 @@ class Segment:
                 "FROM articles ORDER BY id"):
             self.articles[r[0]] = ArticleRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
                                              json.loads(r[7] or "{}"))
-        self.frequency_memo: dict[bytes, dict[str, int]] = {}  # live document frequencies
+        self.article_rows = {a.article_id: row for row, a in self.articles.items()}
+        self._views: dict[bytes, LiveView] = {}
+        self._buckets: dict[tuple[str, int], list[str]] | None = None
+        self._lock = threading.Lock()
         if not (len(self.passages) == len(self.passage_table) == len(self.passage_vectors)
                 and len(self.sentences) == len(self.sentence_table)):
             raise ValueError(f"segment {folder.name}: FAISS and catalog disagree")
 
-    def connection(self) -> sqlite3.Connection:
-        """A read-only SQLite connection to the catalog for the calling thread."""
-        conn = getattr(self._local, "conn", None)
+    def connection(self, folder: Path | None = None) -> sqlite3.Connection:
+        """A read-only SQLite connection to the catalog for the calling thread, through the
+        links of `folder` (a version's copy of this segment; default: where it was opened)."""
+        path = (folder or self.folder) / CATALOG
+        connections = getattr(self._local, "connections", None)
+        if connections is None:
+            connections = self._local.connections = {}
+        conn = connections.get(path)
         if conn is None:
-            conn = catalog.connect(self.folder / CATALOG, readonly=True)
-            self._local.conn = conn
+            conn = connections[path] = catalog.connect(path, readonly=True)
         return conn
 
     def row(self, passage_id: int) -> int:
@@ -171,26 +178,61 @@ class Segment:
             raise KeyError(passage_id)
         return at
 
-    def live_passages(self, deleted_articles: np.ndarray) -> np.ndarray | None:
-        """Which passage rows are live, given the deleted article rows; None: all are."""
-        if not len(deleted_articles):
-            return None
-        mask = ~np.isin(self.passage_table[:, 1], deleted_articles)
-        return None if mask.all() else mask
+    def view(self, deleted_articles: np.ndarray) -> LiveView:
+        """What is live in this segment when these article rows are deleted; remembered, so
+        a reload that deletes nothing here costs nothing."""
+        key = np.asarray(deleted_articles, np.int64).tobytes()
+        with self._lock:
+            found = self._views.get(key)
+            if found is None:
+                if len(self._views) > 4:
+                    self._views.clear()
+                found = self._views[key] = LiveView.of(self, deleted_articles)
+            return found
 
-    def document_frequency(self, live: np.ndarray | None) -> dict[str, int]:
-        """Live passages per term, remembered per set of live passages."""
-        key = b"" if live is None else np.packbits(live).tobytes()
-        found = self.frequency_memo.get(key)
-        if found is None:
-            if len(self.frequency_memo) > 4:
-                self.frequency_memo.clear()
-            found = self.frequency_memo[key] = self.postings.live_frequency(live)
-        return found
+    def terms_like(self, first: str, length: int) -> list[str]:
+        """The alphabetic terms of this segment that start with `first` and have `length`
+        letters (candidates for spelling variants)."""
+        with self._lock:
+            if self._buckets is None:
+                buckets: dict[tuple[str, int], list[str]] = {}
+                for term in self.postings.terms:
+                    if term and term.isalpha():
+                        buckets.setdefault((term[0], len(term)), []).append(term)
+                self._buckets = buckets
+            return self._buckets.get((first, length), [])
 
-    def rebind(self, folder: Path) -> None:
-        """Read the same files through another version's links from now on."""
-        self.folder = folder
+
+@dataclass(frozen=True)
+class LiveView:
+    """A segment as one version sees it: its live passages, the rows (FAISS ids) its
+    searches skip, its live document frequencies and sizes."""
+
+    live: np.ndarray | None  # per passage row; None: all live
+    gone_passages: Exclusion | None  # FAISS ids (rows) of deleted passages
+    gone_sentences: Exclusion | None
+    frequency: dict[str, int]
+    passages: int
+    total_length: float
+    deleted_rows: frozenset[int]
+
+    @classmethod
+    def of(cls, segment: Segment, deleted_articles: np.ndarray) -> LiveView:
+        mask = None
+        if len(deleted_articles):
+            found = ~np.isin(segment.passage_table[:, 1], deleted_articles)
+            mask = None if found.all() else found
+        if mask is None:
+            return cls(None, None, None, segment.postings.live_frequency(None),
+                       len(segment.passage_ids), float(segment.postings.lengths.sum()),
+                       frozenset())
+        gone = np.flatnonzero(~mask)
+        sentences = np.flatnonzero(np.isin(segment.sentence_table[:, 1],
+                                           segment.passage_ids[gone]))
+        return cls(mask, Exclusion(gone), Exclusion(sentences),
+                   segment.postings.live_frequency(mask),
+                   int(mask.sum()), float(segment.postings.lengths[mask].sum()),
+                   frozenset(int(r) for r in deleted_articles))
 
 
 def copy_rows(conn: sqlite3.Connection, sources: list[Segment],

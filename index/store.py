@@ -26,7 +26,8 @@ class VectorStore(Protocol):
     kind: str
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def search(self, queries: np.ndarray, k: int,
+               excluded: Exclusion | None = None) -> tuple[np.ndarray, np.ndarray]: ...
     def save(self, path: Path) -> None: ...
     def __len__(self) -> int: ...
 
@@ -71,16 +72,14 @@ class FaissStore:
             faiss.omp_set_num_threads(previous)
 
     def search(self, queries: np.ndarray, k: int,
-               excluded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               excluded: Exclusion | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The `k` nearest ids (and scores) of each query; ids in `excluded` are skipped."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, len(self)))
         if len(self) == 0:
             return (np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64))
-        selector = None
-        if excluded is not None and len(excluded):
-            selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(
-                np.ascontiguousarray(excluded, dtype=np.int64)))
+        faiss.omp_set_num_threads(1)  # per calling thread: see the module's first lines
+        selector = excluded.selector if excluded is not None else None
         if self.kind == "hnsw":
             params: faiss.SearchParameters = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
                 efSearch=self.ef_search)
@@ -111,6 +110,19 @@ class FaissStore:
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
+
+
+class Exclusion:
+    """Ids a search skips, as a FAISS selector built once and shared by every search (it is
+    only read)."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = np.ascontiguousarray(ids, dtype=np.int64)
+        self._batch = faiss.IDSelectorBatch(self.ids)
+        self.selector = faiss.IDSelectorNot(self._batch)
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 def _base(dimension: int, kind: str, codec: str, hnsw_m: int,

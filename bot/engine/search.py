@@ -7,7 +7,6 @@ import math
 import re
 import threading
 import unicodedata
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -130,11 +129,6 @@ class Retriever:
         self.dense_k = dense_k
         self.lexical_k = lexical_k
         self.doc_count = max(1, index.passage_count)
-        buckets: dict[tuple[str, int], list[str]] = defaultdict(list)
-        for term in index.vocabulary:
-            if term and term.isalpha():
-                buckets[(term[0], len(term))].append(term)
-        self._buckets = buckets
         self._variant_memo: dict[tuple[str, bool], list[str]] = {}  # questions share words
 
     def query_terms(self, question: str, loose: bool = False) -> QueryTerms:
@@ -175,7 +169,7 @@ class Retriever:
         spread = 1 if loose else max_distance  # a typo keeps a word's length, give or take one
         candidates: list[str] = []
         for length in range(len(stem) - spread, len(stem) + spread + 1):
-            candidates.extend(self._buckets.get((stem[0], length), ()))
+            candidates.extend(self.index.terms_like(stem[0], length))
         found = process.extract(stem, [c for c in candidates if c != stem],
                                 scorer=Levenshtein.distance, score_cutoff=max_distance,
                                 limit=MAX_VARIANTS)

@@ -114,7 +114,7 @@ class Corpus:
     def materialize(self, article_ids: Iterable[str]) -> dict[str, Article]:
         """The full articles of these ids, by id: stubs read again from their files (each
         file once), the others as they are. KeyError for an id not in the corpus;
-        CorpusError when a file changed since the scan."""
+        CorpusError when a stub's article is no longer in its file."""
         by_id = {a.article_id: a for a in self.articles}
         found: dict[str, Article] = {}
         files: dict[tuple[str, str], list[str]] = {}
@@ -137,11 +137,11 @@ class Corpus:
                     fresh.setdefault(item.article_id, item)
             for article_id in wanted:
                 article = fresh.get(article_id)
-                if article is None or article.fingerprint != by_id[article_id].fingerprint:
-                    what = ("is no longer in it" if article is None else "differs now")
-                    why = f" ({problems[0].reason})" if problems and article is None else ""
+                if article is None:  # (one that reads differently now is embedded as read)
+                    why = f" ({problems[0].reason})" if problems else ""
                     raise CorpusError(f"{rel} changed during the build: article "
-                                      f"{article_id!r} {what}{why}; run the build again")
+                                      f"{article_id!r} is no longer in it{why}; run the build "
+                                      "again")
                 found[article_id] = article
         return found
 

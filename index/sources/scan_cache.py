@@ -20,7 +20,9 @@ __all__ = ["RACY_NS", "SCAN_CACHE", "Entry", "Probe", "ScanCache", "Stamp"]
 log = logging.getLogger(__name__)
 
 SCAN_CACHE = "scan-cache.sqlite"  # its name in the index directory
-SCHEMA_VERSION = 1
+# The cache's layout, and how files.py reads files: bump it when either changes, so that
+# fingerprints cached by an earlier reader are not trusted (a version differs: cache empty).
+SCHEMA_VERSION = 2
 # A file modified this close to the scan's start is not cached: it could change again within
 # the same timestamp tick (coarse file systems count in 1 or 2 s) and keep its stamp.
 RACY_NS = 2_000_000_000

@@ -24,7 +24,7 @@ from index.publish import Manifest
 from index.segment import Segment, SegmentInfo
 
 REBUILD = "python build_index.py"
-RERANK = 4  # an sq8 store's candidates re-ranked with exact vectors: this many times k
+RERANK = 2  # an sq8 store's candidates re-ranked with exact vectors: this many times k
 
 
 class IndexUnavailableError(VerbatimError):
@@ -199,9 +199,11 @@ class LoadedIndex:
         for segment, view in zip(self.segments, self.views, strict=True):
             store = segment.passages if passages else segment.sentences
             wanted = k * RERANK if store.codec == "sq8" else k
-            # FAISS ids are the segment's rows; deleted rows are skipped by the search.
-            _, found = store.search(vector, wanted, view.gone_passages if passages
-                                    else view.gone_sentences)
+            # FAISS ids are the segment's rows; deleted rows are skipped by the search, and
+            # as they still take part of HNSW's candidate list, it is twice as long then.
+            excluded = view.gone_passages if passages else view.gone_sentences
+            _, found = store.search(vector, wanted, excluded,
+                                    2 * store.ef_search if excluded is not None else None)
             rows = np.sort(found[0][found[0] >= 0])
             if not len(rows):
                 continue

@@ -71,9 +71,10 @@ class FaissStore:
         finally:
             faiss.omp_set_num_threads(previous)
 
-    def search(self, queries: np.ndarray, k: int,
-               excluded: Exclusion | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The `k` nearest ids (and scores) of each query; ids in `excluded` are skipped."""
+    def search(self, queries: np.ndarray, k: int, excluded: Exclusion | None = None,
+               ef_search: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` nearest ids (and scores) of each query; ids in `excluded` are skipped;
+        `ef_search` replaces the store's HNSW candidate list for this search."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, len(self)))
         if len(self) == 0:
@@ -82,7 +83,7 @@ class FaissStore:
         selector = excluded.selector if excluded is not None else None
         if self.kind == "hnsw":
             params: faiss.SearchParameters = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
-                efSearch=self.ef_search)
+                efSearch=ef_search or self.ef_search)
         else:
             params = faiss.SearchParameters()
         if selector is not None:

@@ -228,7 +228,7 @@ def _read_live(folder: Path, manifest: Manifest) -> Live:
 def _materialize(corpus: Corpus, plan: Plan, summary: BuildSummary) -> list[Article]:
     """The articles to embed, in corpus order of new then changed ones, with their texts."""
     wanted = [plan.current[a] for a in summary.new + summary.changed]
-    stubs = [a.article_id for a in wanted if getattr(a, "stub", False)]
+    stubs = [a.article_id for a in wanted if a.stub]
     if not stubs:
         return wanted
     full = corpus.materialize(stubs)
@@ -244,8 +244,9 @@ def _write_version(index_dir: Path, plan: Plan, corpus: Corpus, to_embed: list[A
     root = staging / publish.SEGMENTS
     root.mkdir()
     try:
-        entries, rows, deleted, ids, counts = _kept_segments(plan, root, settings, summary)
+        entries, rows, ids, counts = _kept_segments(plan, root, settings, summary)
         live = plan.live
+        deleted: defaultdict[Path, list[int]] = defaultdict(list)  # rows by segment folder
         for article_id in summary.changed + summary.removed:
             assert live is not None  # only a build that updates a version has these
             row, _, where = live.rows[article_id]
@@ -266,8 +267,7 @@ def _write_version(index_dir: Path, plan: Plan, corpus: Corpus, to_embed: list[A
             counts["sentences"] += info.sentences
             summary.index_kind = info.index_kind
         all_deleted = np.unique(np.concatenate(
-            [plan.live.deleted if plan.live is not None and not plan.live.legacy
-             else np.zeros(0, np.int64)]
+            [live.deleted if live is not None else np.zeros(0, np.int64)]
             + [np.asarray(g, np.int64) for g in deleted.values()])).astype(np.int64)
         np.save(staging / publish.DELETED, all_deleted)
         np.save(staging / publish.ORDER, np.array([rows[a.article_id] for a in corpus.articles],
@@ -299,15 +299,13 @@ def _rows_of(folder: Path, articles: list[int]) -> tuple[int, int]:
 
 
 def _kept_segments(plan: Plan, root: Path, settings: IndexSettings, summary: BuildSummary
-                   ) -> tuple[list[dict[str, Any]], dict[str, int], defaultdict[Path, list[int]],
-                              RowIds, dict[str, int]]:
+                   ) -> tuple[list[dict[str, Any]], dict[str, int], RowIds, dict[str, int]]:
     """Link (or, from a legacy version, convert) the live version's segments into `root`:
-    their manifest entries, the rows of the live articles, a deletion list per segment
-    folder, the next free ids and the live row counts."""
+    their manifest entries, the rows of the live articles, the next free ids and the live
+    row counts."""
     live = plan.live
-    deleted: defaultdict[Path, list[int]] = defaultdict(list)
     if live is None:
-        return [], {}, deleted, RowIds(), {"passages": 0, "sentences": 0}
+        return [], {}, RowIds(), {"passages": 0, "sentences": 0}
     counts = {"passages": live.manifest.passages or 0, "sentences": live.manifest.sentences}
     rows = {aid: row for aid, (row, _, _) in live.rows.items()}
     if live.legacy:
@@ -316,12 +314,12 @@ def _kept_segments(plan: Plan, root: Path, settings: IndexSettings, summary: Bui
         summary.converted = True
         converted = root / info.name
         live.rows = {aid: (row, fp, converted) for aid, (row, fp, _) in live.rows.items()}
-        return [info.to_dict()], rows, deleted, ids, counts
+        return [info.to_dict()], rows, ids, counts
     entries = []
     for entry in live.manifest.segments:
         publish.share(live.folder / publish.SEGMENTS / entry["name"], root / entry["name"])
         entries.append(dict(entry))
-    return entries, rows, deleted, RowIds.from_dict(live.manifest.next_ids), counts
+    return entries, rows, RowIds.from_dict(live.manifest.next_ids), counts
 
 
 def _new_segment(root: Path, articles: list[Article], encoder: Encoder, settings: IndexSettings,

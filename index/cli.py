@@ -118,25 +118,11 @@ def _read(args: argparse.Namespace, settings: IndexSettings) -> Corpus | int:
 def _build(args: argparse.Namespace, settings: IndexSettings, corpus: Corpus) -> int:
     """Build and print the summary; 0, 2 (model, busy index, disk) or 130 (interrupted)."""
     index_dir = args.index_dir or settings.resolved_index_dir
-    try:
-        summary = build_index(corpus, index_dir, settings, full=args.full,
-                              progress=not args.quiet and sys.stderr.isatty())
-    except ModelError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except IndexBusyError as err:
-        print(f"error: {err}; try again when it has finished", file=sys.stderr)
-        return 2
-    except CorpusError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: nothing published, the previous index is intact", file=sys.stderr)
-        return 130
-    except OSError as err:
-        print(f"error: cannot write the index in {index_dir}: {err.strerror or err} "
-              "(disk full or read-only?); the previous index is intact", file=sys.stderr)
-        return 2
+    summary = _writing(index_dir, lambda: build_index(
+        corpus, index_dir, settings, full=args.full,
+        progress=not args.quiet and sys.stderr.isatty()))
+    if isinstance(summary, int):
+        return summary
     for line in summary.lines():
         print(line)
     return 0
@@ -148,23 +134,35 @@ def _merge(args: argparse.Namespace, settings: IndexSettings) -> int:
     if current_version(index_dir) is None:
         print(f"error: no index in {index_dir} to merge", file=sys.stderr)
         return 2
-    try:
-        merges = merge_index(index_dir, settings)
-    except IndexBusyError as err:
-        print(f"error: {err}; try again when it has finished", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: nothing published, the previous index is intact", file=sys.stderr)
-        return 130
-    except OSError as err:
-        print(f"error: cannot write the index in {index_dir}: {err.strerror or err}; the "
-              "previous index is intact", file=sys.stderr)
-        return 2
+    merges = _writing(index_dir, lambda: merge_index(index_dir, settings))
+    if isinstance(merges, int):
+        return merges
     for merge in merges:
         print(f"Merged {merge.line()}; published version {merge.version}")
     if not merges:
         print("Nothing to merge: the index is one segment without deleted rows")
     return 0
+
+
+Result = TypeVar("Result")
+
+
+def _writing(index_dir: Path, write: Callable[[], Result]) -> Result | int:
+    """What `write` (a build or a merge of the index in `index_dir`) returns, or the exit
+    code of its failure, told on stderr: 2 (model, corpus, busy index, disk) or 130."""
+    try:
+        return write()
+    except (ModelError, CorpusError) as err:
+        print(f"error: {err}", file=sys.stderr)
+    except IndexBusyError as err:
+        print(f"error: {err}; try again when it has finished", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted: nothing published, the previous index is intact", file=sys.stderr)
+        return 130
+    except OSError as err:
+        print(f"error: cannot write the index in {index_dir}: {err.strerror or err} "
+              "(disk full or read-only?); the previous index is intact", file=sys.stderr)
+    return 2
 
 
 def run_fetch(settings: SourceSettings, ledger: Ledger) -> int:

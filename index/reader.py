@@ -8,12 +8,11 @@ segments the old one does not hold.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -21,7 +20,7 @@ import index.publish as publish
 from index.errors import VerbatimError
 from index.lexical import Bm25
 from index.publish import Manifest
-from index.segment import Segment, SegmentInfo
+from index.segment import ArticleInfo, Segment, SegmentInfo
 
 REBUILD = "python build_index.py"
 RERANK = 2  # an sq8 store's candidates re-ranked with exact vectors: this many times k
@@ -29,19 +28,6 @@ RERANK = 2  # an sq8 store's candidates re-ranked with exact vectors: this many 
 
 class IndexUnavailableError(VerbatimError):
     """The index cannot be used; the message names the problem and the repairing command."""
-
-
-@dataclass(frozen=True)
-class ArticleInfo:
-    row: int
-    article_id: str
-    title: str
-    source: str | None
-    url: str | None
-    published: str | None
-    position: int
-    added_at: str
-    meta: dict[str, Any]
 
 
 class LoadedIndex:
@@ -249,9 +235,8 @@ class Articles(Mapping[int, ArticleInfo]):
         position = self.position(row)
         if position is None:
             raise KeyError(row)
-        a = self.index._article_segment(row).articles[row]
-        found = ArticleInfo(row, a.article_id, a.title, a.source, a.url, a.published,
-                            position, a.added_at, a.meta)
+        found = dataclasses.replace(self.index._article_segment(row).articles[row],
+                                    position=position)
         self._made[row] = found
         return found
 

@@ -67,8 +67,9 @@ class SegmentInfo:
 
 
 @dataclass(frozen=True)
-class ArticleRow:
-    """An article's catalog row, without its text."""
+class ArticleInfo:
+    """An article's catalog row without its text, and its place in the corpus order (a
+    segment's own rows say -1: the version that lists the segment knows the order)."""
 
     row: int
     article_id: str
@@ -76,6 +77,7 @@ class ArticleRow:
     source: str | None
     url: str | None
     published: str | None
+    position: int
     added_at: str
     meta: dict[str, Any]
 
@@ -145,11 +147,11 @@ class Segment:
         self.sentence_start = np.searchsorted(owners, self.passage_ids, "left")
         self.sentence_end = np.searchsorted(owners, self.passage_ids, "right")
         self.postings = Postings.load(folder / LEXICAL)
-        self.articles: dict[int, ArticleRow] = {}
+        self.articles: dict[int, ArticleInfo] = {}
         for r in self.connection().execute(
                 "SELECT id, article_id, title, source, url, published, added_at, meta "
                 "FROM articles ORDER BY id"):
-            self.articles[r[0]] = ArticleRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+            self.articles[r[0]] = ArticleInfo(r[0], r[1], r[2], r[3], r[4], r[5], -1, r[6],
                                              json.loads(r[7] or "{}"))
         self.article_rows = {a.article_id: row for row, a in self.articles.items()}
         self._views: dict[bytes, LiveView] = {}

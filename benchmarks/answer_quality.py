@@ -30,6 +30,7 @@ from benchmarks.common import (
 )
 from benchmarks.peers import bbc_paragraphs, minilm_path, txtai_ranks
 from bot.engine import Engine
+from bot.engine.abstention import calibration  # the fitted default threshold
 from bot.engine.search import Hit  # the retrieval modes are measured below the facade
 from bot.settings import Settings
 from index import IndexUnavailableError, LoadedIndex, build_index
@@ -204,7 +205,7 @@ def evaluate(label: str, encoder: Encoder, question_encoder: Encoder, squad: lis
     answers = engine_answers(engine, questions)
     rows.append(recall_row("engine (hybrid, reranked by the fitted rank score)",
                            [a["rank"] for a in answers]))
-    current = threshold if threshold is not None else Settings().abstain_threshold
+    current = threshold if threshold is not None else calibration(engine.encoder.name).threshold
     rows.append(first_quote_row(answers, current))
     print(table(["retrieval", "Recall@1", "Recall@5", "MRR@10"], rows))
     hit = sum(a["hit"] for a in answers) / len(answers)

@@ -255,7 +255,7 @@ def fit_abstention(found: dict[str, Engine], news: list[Row], squad: list[Row],
     print("\nsupport weights:", {k: round(float(v), 3) for k, v in zip(names, w, strict=True)},
           f"ABSTAIN_THRESHOLD {threshold:.3f} (logistic bias {bias:.3f})")
     current = np.array(list(abstention.SUPPORT_WEIGHTS.values()))
-    setting = Settings(_env_file=None).abstain_threshold
+    setting = abstention.calibration(found["news"].encoder.name).threshold
     lines = []
     for split in ("fit", "test"):
         half = [r for r in rows if r["split"] == split]

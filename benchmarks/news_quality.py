@@ -21,6 +21,7 @@ from typing import Any
 from benchmarks.answer_quality import build
 from benchmarks.common import OUT, ROOT, SHARED, parse_with_cpu_line, table
 from bot.engine import Engine
+from bot.engine.abstention import calibration  # the fitted default threshold
 from bot.settings import Settings
 from index.encoders import passage_encoder, query_encoder
 
@@ -106,7 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     engine = Engine(settings, encoder=query_encoder(defaults, args.work))
     engine.load()
     rows = answers(engine, questions)
-    threshold = args.threshold if args.threshold is not None else defaults.abstain_threshold
+    threshold = args.threshold if args.threshold is not None else calibration(
+        engine.encoder.name).threshold
     answerable = sum(q["answerable"] for q in questions)
     print(f"\n{len(questions)} news questions ({answerable} answerable, "
           f"{len(questions) - answerable} on-topic unanswerable); index: seed + BBC; "

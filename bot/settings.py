@@ -41,8 +41,13 @@ class EngineSettings(BaseConfig):
     """How answers are chosen: quotes per answer and the calibrated thresholds."""
 
     max_quotes: int = Field(3, ge=1, le=10)
-    abstain_threshold: float = 2.87
+    abstain_threshold: float | None = None  # None: the model's own (abstention.CALIBRATIONS)
     follow_threshold: float = 0.44
+
+    @field_validator("abstain_threshold", mode="before")
+    @classmethod
+    def _empty_is_fitted(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class StateSettings(BaseConfig):

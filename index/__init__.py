@@ -12,6 +12,9 @@ from index.chunk import (
     sentences,
     word_count,
 )
+from index.languages import detect as detect_language
+from index.languages import primary as primary_language
+from index.languages import same_language
 from index.lexical import Bm25
 from index.merge import MergeSummary, merge_index
 from index.publish import (
@@ -56,13 +59,16 @@ __all__ = [
     "build_index",
     "choose_kind",
     "current_version",
+    "detect_language",
     "encoded_texts",
     "is_fragment",
     "load_index",
     "merge_index",
     "paragraphs",
     "passages",
+    "primary_language",
     "read_manifest",
+    "same_language",
     "sentences",
     "word_count",
 ]

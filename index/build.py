@@ -446,7 +446,7 @@ def _usable_manifest(old_dir: Path, settings: IndexSettings,
     elif manifest.format_version != publish.FORMAT_VERSION:
         summary.full_reason = "the current index has another format version"
         return None
-    if manifest.model != resolve_model(settings.embedding_model)[0]:
+    if manifest.model != resolve_model(settings.embedding_model, settings.models_dir)[0]:
         summary.full_reason = f"the current index was built with {manifest.model!r}"
         return None
     if manifest.chunking != chunking(settings):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-CHUNKER_VERSION = 3  # bump when passage or sentence boundaries change
+CHUNKER_VERSION = 4  # bump when passage or sentence boundaries change (4: ؟ and CJK marks)
 # A paragraph this short is a fragment ("1600 GMT", a results line, "Subs Not Used: ..."): for
 # retrieval it joins its neighbour's passage, and it is never quoted on its own.
 MIN_FRAGMENT_WORDS = 5
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 # A single line break is not a sentence boundary: Markdown articles are often hard-wrapped.
-_SENTENCE_END = re.compile(r"""[.!?…]+['"”’)\]]*(?=\s)""")
+# Arabic writes "؟" (and Urdu "۔"); Chinese and Japanese end sentences with full-width marks
+# and no space after them.
+_SENTENCE_END = re.compile(r"""[.!?…؟۔]+['"”’»)\]]*(?=\s)|[。！？]+['"”’」』)）\]]*""")
 _NEXT_START = re.compile(r"""\s*(['"“‘(\[]*)(\S)""")
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "capt", "maj", "cmdr",
@@ -19,7 +21,9 @@ _ABBREVIATIONS = {
     "inc", "ltd", "co", "corp", "jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct", "nov",
     "dec", "u.s", "u.k", "u.n", "a.m", "p.m", "fig", "approx", "dept", "est", "mt", "ft",
 }
-_WORD = re.compile(r"\w+", re.UNICODE)
+# A Han or Kana character counts as a word (Chinese and Japanese write no spaces).
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[{_CJK}]|(?:(?![{_CJK}])\w)+", re.UNICODE)
 
 
 @dataclass

@@ -80,6 +80,7 @@ class ArticleInfo:
     position: int
     added_at: str
     meta: dict[str, Any]
+    language: str | None = None  # as the article or its feed declares it ("en", "ar-EG")
 
 
 def new_name() -> str:
@@ -149,10 +150,10 @@ class Segment:
         self.postings = Postings.load(folder / LEXICAL)
         self.articles: dict[int, ArticleInfo] = {}
         for r in self.connection().execute(
-                "SELECT id, article_id, title, source, url, published, added_at, meta "
+                "SELECT id, article_id, title, source, url, published, added_at, meta, language "
                 "FROM articles ORDER BY id"):
             self.articles[r[0]] = ArticleInfo(r[0], r[1], r[2], r[3], r[4], r[5], -1, r[6],
-                                             json.loads(r[7] or "{}"))
+                                             json.loads(r[7] or "{}"), r[8])
         self.article_rows = {a.article_id: row for row, a in self.articles.items()}
         self._views: dict[bytes, LiveView] = {}
         self._buckets: dict[tuple[str, int], list[str]] | None = None

@@ -13,10 +13,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["PACKAGED_MODEL", "BaseConfig", "CorpusSettings", "EncoderSettings", "FetchSettings",
-           "IndexSettings", "SourceSettings", "StoreSettings", "describe_error", "split_list"]
+__all__ = ["DEFAULT_MODELS_DIR", "PACKAGED_MODEL", "BaseConfig", "CorpusSettings",
+           "EncoderSettings", "FetchSettings", "IndexSettings", "SourceSettings",
+           "StoreSettings", "describe_error", "split_list"]
 
 PACKAGED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_MODELS_DIR = Path("data/models")
 
 
 def split_list(value: Any) -> Any:
@@ -54,6 +56,7 @@ class EncoderSettings(BaseConfig):
     """Which model embeds passages and questions, and on which backend."""
 
     embedding_model: str = PACKAGED_MODEL
+    models_dir: Path = DEFAULT_MODELS_DIR
     embed_batch_size: int = Field(16, ge=1, le=1024)
     embed_batch_tokens: int = Field(2048, ge=0, le=1_000_000)
     encoder_backend: Literal["auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8"] = "auto"

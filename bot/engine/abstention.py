@@ -4,24 +4,56 @@ not, whether one article stands out enough to show its lead as "This may be rela
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from bot.engine.lookups import lead
 from bot.engine.quote import Quote
 from bot.engine.ranking import title_stems
 from bot.engine.search import QueryTerms, stems, terms
 from index import LoadedIndex
+from index.encoders import MULTILINGUAL_MODEL
+from index.settings import PACKAGED_MODEL
 
 # Fitted (logistic, then the threshold) on the "fit" halves of the news benchmark's answerable
 # and unanswerable questions and of SQuAD's questions about indexed and left-out articles,
 # checked on the other halves: `python -m benchmarks.fit_support`.
 SUPPORT_WEIGHTS = {"confidence": -5.696, "confidence_margin": 3.241, "rare_coverage": 4.391,
                    "margin": 0.132, "sentence": 7.342, "unknown": -1.893}
+# Where the question's language differs from the quote's, no word evidence is shared: the
+# multilingual model's own calibration on dense evidence alone (`benchmarks.languages --fit`).
+CROSS_LINGUAL_FEATURES = ("confidence", "confidence_margin", "sentence", "dense", "margin")
 RELATED_TITLE_SHARE = 0.5  # of the question's rarity-weighted words the nearest title must hold
 
 Scored = list[tuple[Quote, float, dict[str, float]]]
 
 
-def support(query: QueryTerms, scored: Scored, one_article: bool = False) -> dict[str, float]:
+@dataclass(frozen=True)
+class Calibration:
+    """Support weights and the threshold below which the bot abstains, fitted for one model
+    and one relation between the question's language and the quote's."""
+
+    weights: Mapping[str, float]
+    threshold: float
+
+
+CALIBRATIONS: dict[tuple[str, bool], Calibration] = {
+    (PACKAGED_MODEL, False): Calibration(SUPPORT_WEIGHTS, 2.87),
+    (MULTILINGUAL_MODEL, False): Calibration(SUPPORT_WEIGHTS, 2.87),
+    (MULTILINGUAL_MODEL, True): Calibration(
+        {"confidence": 0.0, "confidence_margin": 0.0, "sentence": 1.0, "dense": 0.0,
+         "margin": 0.0}, 0.8),
+}
+
+
+def calibration(model: str, cross_lingual: bool = False) -> Calibration:
+    """The calibration fitted for `model` (the packaged model's where none was)."""
+    return (CALIBRATIONS.get((model, cross_lingual)) or CALIBRATIONS.get((model, False))
+            or CALIBRATIONS[(PACKAGED_MODEL, False)])
+
+
+def support(query: QueryTerms, scored: Scored, one_article: bool = False,
+            weights: Mapping[str, float] = SUPPORT_WEIGHTS) -> dict[str, float]:
     """Evidence that the articles answer: the best quote's rank score and similarities, its
     margin over the best quote from another article (a real answer stands out; a merely
     similar article does not), and how much of the question's wording the quote holds, each
@@ -37,17 +69,18 @@ def support(query: QueryTerms, scored: Scored, one_article: bool = False) -> dic
              "confidence_margin": confidence - max((c for c, _ in others), default=0.0),
              "rare_coverage": rare_coverage(query, frozenset(stems(terms(top.text))))}
     values = {**evidence, **found}
-    found["support"] = sum(w * values[k] for k, w in SUPPORT_WEIGHTS.items())
+    found["support"] = sum(w * values.get(k, 0.0) for k, w in weights.items())
     return found
 
 
 def rare_coverage(query: QueryTerms, text_stems: frozenset[str]) -> float:
     """Share of the question's words (any spelling the index knows) a text holds, each word
-    weighted by its rarity in English."""
+    weighted by its rarity in the question's language (English where wordfreq lacks it)."""
     weights: dict[str, float] = {}
+    language = query.language if query.language in RARITY_LANGUAGES else "en"
     for word in terms(query.text):
         stem = stems([word])[0]
-        weights[stem] = max(weights.get(stem, 0.0), rarity(word))
+        weights[stem] = max(weights.get(stem, 0.0), rarity(word, language))
     return query.coverage(text_stems, weights)
 
 
@@ -63,9 +96,14 @@ def related(index: LoadedIndex, query: QueryTerms, scored: Scored) -> Quote | No
     return lead(index, info.article_id)
 
 
+RARITY_LANGUAGES = frozenset(
+    "ar bg bn ca cs da de el en es fa fi fr he hi hu id it ja ko lt lv mk ms nb nl pl pt ro ru "
+    "sk sl sv ta tr uk ur vi zh".split())  # wordfreq's "best" lists
+
+
 @functools.lru_cache(maxsize=200_000)
-def rarity(word: str) -> float:
-    """0 for the commonest English words, up to 7 for words wordfreq has never seen."""
+def rarity(word: str, language: str = "en") -> float:
+    """0 for the commonest words of the language, up to 7 for words wordfreq has never seen."""
     from wordfreq import zipf_frequency
 
-    return max(0.0, 7.0 - zipf_frequency(word, "en"))
+    return max(0.0, 7.0 - zipf_frequency(word, language))

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.engine.abstention import rarity, related, support
+from bot.engine.abstention import calibration, rarity, related, support
 from bot.engine.lookups import (
     article_ref,
     examples,
@@ -29,7 +29,14 @@ from bot.engine.records import ArticleRef, Catalog, IndexSummary
 from bot.engine.search import Hit, QueryTerms, Retriever, terms
 from bot.engine.topics import Topic, best_match
 from bot.settings import Settings
-from index import IndexUnavailableError, LoadedIndex, current_version, load_index, word_count
+from index import (
+    IndexUnavailableError,
+    LoadedIndex,
+    current_version,
+    load_index,
+    same_language,
+    word_count,
+)
 from index.encoders import (
     Encoder,
     IncompatibleEncoderError,
@@ -67,10 +74,12 @@ class Answer:
     index_version: str | None = None
     evidence: dict[str, float] = field(default_factory=dict)
     related: Quote | None = None  # when abstaining: the lead of an article the question names
+    question_language: str | None = None  # as detected ("ar"); None when undecided
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "question": self.question,
+            "question_language": self.question_language,
             "abstained": self.abstained,
             "quotes": [{k: v for k, v in q.to_dict().items() if k != "passage_id"}
                        for q in self.quotes],
@@ -258,8 +267,9 @@ class Engine:
         t1 = time.perf_counter()
         hits = retriever.search(vector, query, k=10, mode=mode)
         t2 = time.perf_counter()
-        answer = self._compose(text, index, query, vector, hits,
+        answer = self._compose(text, retriever, query, vector, hits,
                                limit or self.settings.max_quotes, news)
+        answer.question_language = query.language
         t3 = time.perf_counter()
         timings.update(encode_ms=(t1 - t0) * 1000, search_ms=(t2 - t1) * 1000,
                        select_ms=(t3 - t2) * 1000)
@@ -268,8 +278,9 @@ class Engine:
         answer.index_version = index.version
         return answer
 
-    def _compose(self, question: str, index: LoadedIndex, query: QueryTerms,
+    def _compose(self, question: str, retriever: Retriever, query: QueryTerms,
                  vector: np.ndarray, hits: list[Hit], limit: int, news: bool = False) -> Answer:
+        index = retriever.index
         candidates = [best_quote(index, query, vector, hit) for hit in hits]
         bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
             candidates)
@@ -277,10 +288,19 @@ class Engine:
                                        key=lambda pair: pair[0][2]["rank"] + pair[1],
                                        reverse=True)
                   if word_count(c[0].text) >= MIN_STANDALONE_WORDS]  # headings never stand alone
+        for quote, _, _ in scored:
+            quote.language = retriever.passage_language(quote.passage_id)
         evidence = dict(scored[0][2]) if scored else {}
+        threshold = self.settings.abstain_threshold
         if scored:
-            evidence.update(support(query, scored, one_article=len(index.articles) == 1))
-        if not scored or evidence["support"] < self.settings.abstain_threshold:
+            cross = not same_language(query.language, scored[0][0].language)
+            fitted = calibration(self.encoder.name, cross)
+            if threshold is None or cross:
+                threshold = fitted.threshold
+            evidence.update(support(query, scored, one_article=len(index.articles) == 1,
+                                    weights=fitted.weights))
+            evidence["cross_lingual"] = float(cross)
+        if not scored or evidence["support"] < (threshold or 0.0):
             return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
                           evidence=evidence, related=related(index, query, scored))
         quotes: list[Quote] = []

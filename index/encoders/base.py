@@ -24,13 +24,19 @@ class Encoder(ABC):
     batch_size: int
     batch_tokens: int  # batch by padded tokens when set, else by `batch_size` texts
     fallback: Encoder | None = None
+    # What the model wants before a question or a passage (e5's "query: " / "passage: ").
+    query_prompt: str = ""
+    passage_prompt: str = ""
     _probe_vectors: np.ndarray | None = None
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """The vectors of `texts` (a progress bar when `progress`)."""
+    def encode(self, texts: list[str], progress: bool = False,
+               query: bool = False) -> np.ndarray:
+        """The vectors of `texts`, as passages or as questions (`query`), with a progress bar
+        when `progress`."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._encode(texts, progress)
+        prompt = self.query_prompt if query else self.passage_prompt
+        return self._encode([prompt + t for t in texts] if prompt else texts, progress)
 
     @abstractmethod
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
@@ -38,7 +44,7 @@ class Encoder(ABC):
 
     def encode_query(self, text: str) -> np.ndarray:
         """The vector of one question."""
-        return self.encode([text])[0]
+        return self.encode([text], query=True)[0]
 
     def probe_vectors(self) -> np.ndarray:
         """This encoder's vectors of the probe sentences (computed once)."""

@@ -22,7 +22,7 @@ BACKENDS = ("auto", "torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8")
 def torch_encoder(settings: EncoderSettings, batch_tokens: bool = True) -> TorchEncoder:
     """The torch fp32 encoder of EMBEDDING_MODEL, batched as the settings say."""
     return TorchEncoder(settings.embedding_model, settings.embed_batch_size,
-                        settings.embed_batch_tokens if batch_tokens else 0)
+                        settings.embed_batch_tokens if batch_tokens else 0, settings.models_dir)
 
 
 def passage_encoder(settings: EncoderSettings, index_dir: Path,

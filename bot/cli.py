@@ -13,10 +13,14 @@ from pydantic import ValidationError
 from bot.chat import run_bot
 from bot.console import run_console
 from bot.engine import Engine, open_engine
+from bot.i18n import translator
 from bot.render import as_text
 from bot.settings import Settings
 from bot.state import State
 from index.settings import describe_error
+
+LANG_HELP = ("the language of the bot's own words (ar, de, en, es, fr, ru, zh; a tag such as "
+             "fr-FR works; others get English); quotes are never translated")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -26,11 +30,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     sub.add_parser("migrate", help="create or upgrade the state database (DATABASE_URL)")
     console = sub.add_parser("console", help="chat with the engine in the terminal")
     console.add_argument("--index-dir", type=Path)
+    console.add_argument("--lang", default="en", metavar="CODE", help=LANG_HELP)
     ask = sub.add_parser("ask", help="answer one question, or a JSONL file of them")
     ask.add_argument("question", nargs="?")
     ask.add_argument("--questions-file", type=Path)
     ask.add_argument("--index-dir", type=Path)
     ask.add_argument("--json", action="store_true")
+    ask.add_argument("--lang", default="en", metavar="CODE", help=LANG_HELP)
     return parser.parse_args(argv)
 
 
@@ -65,14 +71,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"State database is up to date ({state.engine.url.render_as_string()})")
         return 0
     if command == "console" or not settings.telegram_bot_token:
-        return run_console(settings)
+        return run_console(settings, translator(getattr(args, "lang", None)))
     return run_bot(settings)
 
 
 def ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question (or a file of them) on standard output."""
+    tr = translator(args.lang)
     if (args.question is None) == (args.questions_file is None):
-        print("error: give a QUESTION or --questions-file F (not both)", file=sys.stderr)
+        print(tr.say("error: give a QUESTION or --questions-file F (not both)"),
+              file=sys.stderr)
         return 2
     logging.getLogger().setLevel(logging.WARNING)
     engine, problem = open_engine(settings)
@@ -80,12 +88,12 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print(json.dumps({"question": args.question, "error": problem, "quotes": []}))
         else:
-            print(f"error: {problem}", file=sys.stderr)
+            print(tr.say("error: {problem}", problem=problem or ""), file=sys.stderr)
         return 2
     if args.questions_file is not None:
         return ask_many(engine, args.questions_file)
     answer = engine.answer(args.question)
-    print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else as_text(answer))
+    print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else as_text(answer, tr))
     return 2 if answer.error else 0
 
 

@@ -5,20 +5,25 @@ from __future__ import annotations
 import sys
 
 from bot.engine import open_engine
-from bot.render import as_text
+from bot.i18n import ENGLISH, Html, Translator
+from bot.render import as_text, engine_message
 from bot.settings import Settings
 
 
-def run_console(settings: Settings) -> int:
-    """Chat in the terminal until end of input; returns the exit code."""
-    print("Loading the model and the article index…", file=sys.stderr)
+def run_console(settings: Settings, tr: Translator = ENGLISH) -> int:
+    """Chat in the terminal until end of input, the bot's words in `tr`'s language; returns
+    the exit code."""
+    print(tr.say("Loading the model and the article index…"), file=sys.stderr)
     engine, problem = open_engine(settings)
     summary = engine.summary() if engine is not None else None
     if engine is None or problem or summary is None:
-        print(f"error: {problem}", file=sys.stderr)
+        print(tr.say("error: {problem}", problem=engine_message(problem or "", tr)),
+              file=sys.stderr)
         return 2
-    print(f"Verbatim console: {summary.articles} articles, {summary.passages} passages. "
-          "Ask a question (Ctrl-D quits).")
+    articles = tr.nsay("{count} article", "{count} articles", summary.articles)
+    passages = tr.nsay("{count} passage", "{count} passages", summary.passages)
+    print(tr.say("Verbatim console: {articles}, {passages}. Ask a question (Ctrl-D quits).",
+                 articles=Html(articles), passages=Html(passages)))
     while True:
         try:
             question = input("> ")
@@ -27,5 +32,5 @@ def run_console(settings: Settings) -> int:
             return 0
         if not question.strip():
             continue
-        print(as_text(engine.answer(question)))
+        print(as_text(engine.answer(question), tr))
         print()

@@ -1,20 +1,54 @@
-"""Render answers for people: plain text (console, command line) and Telegram HTML."""
+"""Render answers for people: plain text (console, command line) and Telegram HTML, in the
+reader's language (a `Translator`; English by default). Only the bot's own words are
+translated: quotes, titles and publishers are shown exactly as stored."""
 
 from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
 from bot.engine import Answer, ArticleRef, PushPayload, Quote
+from bot.i18n import ENGLISH, N_, Html, Translator
 from index import sentences
 from index.sources import is_web_url
 
 MAX_TITLE = 200  # characters of a title or source shown; longer ones end in an ellipsis
-NO_ANSWER = "The articles do not answer that."
-RELATED = "This may be related:"
+NO_ANSWER = N_("The articles do not answer that.")
+RELATED = N_("This may be related:")
+NEAREST = N_("Nearest articles: {titles}")
+NEAREST_BELOW = N_("Nearest articles are below.")
+PARAGRAPH = N_("paragraph {number}")
+# The engine's own messages (bot.engine: HELP, UNAVAILABLE, QuestionError), translated here
+# by their English text; tests/unit/bot/test_i18n.py keeps the two in step.
+ENGINE_HELP = N_("I answer questions about the news articles I hold, quoting them word for "
+                 "word with the source. Ask me something like “How far is Qasr Bin Ghashir "
+                 "from Tripoli?”")
+ENGINE_UNAVAILABLE = N_("The article index is unavailable right now; please try again later.")
+ENGINE_EMPTY = N_("The question is empty: type a question about the news articles.")
+_TOO_LONG = re.compile(r"The question is too long \((\d+) characters; the limit is (\d+)\)\. "
+                       r"Please ask a shorter question\.")
+_ENGINE_TEXTS = (ENGINE_HELP, ENGINE_UNAVAILABLE, ENGINE_EMPTY)
+
+
+def engine_message(text: str, tr: Translator = ENGLISH) -> str:
+    """An engine's message (help, an error) in the reader's language; one the catalogs do not
+    know (an index problem's details) stays as the engine said it."""
+    if tr.language == "en":
+        return text
+    if text in _ENGINE_TEXTS:
+        return tr.say(text)
+    too_long = _TOO_LONG.fullmatch(text)
+    if too_long:
+        length, limit = int(too_long[1]), int(too_long[2])
+        return tr.nsay("The question is too long ({count} character; the limit is {limit}). "
+                       "Please ask a shorter question.",
+                       "The question is too long ({count} characters; the limit is {limit}). "
+                       "Please ask a shorter question.", length, limit=limit)
+    return text
 
 
 def shorten(text: str, limit: int = MAX_TITLE) -> str:
@@ -29,7 +63,7 @@ def safe_url(url: str | None) -> str | None:
     return url if url and url == url.strip() and is_web_url(url) else None
 
 
-def attribution(quote: Quote) -> str:
+def attribution(quote: Quote, tr: Translator = ENGLISH) -> str:
     """Title · source · date · link · paragraph, leaving out what is unknown."""
     parts = [shorten(quote.title)]
     if quote.source:
@@ -38,29 +72,30 @@ def attribution(quote: Quote) -> str:
         parts.append(quote.published)
     if quote.url:
         parts.append(quote.url)
-    parts.append(f"paragraph {quote.paragraph}")
-    return " · ".join(parts)
+    shown = [tr.isolate(part) for part in parts]
+    return " · ".join([*shown, tr.say(PARAGRAPH, number=quote.paragraph)])
 
 
-def as_text(answer: Answer) -> str:
+def _quoted(quote: Quote, tr: Translator) -> str:
+    """A quote in quotation marks (one isolate with them), then its attribution."""
+    return f"{tr.isolate(f'“{quote.text}”')}\n    — {attribution(quote, tr)}"
+
+
+def as_text(answer: Answer, tr: Translator = ENGLISH) -> str:
     """An answer as a person reads it in a terminal."""
     if answer.error:
-        return answer.error
+        return engine_message(answer.error, tr)
     if answer.help:
-        return answer.help
+        return engine_message(answer.help, tr)
     if answer.abstained:
-        lines = [NO_ANSWER]
+        lines = [tr.say(NO_ANSWER)]
         if answer.related is not None:
-            lines.append(f"{RELATED}\n“{answer.related.text}”\n    — "
-                         f"{attribution(answer.related)}")
+            lines.append(f"{tr.say(RELATED)}\n{_quoted(answer.related, tr)}")
         elif answer.suggestions:
-            lines.append("Nearest articles: " + "; ".join(shorten(s["title"])
-                                                          for s in answer.suggestions))
+            titles = "; ".join(tr.isolate(shorten(s["title"])) for s in answer.suggestions)
+            lines.append(tr.say(NEAREST, titles=Html(titles)))
         return "\n".join(lines)
-    blocks = []
-    for quote in answer.quotes:
-        blocks.append(f"“{quote.text}”\n    — {attribution(quote)}")
-    return "\n\n".join(blocks)
+    return "\n\n".join(_quoted(quote, tr) for quote in answer.quotes)
 
 
 # ---- Telegram HTML -------------------------------------------------------------------------
@@ -80,33 +115,42 @@ class Block:
     visible: str
 
 
-def _head(title: str, url: str | None) -> str:
-    """The title, linked when the article has an http(s) URL."""
+def _head(title: str, url: str | None, tr: Translator = ENGLISH) -> str:
+    """The title, linked when the article has an http(s) URL (isolated in an RTL reply)."""
     link = safe_url(url)
+    shown = tr.isolate(escape(title))
     if link:
-        return f'<a href="{escape(link, quote=True)}">{escape(title)}</a>'
-    return f"<b>{escape(title)}</b>"
+        return f'<a href="{escape(link, quote=True)}">{shown}</a>'
+    return f"<b>{shown}</b>"
 
 
-def attribution_html(quote: Quote) -> Block:
+def attribution_html(quote: Quote, tr: Translator = ENGLISH) -> Block:
     """— title (linked) · source · date · paragraph, leaving out what is unknown."""
     title = shorten(quote.title)
-    head = _head(title, quote.url)
-    rest = [shorten(value) for value in (quote.source, quote.published) if value]
-    rest.append(f"paragraph {quote.paragraph}")
+    head = _head(title, quote.url, tr)
+    rest = [tr.isolate(shorten(value)) for value in (quote.source, quote.published) if value]
+    rest.append(tr.say(PARAGRAPH, number=quote.paragraph))
     tail = " · ".join(rest)
-    return Block(f"— {head} · {escape(tail)}", f"— {title} · {tail}")
+    return Block(f"— {head} · {escape(tail)}", f"— {tr.isolate(title)} · {tail}")
 
 
-def quote_blocks(text: str, attribution: Block, limit: int = TELEGRAM_LIMIT) -> list[Block]:
+def _blockquote(text: str, tr: Translator) -> Block:
+    """A quote exactly as in the article; in an RTL reply FSI…PDI sit around it, never in it."""
+    shown = tr.isolate(text)
+    return Block(f"<blockquote>{escape(shown, quote=False)}</blockquote>", shown)
+
+
+def quote_blocks(text: str, attribution: Block, limit: int = TELEGRAM_LIMIT,
+                 tr: Translator = ENGLISH) -> list[Block]:
     """A quote in a blockquote; one too long for a message is cut at sentence boundaries."""
-    whole = Block(f"<blockquote>{escape(text, quote=False)}</blockquote>\n{attribution.html}",
-                  f"{text}\n{attribution.visible}")
+    quote = _blockquote(text, tr)
+    whole = Block(f"{quote.html}\n{attribution.html}", f"{quote.visible}\n{attribution.visible}")
     if utf16_len(whole.visible) <= limit:
         return [whole]
-    budget = limit - utf16_len(attribution.visible) - 1
+    isolates = utf16_len(tr.isolate("x")) - 1  # what the isolates add around each piece
+    budget = limit - utf16_len(attribution.visible) - 1 - isolates
     pieces = _cut(text, budget)
-    blocks = [Block(f"<blockquote>{escape(p, quote=False)}</blockquote>", p) for p in pieces]
+    blocks = [_blockquote(p, tr) for p in pieces]
     blocks[-1] = Block(blocks[-1].html + "\n" + attribution.html,
                        blocks[-1].visible + "\n" + attribution.visible)
     return blocks
@@ -150,90 +194,107 @@ def pack(blocks: list[Block], limit: int = TELEGRAM_LIMIT, separator: str = "\n\
     return [separator.join(b.html for b in group) for group in messages]
 
 
-def paragraph_pages(quote: Quote, max_pages: int) -> list[str]:
+def paragraph_pages(quote: Quote, max_pages: int, tr: Translator = ENGLISH) -> list[str]:
     """A whole paragraph for the "Full paragraph" button: at most `max_pages` messages of it,
     each whole sentences, then (when it goes on) a note in the bot's own words saying where."""
-    blocks = quote_blocks(quote.text, attribution_html(quote))
+    blocks = quote_blocks(quote.text, attribution_html(quote, tr), tr=tr)
     pages = pack(blocks)
     if len(pages) <= max_pages:
         return pages
     rest = len(pages) - max_pages
-    head = _head(shorten(quote.title), quote.url)
-    where = "at the link" if safe_url(quote.url) else "in the source"
-    note = (f"(continues: paragraph {quote.paragraph} of {head}, {rest} more messages; "
-            f"the whole paragraph is {where}.)")
+    head = Html(_head(shorten(quote.title), quote.url, tr))
+    if safe_url(quote.url):
+        note = tr.nsay_html(
+            "(continues: paragraph {paragraph} of {title}, {count} more message; the whole "
+            "paragraph is at the link.)",
+            "(continues: paragraph {paragraph} of {title}, {count} more messages; the whole "
+            "paragraph is at the link.)", rest, paragraph=quote.paragraph, title=head)
+    else:
+        note = tr.nsay_html(
+            "(continues: paragraph {paragraph} of {title}, {count} more message; the whole "
+            "paragraph is in the source.)",
+            "(continues: paragraph {paragraph} of {title}, {count} more messages; the whole "
+            "paragraph is in the source.)", rest, paragraph=quote.paragraph, title=head)
     return [*pages[:max_pages], note]
 
 
-def answer_html(answer: Answer, quotes: list[Quote] | None = None) -> list[str]:
+def answer_html(answer: Answer, quotes: list[Quote] | None = None,
+                tr: Translator = ENGLISH) -> list[str]:
     """The messages of an answer in Telegram HTML (escaped), split to Telegram's limit."""
     if answer.error:
-        return [escape(answer.error)]
+        return [escape(engine_message(answer.error, tr))]
     if answer.help:
-        return [escape(answer.help)]
+        return [escape(engine_message(answer.help, tr))]
     if answer.abstained:
         if answer.related is not None:
-            head = Block(escape(f"{NO_ANSWER} {RELATED}"), f"{NO_ANSWER} {RELATED}")
-            return pack([head, *quote_blocks(answer.related.text,
-                                             attribution_html(answer.related))])
-        text = NO_ANSWER
+            said = f"{tr.say(NO_ANSWER)} {tr.say(RELATED)}"
+            return pack([Block(escape(said), said),
+                          *quote_blocks(answer.related.text,
+                                        attribution_html(answer.related, tr), tr=tr)])
+        text = tr.say(NO_ANSWER)
         if answer.suggestions:
-            text += " Nearest articles are below."
+            text += " " + tr.say(NEAREST_BELOW)
         return [escape(text)]
     blocks: list[Block] = []
     for quote in quotes if quotes is not None else answer.quotes:
-        blocks.extend(quote_blocks(quote.text, attribution_html(quote)))
+        blocks.extend(quote_blocks(quote.text, attribution_html(quote, tr), tr=tr))
     return pack(blocks)
 
 
-def _article_line(article: ArticleRef) -> Block:
+def _article_line(article: ArticleRef, tr: Translator) -> Block:
     """Title (linked) · source · date."""
     title = shorten(article.title)
-    head = _head(title, article.url)
-    rest = " · ".join(shorten(value) for value in (article.source, article.published) if value)
+    head = _head(title, article.url, tr)
+    rest = " · ".join(tr.isolate(shorten(value))
+                      for value in (article.source, article.published) if value)
     return Block(head + (f" · {escape(rest)}" if rest else ""),
-                 title + (f" · {rest}" if rest else ""))
+                 tr.isolate(title) + (f" · {rest}" if rest else ""))
 
 
-def push_html(push: PushPayload) -> list[str]:
+def push_html(push: PushPayload, tr: Translator = ENGLISH) -> list[str]:
     """A new article for a subscriber, or a match for a followed topic, with its quote."""
-    line = _article_line(push.article)
+    line = _article_line(push.article, tr)
     if push.kind == "follow":
-        header = f"🔔 New on “{escape(push.topic or '')}”: "
+        header = "🔔 " + tr.say(N_("New on “{topic}”:"), topic=push.topic or "") + " "
     else:
-        header = "🆕 New article: "
-    blocks = [Block(header + line.html, header + line.visible)]
+        header = "🆕 " + tr.say(N_("New article:")) + " "
+    blocks = [Block(escape(header) + line.html, header + line.visible)]
     if push.quote is not None:
-        blocks.extend(quote_blocks(push.quote.text, attribution_html(push.quote)))
+        blocks.extend(quote_blocks(push.quote.text, attribution_html(push.quote, tr), tr=tr))
     return pack(blocks)
 
 
-def digest_html(payloads: Sequence[PushPayload]) -> list[str]:
+def digest_html(payloads: Sequence[PushPayload], tr: Translator = ENGLISH) -> list[str]:
     """One message listing many new articles instead of a flood."""
-    head = f"🆕 {len(payloads)} new articles:"
-    blocks = [Block(head, head)]
+    head = "🆕 " + tr.nsay("{count} new article:", "{count} new articles:", len(payloads))
+    blocks = [Block(escape(head), head)]
     for push in payloads:
-        line = _article_line(push.article)
-        topic = f" (on “{push.topic}”)" if push.kind == "follow" else ""
+        line = _article_line(push.article, tr)
+        topic = (" " + tr.say(N_("(on “{topic}”)"), topic=push.topic or "")
+                 if push.kind == "follow" else "")
         blocks.append(Block(f"• {line.html}{escape(topic)}", f"• {line.visible}{topic}"))
     return pack(blocks, separator="\n")
 
 
-def latest_html(items: Sequence[tuple[ArticleRef, Quote | None]]) -> list[str]:
+def latest_html(items: Sequence[tuple[ArticleRef, Quote | None]],
+                tr: Translator = ENGLISH) -> list[str]:
     """The newest articles: title, source, date, link and first sentence (as `engine.newest`
     gives them)."""
     if not items:
-        return ["The index holds no articles yet."]
+        return [escape(tr.say(N_("The index holds no articles yet.")))]
     blocks = []
     for article, quote in items:
-        line = _article_line(article)
+        line = _article_line(article, tr)
         text = quote.text if quote else None
-        whole = Block(f"{line.html}\n<blockquote>{escape(text)}</blockquote>",
-                      f"{line.visible}\n{text}") if text is not None else line
-        if utf16_len(whole.visible) <= TELEGRAM_LIMIT or text is None:
+        if text is None:
+            blocks.append(line)
+            continue
+        first = _blockquote(text, tr)
+        whole = Block(f"{line.html}\n{first.html}", f"{line.visible}\n{first.visible}")
+        if utf16_len(whole.visible) <= TELEGRAM_LIMIT:
             blocks.append(whole)
         else:  # a first sentence longer than a message: whole, over several
             blocks.append(line)
-            blocks.extend(Block(f"<blockquote>{escape(piece, quote=False)}</blockquote>", piece)
-                          for piece in _cut(text, TELEGRAM_LIMIT))
+            budget = TELEGRAM_LIMIT - (utf16_len(tr.isolate("x")) - 1)
+            blocks.extend(_blockquote(piece, tr) for piece in _cut(text, budget))
     return pack(blocks)

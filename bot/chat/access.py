@@ -16,14 +16,15 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.chat.context import ChatContext
 from bot.chat.replies import is_group, reply
+from bot.i18n import N_, translator_for
 
 __all__ = ["ADMINS_ONLY", "NOT_ADMIN", "PRIVATE_BOT", "Handler", "admin_only", "allowlist_gate",
            "may_manage"]
 
 log = logging.getLogger(__name__)
-ADMINS_ONLY = "Only the group's administrators can change its updates."
-NOT_ADMIN = "This command is for the bot's maintainers."
-PRIVATE_BOT = "This bot is private to some chats; it cannot answer here."
+ADMINS_ONLY = N_("Only the group's administrators can change its updates.")
+NOT_ADMIN = N_("This command is for the bot's maintainers.")
+PRIVATE_BOT = N_("This bot is private to some chats; it cannot answer here.")
 Handler = Callable[[Update, ChatContext], Coroutine[Any, Any, None]]
 AdminHandler = Callable[[Message, ChatContext], Coroutine[Any, Any, None]]
 
@@ -37,13 +38,14 @@ async def allowlist_gate(update: Update, context: ChatContext) -> None:
     if not allowed or (chat is not None and chat.id in allowed):
         return
     message = update.effective_message
+    tr = translator_for(update.effective_user)
     if update.callback_query is not None:
-        await update.callback_query.answer(PRIVATE_BOT)
+        await update.callback_query.answer(tr.gettext(PRIVATE_BOT))
     elif update.inline_query is not None:
         await update.inline_query.answer([], cache_time=60, is_personal=True)
     elif chat is not None and message is not None and (
             not is_group(message) or (message.text or "").startswith("/")):
-        await reply(message, escape(PRIVATE_BOT))
+        await reply(message, escape(tr.say(PRIVATE_BOT)))
     raise ApplicationHandlerStop
 
 
@@ -83,7 +85,7 @@ def admin_only(command: AdminHandler) -> Handler:
         if message is None:
             return
         if not is_admin(update, context):
-            await reply(message, escape(NOT_ADMIN))
+            await reply(message, escape(translator_for(update.effective_user).say(NOT_ADMIN)))
             return
         await command(message, context)
 

@@ -33,6 +33,7 @@ from bot.chat.redact import install_redaction
 from bot.chat.retry import Backoff
 from bot.chat.webhook import WebhookServer, webhook_secret
 from bot.engine import Engine, open_engine
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
 from bot.settings import Settings
 from bot.state import DatabaseUnavailable, State, bot_id_from_token
 
@@ -90,9 +91,17 @@ def _add_handlers(app: ChatApp) -> None:
 
 
 async def _post_init(app: ChatApp) -> None:
+    """The command menu and description: English for everyone, then one per language the bot
+    speaks (Telegram shows a user the one of their language_code)."""
     try:
         await app.bot.set_my_commands(commands.menu())
         await app.bot.set_my_description(commands.DESCRIPTION)
+        for language in LANGUAGES:
+            if language != DEFAULT_LANGUAGE:
+                tr = translator(language)
+                await app.bot.set_my_commands(commands.menu(tr), language_code=language)
+                await app.bot.set_my_description(tr.gettext(commands.DESCRIPTION),
+                                                 language_code=language)
     except Exception as err:  # the menu is a convenience; never fail start-up for it
         log.warning("could not register the command list: %s", err)
 

@@ -13,18 +13,22 @@ from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import SLOW_DOWN, over_limit
 from bot.chat.replies import send_pages
 from bot.engine import Answer, Engine, Quote
+from bot.i18n import ENGLISH, N_, Translator, translator_for
 
 __all__ = ["GONE", "NO_LONGER", "button_pages", "keyboard", "on_button"]
 
-GONE = "That article is no longer in the index."
-NO_LONGER = "That answer is no longer available."
-NOT_UNDERSTOOD = "This button is not understood."
+GONE = N_("That article is no longer in the index.")
+NO_LONGER = N_("That answer is no longer available.")
+NOT_UNDERSTOOD = N_("This button is not understood.")
+NOTHING_MORE = N_("Nothing more to show.")
 FULL_PARAGRAPH_PAGES = 3  # messages of quote one press may send; a note says where the rest is
 
 
-def keyboard(answer: Answer, answer_id: int | None, more: bool) -> InlineKeyboardMarkup | None:
+def keyboard(answer: Answer, answer_id: int | None, more: bool,
+             tr: Translator = ENGLISH) -> InlineKeyboardMarkup | None:
     """The buttons under a stored answer: its articles when it abstained, else the full
-    paragraph, more sources (when there are more) and feedback."""
+    paragraph, more sources (when there are more) and feedback; labels in `tr`'s language
+    (an article's title stays as it is)."""
     if answer_id is None:
         return None
     if answer.abstained:
@@ -32,9 +36,11 @@ def keyboard(answer: Answer, answer_id: int | None, more: bool) -> InlineKeyboar
                                       callback_data=f"a:{answer_id}:{i}")]
                 for i, s in enumerate(answer.suggestions)]
         return InlineKeyboardMarkup(rows) if rows else None
-    first = [InlineKeyboardButton("Full paragraph", callback_data=f"p:{answer_id}:0")]
+    first = [InlineKeyboardButton(tr.gettext(N_("Full paragraph")),
+                                  callback_data=f"p:{answer_id}:0")]
     if more:
-        first.append(InlineKeyboardButton("More sources", callback_data=f"m:{answer_id}"))
+        first.append(InlineKeyboardButton(tr.gettext(N_("More sources")),
+                                          callback_data=f"m:{answer_id}"))
     return InlineKeyboardMarkup([first, [
         InlineKeyboardButton("👍", callback_data=f"f:{answer_id}:1"),
         InlineKeyboardButton("👎", callback_data=f"f:{answer_id}:-1"),
@@ -51,9 +57,10 @@ def _parse(data: str) -> tuple[str, int, int] | None:
 
 
 async def _answer(query: CallbackQuery, progress: Progress, text: str | None = None) -> None:
-    """Answer a press exactly once, also when its handling is tried again."""
+    """Answer a press exactly once, also when its handling is tried again; `text` (English)
+    in the language of the user who pressed."""
     if not progress.answered:
-        await query.answer(text)
+        await query.answer(translator_for(query.from_user).gettext(text) if text else None)
         progress.answered = True
 
 
@@ -96,10 +103,11 @@ async def _press(query: CallbackQuery, svc: Services, progress: Progress,
     if kind == "f" and arg in (1, -1):
         await loop.run_in_executor(svc.executor, svc.state.record_feedback, answer_id,
                                    query.from_user.id, arg)
-        await _answer(query, progress, "Thanks for the feedback!")
+        await _answer(query, progress, N_("Thanks for the feedback!"))
         return
     outcome, pages = await loop.run_in_executor(
-        svc.executor, button_pages, svc.engine, record, kind, arg, svc.settings.max_quotes)
+        svc.executor, button_pages, svc.engine, record, kind, arg, svc.settings.max_quotes,
+        translator_for(query.from_user))
     if not pages:
         await _answer(query, progress, outcome)
         return
@@ -109,9 +117,10 @@ async def _press(query: CallbackQuery, svc: Services, progress: Progress,
 
 
 def button_pages(engine: Engine, record: dict[str, Any], kind: str, arg: int,
-                 max_quotes: int) -> tuple[str, list[str]]:
-    """In a worker thread: the quotes a button shows, rendered (a huge paragraph is capped at
-    FULL_PARAGRAPH_PAGES messages and a note); or why there is nothing to show."""
+                 max_quotes: int, tr: Translator = ENGLISH) -> tuple[str, list[str]]:
+    """In a worker thread: the quotes a button shows, rendered in `tr`'s language (a huge
+    paragraph is capped at FULL_PARAGRAPH_PAGES messages and a note); or why there is nothing
+    to show (in English: `_answer` translates it)."""
     stored = record["quotes"]
     quotes: list[Quote | None] = []
     if kind == "p" and 0 <= arg < len(stored):
@@ -122,8 +131,9 @@ def button_pages(engine: Engine, record: dict[str, Any], kind: str, arg: int,
         quotes = [engine.lead(record["suggestions"][arg]["article_id"])]
     found = [q for q in quotes if q is not None]
     if not found:
-        return (GONE if quotes else "Nothing more to show."), []
+        return (GONE if quotes else NOTHING_MORE), []
     if len(found) == 1:
-        return "", render.paragraph_pages(found[0], FULL_PARAGRAPH_PAGES)
-    blocks = [b for q in found for b in render.quote_blocks(q.text, render.attribution_html(q))]
+        return "", render.paragraph_pages(found[0], FULL_PARAGRAPH_PAGES, tr)
+    blocks = [b for q in found
+              for b in render.quote_blocks(q.text, render.attribution_html(q, tr), tr=tr)]
     return "", render.pack(blocks)

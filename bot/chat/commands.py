@@ -1,6 +1,7 @@
 """The command table: each command once, with its handler, its line in Telegram's command menu
 (setMyCommands) and in /help, and whether it is for the bot's maintainers only. The menu, the
-/help text and the CommandHandler registrations are all made from it."""
+/help text and the CommandHandler registrations are all made from it; the menu and /help in
+each of the bot's languages (bot.i18n)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ import bot.chat.subscriptions as subscriptions
 from bot.chat.access import AdminHandler, Handler, admin_only
 from bot.chat.context import ChatContext
 from bot.chat.replies import reply
+from bot.i18n import ENGLISH, N_, Translator, translator_for
 
-__all__ = ["COMMANDS", "DESCRIPTION", "HELP_TEXT", "Command", "command_handlers", "menu"]
+__all__ = ["COMMANDS", "DESCRIPTION", "HELP_TEXT", "Command", "command_handlers", "help_text",
+           "menu"]
 
-DESCRIPTION = ("Ask about the news articles I hold: I reply with the sentences that answer it, "
+DESCRIPTION = N_("Ask about the news articles I hold: I reply with the sentences that answer it, "
                "quoted word for word, with their source. I never make up an answer.")
-HELP_INTRO = (
+HELP_INTRO = N_(
     "<b>How to use me</b>\n"
     "• In a private chat, just type a question.\n"
     "• In a group, use /ask &lt;question&gt;, mention me, or reply to one of my messages.\n"
@@ -38,7 +41,7 @@ class Command:
 
     name: str
     callback: Handler
-    description: str | None = None
+    description: str | None = None  # English; translated when shown
     help: str | None = None
     admin: bool = False  # for ADMIN_IDS only (kept out of the menu and /help)
 
@@ -50,34 +53,43 @@ def maintainers(name: str, callback: AdminHandler) -> Command:
 
 async def on_help(update: Update, context: ChatContext) -> None:
     if update.effective_message is not None:
-        await reply(update.effective_message, HELP_TEXT)
+        await reply(update.effective_message,
+                    help_text(translator_for(update.effective_user)))
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("ask", questions.on_ask, "Ask a question about the news articles"),
-    Command("latest", subscriptions.on_latest, "The newest articles"),
-    Command("subscribe", subscriptions.on_subscribe, "Get a message for each new article"),
-    Command("unsubscribe", subscriptions.on_unsubscribe, "Stop messages for new articles"),
+    Command("ask", questions.on_ask, N_("Ask a question about the news articles")),
+    Command("latest", subscriptions.on_latest, N_("The newest articles")),
+    Command("subscribe", subscriptions.on_subscribe, N_("Get a message for each new article")),
+    Command("unsubscribe", subscriptions.on_unsubscribe, N_("Stop messages for new articles")),
     Command("follow", subscriptions.on_follow,
-            "Get new articles on a topic, e.g. /follow Libya"),
-    Command("unfollow", subscriptions.on_unfollow, "Stop following a topic"),
-    Command("following", subscriptions.on_following, "What this chat follows"),
-    Command("help", on_help, "How to use the bot"),
-    Command("about", info.on_about, "What the bot knows: articles, dates, model",
-            help="shows what I know."),
-    Command("start", info.on_start, "Greeting and example questions"),
-    Command("privacy", info.on_privacy, "What the bot stores about you"),
-    Command("forget", info.on_forget, "Delete everything stored about you"),
+            N_("Get new articles on a topic, e.g. /follow Libya")),
+    Command("unfollow", subscriptions.on_unfollow, N_("Stop following a topic")),
+    Command("following", subscriptions.on_following, N_("What this chat follows")),
+    Command("help", on_help, N_("How to use the bot")),
+    Command("about", info.on_about, N_("What the bot knows: articles, dates, model"),
+            help=N_("shows what I know.")),
+    Command("start", info.on_start, N_("Greeting and example questions")),
+    Command("privacy", info.on_privacy, N_("What the bot stores about you")),
+    Command("forget", info.on_forget, N_("Delete everything stored about you")),
     maintainers("stats", admin.on_stats),
     maintainers("reload", admin.on_reload),
     maintainers("fetch", admin.on_fetch),
 )
-HELP_TEXT = HELP_INTRO + "\n".join(f"/{c.name} {c.help}" for c in COMMANDS if c.help)
 
 
-def menu() -> list[BotCommand]:
-    """The command menu (setMyCommands), in the table's order."""
-    return [BotCommand(c.name, c.description) for c in COMMANDS if c.description]
+def help_text(tr: Translator = ENGLISH) -> str:
+    """/help in HTML: how to use the bot, then a line per command that has one."""
+    lines = [tr.fixed(f"/{c.name} {tr.gettext(c.help)}") for c in COMMANDS if c.help]
+    return tr.say_html(HELP_INTRO) + "\n".join(lines)
+
+
+HELP_TEXT = help_text()
+
+
+def menu(tr: Translator = ENGLISH) -> list[BotCommand]:
+    """The command menu (setMyCommands) in a language, in the table's order."""
+    return [BotCommand(c.name, tr.gettext(c.description)) for c in COMMANDS if c.description]
 
 
 def command_handlers() -> list[CommandHandler[ChatContext, None]]:

@@ -1,4 +1,5 @@
-"""The sender: drains the push queue to Telegram, a digest when many arrive at once."""
+"""The sender: drains the push queue to Telegram, a digest when many arrive at once. A push has
+no user at hand and the state stores no chat language, so its words are English (PUSH_WORDS)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import render
 from bot.engine import PushPayload
+from bot.i18n import ENGLISH
 from bot.state import State, worker_id
 
 log = logging.getLogger(__name__)
+PUSH_WORDS = ENGLISH
 WORKER = worker_id()  # this process, as the outbox's claim column records it
 GONE_CHAT = ("chat not found", "bot was kicked", "user is deactivated", "group chat was deleted",
              "bot was blocked", "chat_write_forbidden", "not enough rights")
@@ -31,9 +34,11 @@ async def deliver(bot: Bot, state: State, digest_over: int) -> int:
         ids = [item["id"] for item in items]
         payloads = [PushPayload.from_dict(item["payload"]) for item in items]  # also old rows
         if len(items) > digest_over:
-            batches = [(ids, await asyncio.to_thread(render.digest_html, payloads))]
+            batches = [(ids, await asyncio.to_thread(render.digest_html, payloads,
+                                                     PUSH_WORDS))]
         else:  # rendered off the event loop: a long quote must not stall the answers
-            batches = [([item["id"]], await asyncio.to_thread(render.push_html, payload))
+            batches = [([item["id"]], await asyncio.to_thread(render.push_html, payload,
+                                                              PUSH_WORDS))
                        for item, payload in zip(items, payloads, strict=True)]
         for batch_ids, pages in batches:
             status = await _send(bot, state, chat_id, pages)

@@ -10,13 +10,15 @@ from telegram import Update
 from bot.chat.context import ChatContext
 from bot.chat.replies import reply
 from bot.engine import UNAVAILABLE
+from bot.i18n import N_, Html, translator_for
+from bot.render import engine_message
 
 __all__ = ["PRIVACY", "on_about", "on_forget", "on_privacy", "on_start"]
 
-GREETING = ("<b>Hello!</b> I answer questions about the news articles I hold, with quotes "
+GREETING = N_("<b>Hello!</b> I answer questions about the news articles I hold, with quotes "
             "taken word for word from them and their sources. I never write answers myself: "
             "when the articles do not answer, I say so.")
-PRIVACY = (
+PRIVACY = N_(
     "<b>What I store, and for how long</b>\n"
     "• Your questions and the quotes I answered with (for the buttons under answers and for "
     "statistics), and your 👍/👎: deleted after {days} days.\n"
@@ -38,10 +40,11 @@ async def on_start(update: Update, context: ChatContext) -> None:
     message = update.effective_message
     if message is None:
         return
-    examples = context.services.engine.examples()
-    lines = [GREETING]
+    tr = translator_for(update.effective_user)
+    examples = context.services.engine.examples()  # questions as the articles word them
+    lines = [tr.say_html(GREETING)]
     if examples:
-        lines.append("\nTry one of these (tap to copy):")
+        lines.append("\n" + tr.say_html(N_("Try one of these (tap to copy):")))
         lines.extend(f"<code>{escape(q)}</code>" for q in examples)
     await reply(message, "\n".join(lines))
 
@@ -50,22 +53,30 @@ async def on_about(update: Update, context: ChatContext) -> None:
     message = update.effective_message
     if message is None:
         return
+    tr = translator_for(update.effective_user)
     summary = context.services.engine.summary()
     if summary is None:
-        await reply(message, escape(UNAVAILABLE))
+        await reply(message, escape(engine_message(UNAVAILABLE, tr)))
         return
     newest = summary.newest_published
-    text = (f"<b>Corpus</b>: {summary.articles} articles, {summary.passages} passages\n"
-            f"<b>Newest article</b>: {escape(newest) if newest else 'no dated articles'}\n"
-            f"<b>Index built</b>: {escape(str(summary.built_at))}\n"
-            f"<b>Model</b>: {escape(str(summary.model))}")
-    await reply(message, text)
+    articles = tr.nsay("{count} article", "{count} articles", summary.articles)
+    passages = tr.nsay("{count} passage", "{count} passages", summary.passages)
+    lines = [
+        tr.say_html(N_("<b>Corpus</b>: {articles}, {passages}"), articles=Html(escape(articles)),
+                    passages=Html(escape(passages))),
+        tr.say_html(N_("<b>Newest article</b>: {date}"), date=newest) if newest
+        else tr.say_html(N_("<b>Newest article</b>: no dated articles")),
+        tr.say_html(N_("<b>Index built</b>: {built}"), built=str(summary.built_at)),
+        tr.say_html(N_("<b>Model</b>: {model}"), model=str(summary.model)),
+    ]
+    await reply(message, "\n".join(lines))
 
 
 async def on_privacy(update: Update, context: ChatContext) -> None:
     if update.effective_message is not None:
         days = context.services.settings.retention_days
-        await reply(update.effective_message, PRIVACY.format(days=days))
+        tr = translator_for(update.effective_user)
+        await reply(update.effective_message, tr.say_html(PRIVACY, days=days))
 
 
 async def on_forget(update: Update, context: ChatContext) -> None:
@@ -74,6 +85,10 @@ async def on_forget(update: Update, context: ChatContext) -> None:
         return
     gone = await asyncio.to_thread(context.services.state.forget_user,
                                    update.effective_user.id)
-    await reply(message, f"Done: {gone} stored items about you were deleted (your questions, "
-                "answers, feedback, messages, and your private chat's subscriptions, topics "
-                "and queued articles).")
+    tr = translator_for(update.effective_user)
+    await reply(message, tr.nsay_html(
+        "Done: {count} stored item about you was deleted (your questions, answers, feedback, "
+        "messages, and your private chat's subscriptions, topics and queued articles).",
+        "Done: {count} stored items about you were deleted (your questions, answers, "
+        "feedback, messages, and your private chat's subscriptions, topics and queued "
+        "articles).", gone))

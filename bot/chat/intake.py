@@ -23,6 +23,7 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, T
 
 from bot.chat.context import ChatApp, ChatContext
 from bot.chat.retry import Backoff, pause
+from bot.i18n import N_, translator_for
 from bot.state import DatabaseUnavailable, State, worker_id
 
 __all__ = ["InboxWorker", "is_transient", "on_error", "tell_failure"]
@@ -32,7 +33,7 @@ HANDLER_ATTEMPTS = 3  # tries of an update whose handler failed transiently
 HANDLER_RETRY_SECONDS = 1.0  # back-off before the second try, doubled for each further one
 DRAIN_SECONDS = 8.0
 MAX_IN_FLIGHT = 64
-SORRY = "Sorry, something went wrong while answering. Please try again."
+SORRY = N_("Sorry, something went wrong while answering. Please try again.")
 
 
 def is_transient(error: BaseException) -> bool:
@@ -51,7 +52,8 @@ async def tell_failure(update: Update) -> None:
             await update.callback_query.answer()
     if update.effective_message is not None:
         with contextlib.suppress(TelegramError):
-            await update.effective_message.reply_text(SORRY, parse_mode=None,
+            sorry = translator_for(update.effective_user).say(SORRY)
+            await update.effective_message.reply_text(sorry, parse_mode=None,
                                                       link_preview_options=None)
 
 

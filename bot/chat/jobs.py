@@ -12,6 +12,7 @@ from bot.chat.context import ChatContext, Services
 from bot.chat.delivery import deliver
 from bot.chat.pushes import plan_pushes
 from bot.engine import IndexUnavailableError
+from bot.i18n import ENGLISH, N_, Translator
 from bot.settings import Settings
 from index.refresh import fetch_and_build
 from index.sources import FeedsFileError
@@ -20,6 +21,8 @@ __all__ = ["fetch_news", "plan_at_start", "refresh_index", "schedule"]
 
 log = logging.getLogger(__name__)
 RETENTION_INTERVAL = 24 * 3600
+NONE = N_("none")  # no index served
+FETCH_FAILED = N_("Fetch failed: {error}")
 
 
 def plan_at_start(svc: Services) -> str | None:
@@ -54,9 +57,10 @@ async def _check_index(context: ChatContext) -> None:
     await refresh_index(context)
 
 
-async def refresh_index(context: ChatContext) -> str:
+async def refresh_index(context: ChatContext, tr: Translator = ENGLISH) -> str:
     """Swap to a newer index when `build_index.py` published one (the old one keeps serving
-    when the new one fails to load), then queue pushes for articles not announced yet."""
+    when the new one fails to load), then queue pushes for articles not announced yet. What
+    happened, in `tr`'s language (for /reload)."""
     svc, memory = context.services, context.bot_data
     engine = svc.engine
     try:
@@ -66,7 +70,8 @@ async def refresh_index(context: ChatContext) -> str:
             memory.last_index_error = str(err)
             log.warning("index not (re)loaded: %s", err)
         await _tell_admins(context, f"⚠️ Index not loaded: {err}")
-        return f"The index could not be loaded: {err} Still serving: {engine.version or 'none'}."
+        return tr.say(N_("The index could not be loaded: {error} Still serving: {version}."),
+                      error=str(err), version=engine.version or tr.gettext(NONE))
     version = engine.version
     if changed:
         log.info("now serving index version %s", version or "?")
@@ -74,29 +79,33 @@ async def refresh_index(context: ChatContext) -> str:
         queued = await asyncio.get_running_loop().run_in_executor(
             svc.planner, plan_pushes, engine, svc.state, svc.settings.follow_threshold)
         memory.planned_version = version
-        return f"Serving index {version}; {queued} pushes queued."
-    return f"Serving index {version or 'none'}; nothing new."
+        return tr.nsay("Serving index {version}; {count} push queued.",
+                       "Serving index {version}; {count} pushes queued.", queued,
+                       version=version)
+    return tr.say(N_("Serving index {version}; nothing new."),
+                  version=version or tr.gettext(NONE))
 
 
 async def _fetch_job(context: ChatContext) -> None:
     log.info("%s", await fetch_news(context))
 
 
-async def fetch_news(context: ChatContext) -> str:
+async def fetch_news(context: ChatContext, tr: Translator = ENGLISH) -> str:
     """Feeds into the corpus, an incremental build (with the engine's encoder: no second model
-    is loaded), then the hot reload that pushes."""
+    is loaded), then the hot reload that pushes. The summary's lines are the fetcher's (in
+    English); the bot's own words around them in `tr`'s language."""
     svc = context.services
     try:
         summary = await asyncio.to_thread(fetch_and_build, svc.settings, svc.state.ledger,
                                           encoder=svc.engine.encoder)
     except FeedsFileError as err:
-        return f"Fetch failed: {err}"
+        return tr.say(FETCH_FAILED, error=str(err))
     except Exception as err:  # a build that fails leaves the served index as it was
         log.exception("fetch failed")
-        return f"Fetch failed: {err}"
+        return tr.say(FETCH_FAILED, error=str(err))
     lines = summary.lines()
     if summary.written:
-        lines.append(await refresh_index(context))
+        lines.append(await refresh_index(context, tr))
     return "\n".join(lines)
 
 

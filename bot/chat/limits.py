@@ -9,11 +9,12 @@ from telegram import Message
 
 from bot.chat.context import Progress, Services
 from bot.chat.replies import reply
+from bot.i18n import N_, translator_for
 
 __all__ = ["SLOW_DOWN", "over_limit", "sender_key", "within_limits"]
 
-SLOW_DOWN = ("You are asking faster than I can answer well. Please wait a minute, "
-             "then ask again.")
+SLOW_DOWN = N_("You are asking faster than I can answer well. Please wait a minute, "
+               "then ask again.")
 
 
 def sender_key(message: Message) -> str | None:
@@ -44,5 +45,5 @@ async def within_limits(message: Message, svc: Services, progress: Progress) -> 
         progress.allowed, progress.first_refusal = over is None, over == 1
     if not progress.allowed and progress.first_refusal:
         progress.first_refusal = False
-        await reply(message, escape(SLOW_DOWN))
+        await reply(message, escape(translator_for(message.from_user).say(SLOW_DOWN)))
     return progress.allowed

@@ -17,12 +17,14 @@ from bot.chat.context import ChatContext, Progress
 from bot.chat.limits import within_limits
 from bot.chat.replies import is_group, reply, send_pages, topic_thread
 from bot.engine import Answer
+from bot.i18n import N_, translator_for
 
 __all__ = ["addressed_question", "answer_and_reply", "on_ask", "on_other", "on_text"]
 
 log = logging.getLogger(__name__)
-TEXT_ONLY = "I can only read text. Please type your question about the news articles."
-ASK_HOW = "Ask a question after /ask, for example: /ask How far is Qasr Bin Ghashir from Tripoli?"
+TEXT_ONLY = N_("I can only read text. Please type your question about the news articles.")
+ASK_HOW = N_("Ask a question after /ask, for example: /ask How far is Qasr Bin Ghashir from "
+             "Tripoli?")
 MORE_LIMIT = 6
 
 
@@ -74,7 +76,7 @@ async def on_ask(update: Update, context: ChatContext) -> None:
     parts = message.text.split(maxsplit=1)
     question = parts[1] if len(parts) > 1 else ""
     if not question.strip():
-        await reply(message, escape(ASK_HOW))
+        await reply(message, escape(translator_for(update.effective_user).say(ASK_HOW)))
         return
     await answer_and_reply(message, context, question, context.progress(update),
                            update.update_id)
@@ -87,14 +89,16 @@ async def on_other(update: Update, context: ChatContext) -> None:
         return
     if is_group(message) and not _replies_to_bot(message, context.bot.id):
         return
-    await reply(message, escape(TEXT_ONLY))
+    await reply(message, escape(translator_for(update.effective_user).say(TEXT_ONLY)))
 
 
 async def answer_and_reply(message: Message, context: ChatContext, question: str,
                            progress: Progress, update_id: int | None = None) -> None:
     """Answer a question and reply; the answer is stored (for its buttons) unless its user
-    ran /forget meanwhile (`update_id`: the asking update, looked for in the inbox)."""
+    ran /forget meanwhile (`update_id`: the asking update, looked for in the inbox). The bot's
+    own words are in the language of the user who asked."""
     svc = context.services
+    tr = translator_for(message.from_user)
     if not await within_limits(message, svc, progress):
         return
     try:
@@ -114,6 +118,6 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
                 update_id))
     shown = answer.quotes[:svc.settings.max_quotes]
     pages = await loop.run_in_executor(
-        svc.executor, lambda: render.answer_html(answer, quotes=shown))
-    markup = keyboard(answer, progress.answer_id, more=len(answer.quotes) > len(shown))
+        svc.executor, lambda: render.answer_html(answer, quotes=shown, tr=tr))
+    markup = keyboard(answer, progress.answer_id, more=len(answer.quotes) > len(shown), tr=tr)
     await send_pages(message, pages, progress, markup)

@@ -1,5 +1,6 @@
 """A chat's updates: /latest, /subscribe and /unsubscribe (every new article), /follow,
-/unfollow and /following (new articles on a topic). In groups only administrators change them."""
+/unfollow and /following (new articles on a topic). In groups only administrators change them.
+Replies are in the language of the user who sent the command."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from bot.chat.access import ADMINS_ONLY, may_manage
 from bot.chat.context import ChatContext
 from bot.chat.replies import argument, reply
 from bot.engine import UNAVAILABLE, topic_words
+from bot.i18n import N_, Html, translator_for
+from bot.render import engine_message
 from bot.state import TOPIC_CHARS
 
 __all__ = ["on_follow", "on_following", "on_latest", "on_subscribe", "on_unfollow",
@@ -29,10 +32,11 @@ async def on_latest(update: Update, context: ChatContext) -> None:
     text = argument(message)
     count = int(text) if text.isascii() and text.isdigit() else 5  # not "²": int() refuses it
     count = max(1, min(count, 20))
+    tr = translator_for(message.from_user)
     if not engine.ready:
-        await reply(message, escape(UNAVAILABLE))
+        await reply(message, escape(engine_message(UNAVAILABLE, tr)))
         return
-    for page in render.latest_html(engine.newest(count)):
+    for page in render.latest_html(engine.newest(count), tr):
         await reply(message, page)
 
 
@@ -40,7 +44,7 @@ async def _managed(message: Message, context: ChatContext) -> bool:
     """May the sender change this chat's updates? Refused with a line when not."""
     if await may_manage(message, context):
         return True
-    await reply(message, escape(ADMINS_ONLY))
+    await reply(message, escape(translator_for(message.from_user).say(ADMINS_ONLY)))
     return False
 
 
@@ -51,8 +55,10 @@ async def on_subscribe(update: Update, context: ChatContext) -> None:
     state = context.services.state
     user = message.from_user.id if message.from_user else None
     new = await asyncio.to_thread(state.subscribe, message.chat_id, user)
-    await reply(message, "Subscribed: this chat gets a message for each new article."
-                if new else "This chat is already subscribed.")
+    tr = translator_for(message.from_user)
+    await reply(message, tr.say_html(N_("Subscribed: this chat gets a message for each new "
+                                        "article.")) if new
+                else tr.say_html(N_("This chat is already subscribed.")))
 
 
 async def on_unsubscribe(update: Update, context: ChatContext) -> None:
@@ -60,7 +66,9 @@ async def on_unsubscribe(update: Update, context: ChatContext) -> None:
     if message is None or not await _managed(message, context):
         return
     removed = await asyncio.to_thread(context.services.state.unsubscribe, message.chat_id)
-    await reply(message, "Unsubscribed." if removed else "This chat was not subscribed.")
+    tr = translator_for(message.from_user)
+    await reply(message, tr.say_html(N_("Unsubscribed.")) if removed
+                else tr.say_html(N_("This chat was not subscribed.")))
 
 
 async def on_follow(update: Update, context: ChatContext) -> None:
@@ -68,16 +76,10 @@ async def on_follow(update: Update, context: ChatContext) -> None:
     if message is None:
         return
     topic = " ".join(argument(message).split())
-    if not topic:
-        await reply(message, "Name a topic, for example: /follow Libya")
-        return
-    if len(topic) > MAX_TOPIC:
-        await reply(message, f"A topic can be at most {MAX_TOPIC} characters.")
-        return
-    if not topic_words(topic):
-        await reply(message, f"“{escape(topic)}” has no word to look for in the articles "
-                    "(words such as “the”, “who” or “many” are left out): name the topic with "
-                    "a more specific word, for example: /follow Libya")
+    tr = translator_for(message.from_user)
+    refusal = _unfollowable(topic)
+    if refusal is not None:
+        await reply(message, tr.say_html(refusal, topic=topic, limit=MAX_TOPIC))
         return
     if not await _managed(message, context):
         return
@@ -86,15 +88,31 @@ async def on_follow(update: Update, context: ChatContext) -> None:
     limit = svc.settings.max_follows_per_chat
     outcome = await asyncio.to_thread(svc.state.follow, message.chat_id, topic, user, limit)
     if outcome == "full":
-        text = (f"This chat follows {limit} topics already, at most {limit} topics are "
-                "possible. Stop following one first (/following lists them, /unfollow "
-                "&lt;topic&gt; stops one).")
+        text = tr.nsay_html(
+            "This chat follows {count} topic already, at most {count} topic is possible. Stop "
+            "following it first (/following lists it, /unfollow &lt;topic&gt; stops it).",
+            "This chat follows {count} topics already, at most {count} topics are possible. "
+            "Stop following one first (/following lists them, /unfollow &lt;topic&gt; stops "
+            "one).", limit)
     elif outcome == "new":
-        text = (f"Following “{escape(topic)}”: new articles that match it will be sent here, "
-                "with the matching sentence.")
+        text = tr.say_html(N_("Following “{topic}”: new articles that match it will be sent "
+                              "here, with the matching sentence."), topic=topic)
     else:
-        text = f"Already following “{escape(topic)}”."
+        text = tr.say_html(N_("Already following “{topic}”."), topic=topic)
     await reply(message, text)
+
+
+def _unfollowable(topic: str) -> str | None:
+    """Why a topic cannot be followed (a message with {topic} and {limit}), or None."""
+    if not topic:
+        return N_("Name a topic, for example: /follow Libya")
+    if len(topic) > MAX_TOPIC:
+        return N_("A topic can be at most {limit} characters.")
+    if not topic_words(topic):
+        return N_("“{topic}” has no word to look for in the articles (words such as “the”, "
+                  "“who” or “many” are left out): name the topic with a more specific word, "
+                  "for example: /follow Libya")
+    return None
 
 
 async def on_unfollow(update: Update, context: ChatContext) -> None:
@@ -105,8 +123,9 @@ async def on_unfollow(update: Update, context: ChatContext) -> None:
     if not await _managed(message, context):
         return
     removed = await asyncio.to_thread(context.services.state.unfollow, message.chat_id, topic)
-    await reply(message, f"Stopped following “{escape(topic)}”." if removed
-                else f"This chat does not follow “{escape(topic)}”.")
+    tr = translator_for(message.from_user)
+    await reply(message, tr.say_html(N_("Stopped following “{topic}”."), topic=topic) if removed
+                else tr.say_html(N_("This chat does not follow “{topic}”."), topic=topic))
 
 
 async def on_following(update: Update, context: ChatContext) -> None:
@@ -116,10 +135,12 @@ async def on_following(update: Update, context: ChatContext) -> None:
     state = context.services.state
     topics = await asyncio.to_thread(state.following, message.chat_id)
     subscribed = await asyncio.to_thread(state.is_subscribed, message.chat_id)
-    lines = ["Subscribed to all new articles." if subscribed else "Not subscribed to all new "
-             "articles (/subscribe)."]
+    tr = translator_for(message.from_user)
+    lines = [tr.say_html(N_("Subscribed to all new articles.")) if subscribed
+             else tr.say_html(N_("Not subscribed to all new articles (/subscribe)."))]
     if topics:
-        lines.append("Following: " + ", ".join(f"“{escape(t)}”" for _, t in topics))
+        quoted = ", ".join(tr.say_html(N_("“{topic}”"), topic=t) for _, t in topics)
+        lines.append(tr.say_html(N_("Following: {topics}"), topics=Html(quoted)))
     else:
-        lines.append("Following no topics (/follow &lt;topic&gt;).")
+        lines.append(tr.say_html(N_("Following no topics (/follow &lt;topic&gt;).")))
     await reply(message, "\n".join(lines))

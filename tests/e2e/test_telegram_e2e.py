@@ -122,7 +122,7 @@ def test_commands_and_limits(bot, api):
     _, _, start = ask_private(api, "/start")
     assert "What do the articles say about" in start[0]["text"]
     _, _, about = ask_private(api, "/about")
-    assert "1 articles, 29 passages" in about[0]["text"]
+    assert "1 article, 29 passages" in about[0]["text"]
     assert "all-MiniLM-L6-v2" in about[0]["text"]
     _, _, empty = ask_private(api, "/ask")
     assert "Ask a question after /ask" in empty[0]["text"]

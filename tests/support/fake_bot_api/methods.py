@@ -3,6 +3,7 @@ Telegram refuses (HTML that does not parse, text over 4,096 UTF-16 units, unknow
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from tests.support.fake_bot_api.text import (
     utf16_length,
 )
 
+LANGUAGE_CODE = re.compile(r"[a-z]{2}")  # setMyCommands takes ISO 639-1 codes only ("zh")
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 MESSAGE_FIELDS = ("message_id", "date", "chat", "from", "text", "reply_markup")
 ADMIN_RIGHTS = dict(can_be_edited=False, is_anonymous=False, can_manage_chat=True,
@@ -22,6 +24,17 @@ ADMIN_RIGHTS = dict(can_be_edited=False, is_anonymous=False, can_manage_chat=Tru
                     can_restrict_members=True, can_promote_members=False, can_change_info=True,
                     can_invite_users=True, can_post_stories=False, can_edit_stories=False,
                     can_delete_stories=False)
+
+
+DESCRIPTION_LIMIT = 512  # characters of setMyDescription
+
+
+def _language_code(params: dict[str, Any]) -> str:
+    """The `language_code` of a setMyCommands / setMyDescription call, "" for none."""
+    language = params.get("language_code") or ""
+    if language and not (isinstance(language, str) and LANGUAGE_CODE.fullmatch(language)):
+        raise BadRequest("Bad Request: invalid language code specified")
+    return language
 
 
 class BotMethods(TelegramState):
@@ -137,16 +150,29 @@ class BotMethods(TelegramState):
         return True
 
     def api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        """The menu for everyone, or for users of one `language_code` (two letters: Telegram
+        refuses "zh-hans" or "pt-br" here)."""
         commands = params.get("commands") or []
         if not isinstance(commands, list):
             raise BadRequest("Bad Request: can't parse commands JSON object")
-        self.commands = commands
+        language = _language_code(params)
+        with self.lock:
+            if language:
+                self.localized_commands[language] = commands
+            else:
+                self.commands = commands
+            self.lock.notify_all()
         return True
 
     def api_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.commands
+        language = _language_code(params)
+        return self.localized_commands.get(language, []) if language else self.commands
 
     def api_setMyDescription(self, params: dict[str, Any]) -> bool:
+        description = params.get("description") or ""
+        if len(description) > DESCRIPTION_LIMIT:
+            raise BadRequest("Bad Request: bot description is too long")
+        self.descriptions[_language_code(params)] = description
         return True
 
     def api_setMyShortDescription(self, params: dict[str, Any]) -> bool:

@@ -38,7 +38,9 @@ class TelegramState:
         self.chats: dict[int, Chat] = {}
         self.sent: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.commands: list[dict[str, Any]] = []
+        self.commands: list[dict[str, Any]] = []  # the menu for every language
+        self.localized_commands: dict[str, list[dict[str, Any]]] = {}  # by language_code
+        self.descriptions: dict[str, str] = {}  # by language_code ("" for every language)
         self.callback_answers: list[dict[str, Any]] = []
         self.callback_ids: set[str] = set()  # issued and not answered yet
         self.inline_queries: set[str] = set()

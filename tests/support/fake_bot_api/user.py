@@ -17,8 +17,15 @@ STICKER = {"file_id": "STICKER", "file_unique_id": "S1", "type": "regular", "wid
            "height": 512, "is_animated": False, "is_video": False}
 
 
-def _user(user_id: int, first_name: str | None = None) -> dict[str, Any]:
-    return {"id": user_id, "is_bot": False, "first_name": first_name or f"User{user_id}"}
+def _user(user_id: int, first_name: str | None = None,
+          language_code: str | None = None) -> dict[str, Any]:
+    """A user as Telegram sends it; `language_code` (an IETF tag such as "ar" or "pt-br",
+    optional) is the language of the user's Telegram app."""
+    user: dict[str, Any] = {"id": user_id, "is_bot": False,
+                            "first_name": first_name or f"User{user_id}"}
+    if language_code is not None:
+        user["language_code"] = language_code
+    return user
 
 
 class UserSide(UpdateQueue):
@@ -36,7 +43,8 @@ class UserSide(UpdateQueue):
                      reply_to: dict[str, Any] | None = None, thread_id: int | None = None,
                      sticker: bool = False, entities: list[dict[str, Any]] | None = None,
                      sender_chat: bool = False, first_name: str | None = None,
-                     username: str | None = None, via: str | None = None) -> dict[str, Any]:
+                     username: str | None = None, via: str | None = None,
+                     language_code: str | None = None) -> dict[str, Any]:
         """The user sends a message; returns the message as the bot will receive it."""
         with self.lock:
             chat = self.chats.get(chat_id) or self.add_chat(chat_id)
@@ -44,7 +52,7 @@ class UserSide(UpdateQueue):
                 "message_id": self._next_message_id(chat_id),
                 "date": int(time.time()),
                 "chat": self._chat_json(chat),
-                "from": _user(user_id, first_name),
+                "from": _user(user_id, first_name, language_code),
             }
             if username:
                 message["from"]["username"] = username
@@ -61,13 +69,15 @@ class UserSide(UpdateQueue):
             return message
 
     def press_button(self, message: dict[str, Any] | None, data: str, user_id: int = 42,
-                     inline_message_id: str | None = None) -> str:
+                     inline_message_id: str | None = None,
+                     language_code: str | None = None) -> str:
         """The user presses a button of `message` (any data: a client can send what it likes),
         or of an inline message (no chat then) when `message` is None."""
         with self.lock:
             callback_id = f"cb{next(self.update_ids)}"
             query: dict[str, Any] = {
-                "id": callback_id, "chat_instance": "ci", "data": data, "from": _user(user_id)}
+                "id": callback_id, "chat_instance": "ci", "data": data,
+                "from": _user(user_id, language_code=language_code)}
             if message is not None:
                 query["message"] = message
             else:

@@ -93,6 +93,14 @@ def chat(seed_settings, seed_engine, tmp_path) -> Iterator[InProcess]:
 def test_the_menu_and_help_are_made_from_the_command_table(chat):
     chat.run(chat.app.post_init(chat.app))
     assert [(c["command"], c["description"]) for c in chat.api.commands] == MENU
+    # One menu per language the bot speaks, in the same order, for Telegram to show by the
+    # user's language_code (two-letter codes: the fake refuses "zh-hans" as Telegram does).
+    assert set(chat.api.localized_commands) == {"ar", "de", "es", "fr", "ru", "zh"}
+    assert [c["command"] for c in chat.api.localized_commands["ar"]] == [n for n, _ in MENU]
+    assert chat.api.localized_commands["fr"][0]["description"] == (
+        "Poser une question sur les articles")
+    assert chat.api.descriptions[""].startswith("Ask about the news articles I hold")
+    assert chat.api.descriptions["de"].startswith("Frag mich zu den Nachrichtenartikeln")
     assert [c.name for c in COMMANDS if c.description] == [name for name, _ in MENU]
     assert {"stats", "reload", "fetch"} <= {c.name for c in COMMANDS if c.admin}
     user = next(chat_ids)

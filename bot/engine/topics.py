@@ -15,7 +15,7 @@ import numpy as np
 from bot.engine.lookups import lead, quote_at
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
 from bot.engine.ranking import sentence_stems, title_stems
-from bot.engine.search import Hit, QueryTerms, terms
+from bot.engine.search import Hit, QueryTerms, similarities, terms
 from index import ArticleInfo, LoadedIndex, sentences, word_count
 
 NAMED = 0.999  # share of a topic's (idf-weighted) words a text must hold to name it
@@ -48,9 +48,10 @@ def best_match(index: LoadedIndex, info: ArticleInfo, topic: Topic,
     by_meaning = len(query.stems) >= SENTENCE_TOPIC_WORDS
     best: tuple[Quote, float] | None = None
     for passage_id in index.article_passages(info.row):
-        dense = float(index.passage_vector(passage_id) @ vector)
+        dense = float(similarities(index, index.passage_vector(passage_id) @ vector))
         sentence_vectors = index.sentence_vectors(passage_id)
-        sentence = float((sentence_vectors @ vector).max()) if len(sentence_vectors) else dense
+        sentence = (float(similarities(index, sentence_vectors @ vector).max())
+                    if len(sentence_vectors) else dense)
         quote, confidence, evidence = best_quote(index, query, vector,
                                                  Hit(passage_id, 0.0, dense, sentence))
         if evidence["quote_coverage"] >= NAMED:

@@ -81,3 +81,27 @@ polling stations.
 
 The national election commission said provisional results would be announced within a week.
 """
+
+# Articles in other scripts (issue 22): the Arabic one declares no language (it is read off its
+# text), the Chinese one declares it.
+BRIDGE_AR = """---
+title: افتتاح جسر الوادي الأخضر
+source: Test fixture
+published: 2026-11-29
+---
+افتتحت بلدية الوادي الأخضر يوم الأحد جسرًا جديدًا فوق النهر بطول 420 مترًا. \
+وقال رئيس البلدية إن الجسر سيختصر الطريق إلى المستشفى الرئيسي بنحو عشرين دقيقة.
+
+هل يكفي الجسر وحده؟ يرى المهندسون أن الطريق الدائري يحتاج إلى توسعة قبل نهاية العام، \
+وأن كلفتها تبلغ نحو ثلاثة ملايين دينار.
+"""
+METRO_ZH = """---
+title: 新港地铁三号线开通
+source: Test fixture
+published: 2026-11-30
+language: zh
+---
+新港市的地铁三号线于周一正式开通，全长二十七公里，共设十八个车站。市政府表示，这条线路每天可运送约四十万名乘客！
+
+票价会上涨吗？交通局说，明年之前票价将保持不变。
+"""

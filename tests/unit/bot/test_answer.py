@@ -100,11 +100,14 @@ def test_ask_json_contract(seed_settings):
                      settings=seed_settings)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) >= {"question", "abstained", "quotes", "suggestions", "latency_ms"}
+    assert set(data) >= {"question", "abstained", "quotes", "suggestions", "latency_ms",
+                         "question_language"}
     assert data["abstained"] is False
+    assert data["question_language"] == "en"
     quote = data["quotes"][0]
     assert set(quote) == {"text", "article_id", "title", "source", "url", "published",
-                          "paragraph", "start", "end", "score"}
+                          "paragraph", "start", "end", "score", "language"}
+    assert quote["language"] == "en"
     assert SEED_TEXT[quote["start"]:quote["end"]] == quote["text"]
     assert quote["source"] is None and quote["url"] is None and quote["published"] is None
 

@@ -2,7 +2,8 @@
 
     .venv/bin/python -m benchmarks.answer_quality [--squad F] [--bbc F] [--no-bbc] [--work DIR]
         [--compare-fp32] [--peers] [--latency-only]
-    .venv/bin/python -m benchmarks.answer_quality --languages [benchmarks.languages' flags]
+    .venv/bin/python -m benchmarks.answer_quality --languages en,ar,de,es,ru,zh [...]
+        (then benchmarks.languages with those question languages: XQuAD, both models)
 
 Indexes are cached under --work and updated incrementally, so a rerun embeds nothing new.
 """
@@ -265,12 +266,31 @@ def abstention(indexes: dict[str, Settings], question_encoder: Encoder, question
     return sweeps, at, details
 
 
+def run_with_languages(argv: list[str]) -> None:
+    """`--languages en,ar,...`: the SQuAD tables, then benchmarks.languages' tables for those
+    question languages (its own flags --xquad, --bbc-articles, --models, --fit and
+    --max-false-abstention pass through; --bbc goes to both)."""
+    own = argparse.ArgumentParser(add_help=False)
+    own.add_argument("--languages", required=True)
+    for flag in ("--xquad", "--bbc-articles", "--models", "--max-false-abstention"):
+        own.add_argument(flag)
+    own.add_argument("--fit", action="store_true")
+    args, rest = own.parse_known_args(argv)
+    main(rest)
+    forwarded = ["--question-languages", args.languages]
+    for flag in ("xquad", "bbc_articles", "models", "max_false_abstention"):
+        if getattr(args, flag) is not None:
+            forwarded += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
+    if "--bbc" in rest:
+        forwarded += ["--bbc", rest[rest.index("--bbc") + 1]]
+    sys.argv = ["benchmarks.languages", *forwarded, *(["--fit"] if args.fit else [])]
+    runpy.run_module("benchmarks.languages", run_name="__main__", alter_sys=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if "--languages" in argv:  # questions in six languages: benchmarks/languages.py
-        rest = [a for a in argv if a != "--languages"]
-        sys.argv = ["benchmarks.languages", *rest]
-        runpy.run_module("benchmarks.languages", run_name="__main__", alter_sys=True)
+    if "--languages" in argv:  # questions in several languages: benchmarks/languages.py
+        run_with_languages(argv)
         return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev_subset.json")

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.answer_quality import LEFT_OUT
+from benchmarks.answer_quality import LEFT_OUT, paragraph_ranks
 from benchmarks.common import OUT, SHARED, parse_with_cpu_line, percentile, table
 from benchmarks.fit_support import fit_logistic
 from bot.engine import (
@@ -129,6 +129,9 @@ def answers(engine: Engine, rows: list[Row]) -> list[Row]:
         out.append({**q, "detected": answer.question_language, "evidence": answer.evidence,
                     "hit": bool(first and any(a in first.text for a in q["answers"])),
                     "rank": order.index(gold) + 1 if gold in order else None})
+    for mode in ("hybrid", "dense"):  # the retrieval's own paragraph ranking, before quoting
+        for row, rank in zip(out, paragraph_ranks(engine, rows, mode), strict=True):
+            row[f"{mode}_rank"] = rank
     return out
 
 
@@ -145,8 +148,9 @@ def abstains(row: Row, model: str) -> bool:
 def quality_rows(model: str, full: list[Row], partial: list[Row],
                  languages: list[str]) -> list[list[object]]:
     """Per language: detection accuracy, first-quote hit with abstention (an abstention is a
-    miss) and without, whether the first quote's paragraph is the gold one, abstention on
-    questions about left-out articles and false abstention on the others."""
+    miss) and without, paragraph Recall@1 (the first quote's), Recall@5 of the hybrid
+    retrieval and Recall@1 of dense search alone, abstention on questions about left-out
+    articles and false abstention on the others."""
     left_out = {f"xquad:{t}" for t in LEFT_OUT}
     rows = []
     for language in languages:
@@ -159,14 +163,28 @@ def quality_rows(model: str, full: list[Row], partial: list[Row],
             np.mean([r["hit"] and not abstains(r, model) for r in own]),
             np.mean([r["hit"] for r in own]),
             np.mean([r["rank"] == 1 for r in own]),
+            np.mean([r["hybrid_rank"] is not None and r["hybrid_rank"] <= 5 for r in own]),
+            np.mean([r["dense_rank"] == 1 for r in own]),
             np.mean([abstains(r, model) for r in outside]),
             np.mean([abstains(r, model) for r in inside])])
     return rows
 
 
+def highest_threshold(scores: list[float], answerable: list[bool], limit: float) -> float:
+    """The highest threshold whose false abstention (answerable scores below it) stays within
+    `limit`."""
+    yes = np.array([x for x, y in zip(scores, answerable, strict=True) if y])
+    best = min(scores)
+    for t in sorted({round(x, 3) for x in scores}):
+        if len(yes) and np.mean(yes < t) <= limit:
+            best = t
+    return best
+
+
 def fit(model: str, partial: list[Row], limit: float) -> None:
-    """Fit the same-language (English) and cross-lingual calibrations on the fit half and
-    print them with the figures on both halves."""
+    """Fit the all-evidence (English) and dense-only calibrations on the fit half and print
+    them with the figures on both halves; then, with the dense-only weights now in
+    CALIBRATIONS, a threshold per question language."""
     left_out = {f"xquad:{t}" for t in LEFT_OUT}
     for cross, features in ((False, tuple(abstention.SUPPORT_WEIGHTS)),
                             (True, abstention.CROSS_LINGUAL_FEATURES)):
@@ -178,12 +196,8 @@ def fit(model: str, partial: list[Row], limit: float) -> None:
         if len({r["y"] for r in train}) < 2:
             continue
         w, _ = fit_logistic(train, l2=1.0)  # few questions: keep the weights modest
-        scores = sorted({round(float(r["f"] @ w), 3) for r in train})
-        threshold = scores[0]
-        for t in scores:  # the highest threshold within the false-abstention limit
-            yes = [r for r in train if r["y"]]
-            if np.mean([float(r["f"] @ w) < t for r in yes]) <= limit:
-                threshold = t
+        threshold = highest_threshold([float(r["f"] @ w) for r in train],
+                                      [r["y"] for r in train], limit)
         weights = {k: round(float(v), 3) for k, v in zip(features, w, strict=True)}
         print(f"\n{model} {'dense evidence only' if cross else 'all evidence (English)'}: "
               f"Calibration({weights}, {threshold:.3f})")
@@ -194,6 +208,34 @@ def fit(model: str, partial: list[Row], limit: float) -> None:
             lines.append([split, len(half), np.mean([float(r["f"] @ w) < threshold for r in no]),
                           np.mean([float(r["f"] @ w) < threshold for r in yes])])
         print(table(["half", "questions", "abstained on left-out", "false abstention"], lines))
+    fit_language_thresholds(model, partial, limit)
+
+
+def fit_language_thresholds(model: str, partial: list[Row], limit: float) -> None:
+    """What a threshold per question language would give (the engine keeps one): the
+    dense-only calibration's highest threshold within `limit` false abstention on each
+    language's fit half, and its figures on both halves."""
+    left_out = {f"xquad:{t}" for t in LEFT_OUT}
+    weights = abstention.calibration(model, True).weights
+    found, lines = {}, []
+    for language in sorted({r["language"] for r in partial}):
+        rows = [r for r in partial if r["language"] == language and r["evidence"].get(
+            "dense_only")]
+        if not rows:
+            continue
+        scored = [(sum(w * r["evidence"].get(k, 0.0) for k, w in weights.items()),
+                   r["article_id"] not in left_out, r["split"]) for r in rows]
+        train = [x for x in scored if x[2] == "fit"]
+        found[language] = t = highest_threshold([x[0] for x in train], [x[1] for x in train],
+                                                limit)
+        for split in ("fit", "test"):
+            half = [x for x in scored if x[2] == split]
+            lines.append([language, split, t, np.mean([x[0] < t for x in half if not x[1]]),
+                          np.mean([x[0] < t for x in half if x[1]])])
+    print(f"\n{model} dense-only thresholds per language: "
+          f"{ {k: round(v, 3) for k, v in found.items()} }")
+    print(table(["language", "half", "threshold", "abstained on left-out", "false abstention"],
+                lines))
 
 
 def speed(texts: list[str], minilm: TorchEncoder, work: Path) -> list[list[object]]:
@@ -282,7 +324,8 @@ def main(argv: list[str] | None = None) -> None:
               f"per language; index: 5 XQuAD articles + {bbc.name} "
               f"({args.bbc_articles or 'all'} BBC articles)")
         print(table(["language", "questions", "language detected", "first quote hit",
-                     "hit, abstention off", "right paragraph first",
+                     "hit, abstention off", "Recall@1", "Recall@5 (hybrid)",
+                     "dense Recall@1",
                      "abstained on left-out", "false abstention"],
                     quality_rows(model, full_answers, partial_answers, languages)))
         (args.work / f"details-{key}.json").write_text(json.dumps(

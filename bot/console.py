@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+import time
 
-from bot.engine import open_engine
-from bot.i18n import ENGLISH, Html, Translator
+from bot.engine import Exchange, open_engine
+from bot.i18n import ENGLISH, N_, Html, Translator
 from bot.render import as_text, engine_message
 from bot.settings import Settings
+
+NEW_COMMANDS = ("/new", "new")
+NEW_CONVERSATION = N_("New conversation: the next question starts fresh.")
 
 
 def run_console(settings: Settings, tr: Translator = ENGLISH) -> int:
@@ -24,6 +28,8 @@ def run_console(settings: Settings, tr: Translator = ENGLISH) -> int:
     passages = tr.nsay("{count} passage", "{count} passages", summary.passages)
     print(tr.say("Verbatim console: {articles}, {passages}. Ask a question (Ctrl-D quits).",
                  articles=Html(articles), passages=Html(passages)))
+    context: Exchange | None = None  # the last exchange, for a follow-up
+    answered_at = 0.0
     while True:
         try:
             question = input("> ")
@@ -32,5 +38,13 @@ def run_console(settings: Settings, tr: Translator = ENGLISH) -> int:
             return 0
         if not question.strip():
             continue
-        print(as_text(engine.answer(question), tr))
+        if question.strip().lower() in NEW_COMMANDS:
+            context = None
+            print(tr.say(NEW_CONVERSATION) + "\n")
+            continue
+        recent = time.monotonic() - answered_at <= settings.followup_minutes * 60
+        answer = engine.answer(question, context=context if recent else None)
+        print(as_text(answer, tr))
         print()
+        if answer.quotes and not answer.abstained:
+            context, answered_at = answer.exchange(), time.monotonic()

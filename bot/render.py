@@ -22,6 +22,7 @@ RELATED = N_("This may be related:")
 NEAREST = N_("Nearest articles: {titles}")
 NEAREST_BELOW = N_("Nearest articles are below.")
 PARAGRAPH = N_("paragraph {number}")
+FOLLOWING_UP = N_("Following up on: {question}")
 # The engine's own messages (bot.engine: HELP, UNAVAILABLE, QuestionError), translated here
 # by their English text; tests/unit/bot/test_i18n.py keeps the two in step.
 ENGINE_HELP = N_("I answer questions about the news articles I hold, quoting them word for "
@@ -95,7 +96,10 @@ def as_text(answer: Answer, tr: Translator = ENGLISH) -> str:
             titles = "; ".join(tr.isolate(shorten(s["title"])) for s in answer.suggestions)
             lines.append(tr.say(NEAREST, titles=Html(titles)))
         return "\n".join(lines)
-    return "\n\n".join(_quoted(quote, tr) for quote in answer.quotes)
+    quotes = "\n\n".join(_quoted(quote, tr) for quote in answer.quotes)
+    if answer.followup_of:
+        return f"{tr.say(FOLLOWING_UP, question=answer.followup_of)}\n{quotes}"
+    return quotes
 
 
 # ---- Telegram HTML -------------------------------------------------------------------------
@@ -236,6 +240,9 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None,
             text += " " + tr.say(NEAREST_BELOW)
         return [escape(text)]
     blocks: list[Block] = []
+    if answer.followup_of:
+        said = tr.say(FOLLOWING_UP, question=answer.followup_of)
+        blocks.append(Block(escape(said), said))
     for quote in quotes if quotes is not None else answer.quotes:
         blocks.extend(quote_blocks(quote.text, attribution_html(quote, tr), tr=tr))
     return pack(blocks)

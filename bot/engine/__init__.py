@@ -9,6 +9,7 @@ from bot.engine.answer import (
     QuestionError,
     open_engine,
 )
+from bot.engine.followup import Exchange
 from bot.engine.quote import Quote
 from bot.engine.records import ArticleRef, Catalog, IndexSummary, PushPayload
 from bot.engine.topics import Topic, topic_words
@@ -21,6 +22,7 @@ __all__ = [
     "ArticleRef",
     "Catalog",
     "Engine",
+    "Exchange",
     "IndexSummary",
     "IndexUnavailableError",
     "PushPayload",

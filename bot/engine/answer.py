@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from bot.engine.abstention import calibration, dense_only, rarity, related, support
+from bot.engine.answer_types import asked_type
+from bot.engine.followup import MAX_EARLIER, Exchange, context_bonus, refers_back
 from bot.engine.lookups import (
     article_ref,
     examples,
@@ -33,6 +35,7 @@ from index import (
     IndexUnavailableError,
     LoadedIndex,
     current_version,
+    detect_language,
     load_index,
     same_language,
     word_count,
@@ -75,11 +78,24 @@ class Answer:
     evidence: dict[str, float] = field(default_factory=dict)
     related: Quote | None = None  # when abstaining: the lead of an article the question names
     question_language: str | None = None  # as detected ("ar"); None when undecided
+    followup_of: str | None = None  # the earlier question this one was answered in context of
+    context: Exchange | None = field(default=None, repr=False)  # the exchange it followed
+
+    def exchange(self) -> Exchange | None:
+        """This answer as the context of a next question (None when it answered nothing)."""
+        if self.abstained or not self.quotes:
+            return None
+        earlier = ((*self.context.earlier, self.context.question)[-MAX_EARLIER:]
+                   if self.context is not None else ())
+        return Exchange(self.question, tuple(dict.fromkeys(q.article_id for q in self.quotes)),
+                        tuple(dict.fromkeys((q.article_id, q.paragraph) for q in self.quotes)),
+                        earlier)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "question": self.question,
             "question_language": self.question_language,
+            "followup_of": self.followup_of,
             "abstained": self.abstained,
             "quotes": [{k: v for k, v in q.to_dict().items() if k != "passage_id"}
                        for q in self.quotes],
@@ -244,46 +260,72 @@ class Engine:
                 f"{loaded.manifest.encoder_backend}, whose vectors no question encoder here "
                 f"agrees with ({err}): rebuild it with `python build_index.py --full`.") from err
 
-    def answer(self, question: str, mode: str = "hybrid", limit: int | None = None) -> Answer:
+    def answer(self, question: str, mode: str = "hybrid", limit: int | None = None,
+               context: Exchange | None = None) -> Answer:
+        """The quotes that answer `question`, or an abstention; with `context` (the last
+        exchange), a question that leans on it ("Where did they flee?") is asked about it."""
         started = time.perf_counter()
         try:
             text = validate(question, self.settings.max_question_chars)
         except QuestionError as err:
             return Answer(question=question, abstained=True, error=str(err))
-        if _SMALL_TALK.match(text) or not terms(text):
+        leans = context is not None and refers_back(text) and not _SMALL_TALK.match(text)
+        if not leans and (_SMALL_TALK.match(text) or not terms(text)):
             return Answer(question=text, abstained=True, help=HELP,
                           latency_ms=(time.perf_counter() - started) * 1000)
         state = self._state
         if state is None:
             return Answer(question=text, abstained=True, error=UNAVAILABLE)
         index, retriever = state
-        timings: dict[str, float] = {}
+        limit = limit or self.settings.max_quotes
+        answer = self._answer(text, text, retriever, mode, limit) if terms(text) else None
+        if context is not None and leans:
+            contextual = self._answer(text, context.asked_with(text), retriever, mode,
+                                      limit, context)
+            if answer is None or not contextual.abstained or answer.abstained:
+                contextual.followup_of, contextual.context = context.question, context
+                answer = contextual
+        assert answer is not None  # a question without terms leans on its context
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        answer.index_version = index.version
+        return answer
+
+    def _answer(self, text: str, asked: str, retriever: Retriever, mode: str, limit: int,
+                context: Exchange | None = None) -> Answer:
+        """One retrieval and composition for `asked` (the question, or the earlier question
+        and this one), the answer saying `text` was the question."""
         t0 = time.perf_counter()
-        news = bool(_NEWS.search(text))
-        topic = " ".join(_NEWS.sub(" ", text).split()) if news else text
-        topic = topic if terms(topic) else text
+        news = bool(_NEWS.search(asked))
+        topic = " ".join(_NEWS.sub(" ", asked).split()) if news else asked
+        topic = topic if terms(topic) else asked
         query = retriever.query_terms(topic)
+        if context is not None:  # the kind of answer asked is this question's ("When ...?")
+            query.asked = asked_type(text)
         vector = self.encoder.encode_query(topic)
         t1 = time.perf_counter()
         hits = retriever.search(vector, query, k=10, mode=mode)
         t2 = time.perf_counter()
-        answer = self._compose(text, retriever, query, vector, hits,
-                               limit or self.settings.max_quotes, news)
-        answer.question_language = query.language
+        if context is not None and terms(text):
+            # The conversation finds the passages; the question itself picks the sentence
+            # (the earlier question's words would pick the sentence already quoted).
+            query, vector = retriever.query_terms(text), self.encoder.encode_query(text)
+        answer = self._compose(text, retriever, query, vector, hits, limit, news, context)
+        answer.question_language = detect_language(text) if context else query.language
         t3 = time.perf_counter()
-        timings.update(encode_ms=(t1 - t0) * 1000, search_ms=(t2 - t1) * 1000,
-                       select_ms=(t3 - t2) * 1000)
-        answer.timings = timings
-        answer.latency_ms = (t3 - started) * 1000
-        answer.index_version = index.version
+        answer.timings = {"encode_ms": (t1 - t0) * 1000, "search_ms": (t2 - t1) * 1000,
+                          "select_ms": (t3 - t2) * 1000}
         return answer
 
     def _compose(self, question: str, retriever: Retriever, query: QueryTerms,
-                 vector: np.ndarray, hits: list[Hit], limit: int, news: bool = False) -> Answer:
+                 vector: np.ndarray, hits: list[Hit], limit: int, news: bool = False,
+                 context: Exchange | None = None) -> Answer:
         index = retriever.index
         candidates = [best_quote(index, query, vector, hit) for hit in hits]
         bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
             candidates)
+        if context is not None:
+            bonus = [b + context_bonus(context, c[0].article_id, c[0].paragraph)
+                     for b, c in zip(bonus, candidates, strict=True)]
         scored = [c for c, _ in sorted(zip(candidates, bonus, strict=True),
                                        key=lambda pair: pair[0][2]["rank"] + pair[1],
                                        reverse=True)

@@ -1,0 +1,69 @@
+"""Follow-up questions: the last exchange of a conversation as the context of the next
+question, so that "Where did they flee?" after "Who retook Tripoli airport?" is asked about
+what was just discussed. Nothing is rewritten for the reader: the context steers retrieval
+(the earlier question's words beside the new one's) and ranking (the earlier answer's
+articles and paragraphs first); the quotes stay the articles' own text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CONTEXT_WEIGHT", "MAX_EARLIER", "PARAGRAPH_WEIGHT", "Exchange", "context_bonus",
+           "refers_back"]
+
+# In rank-score units (as the news questions' recency bonus): an earlier answer's article, and
+# its very paragraphs and their neighbours, rank this much higher for a follow-up.
+CONTEXT_WEIGHT = 1.5
+PARAGRAPH_WEIGHT = 1.0
+_REFERRING = re.compile(
+    r"\b(he|she|it|its|it's|they|them|their|theirs|his|her|hers|him|there|then|that|this|"
+    r"these|those|same|other|another|latter|former|second|first|third|last|one|ones|also|"
+    r"else)\b", re.IGNORECASE)
+_OPENING = re.compile(r"^\W*(and|but|so|or|what about|how about)\b", re.IGNORECASE)
+_CONTENT = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
+MAX_ELLIPTIC_WORDS = 4  # a question this short ("When was that?") leans on the one before
+MAX_EARLIER = 2  # questions of a conversation kept as a follow-up's context besides the last
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A question and where its answer stood: the context of the next question."""
+
+    question: str
+    article_ids: tuple[str, ...] = ()
+    paragraphs: tuple[tuple[str, int], ...] = ()  # (article id, paragraph) of its quotes
+    earlier: tuple[str, ...] = ()  # the questions it followed up, oldest first (at most 2)
+
+    def asked_with(self, question: str) -> str:
+        """What a follow-up is retrieved by: the conversation's questions, then this one."""
+        return " ".join([*self.earlier, self.question, question])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.question, "article_ids": list(self.article_ids),
+                "paragraphs": [list(p) for p in self.paragraphs], "earlier": list(self.earlier)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Exchange:
+        return cls(str(data["question"]), tuple(data.get("article_ids") or ()),
+                   tuple((str(a), int(p)) for a, p in data.get("paragraphs") or ()),
+                   tuple(str(q) for q in data.get("earlier") or ()))
+
+
+def refers_back(question: str) -> bool:
+    """Whether a question leans on an earlier one: a pronoun or a word like "there", "that",
+    "the second"; an opening "and" or "what about"; or too few words to stand alone."""
+    if _REFERRING.search(question) or _OPENING.match(question):
+        return True
+    return len(_CONTENT.findall(question)) <= MAX_ELLIPTIC_WORDS - 2
+
+
+def context_bonus(context: Exchange, article_id: str, paragraph: int) -> float:
+    """How much higher a candidate quote ranks for a follow-up: in an article the earlier
+    answer quoted, and more in or next to a paragraph it quoted."""
+    if article_id not in context.article_ids:
+        return 0.0
+    near = any(a == article_id and abs(p - paragraph) <= 1 for a, p in context.paragraphs)
+    return CONTEXT_WEIGHT + (PARAGRAPH_WEIGHT if near else 0.0)

@@ -59,6 +59,8 @@ async def on_help(update: Update, context: ChatContext) -> None:
 
 COMMANDS: tuple[Command, ...] = (
     Command("ask", questions.on_ask, N_("Ask a question about the news articles")),
+    Command("new", questions.on_new,
+            N_("Start afresh: the next question does not follow up the last answer")),
     Command("latest", subscriptions.on_latest, N_("The newest articles")),
     Command("subscribe", subscriptions.on_subscribe, N_("Get a message for each new article")),
     Command("unsubscribe", subscriptions.on_unsubscribe, N_("Stop messages for new articles")),

@@ -4,7 +4,9 @@ answer rendered and sent with its buttons, stored for them."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import re
 from html import escape
 
 from telegram import Message, MessageEntity, Update
@@ -13,19 +15,22 @@ from telegram.error import TelegramError
 
 from bot import render
 from bot.chat.buttons import keyboard
-from bot.chat.context import ChatContext, Progress
+from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import within_limits
 from bot.chat.replies import is_group, reply, send_pages, topic_thread
-from bot.engine import Answer
+from bot.engine import Answer, Exchange
 from bot.i18n import N_, translator_for
 
-__all__ = ["addressed_question", "answer_and_reply", "on_ask", "on_other", "on_text"]
+__all__ = ["addressed_question", "answer_and_reply", "leaned_on", "on_ask", "on_new", "on_other",
+           "on_text"]
 
 log = logging.getLogger(__name__)
 TEXT_ONLY = N_("I can only read text. Please type your question about the news articles.")
 ASK_HOW = N_("Ask a question after /ask, for example: /ask How far is Qasr Bin Ghashir from "
              "Tripoli?")
+NEW_CONVERSATION = N_("New conversation: the next question starts fresh.")
 MORE_LIMIT = 6
+_ANSWER_BUTTON = re.compile(r"^[afmp]:(\d+)(?::|$)")  # the answer id in its buttons' data
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
@@ -82,6 +87,16 @@ async def on_ask(update: Update, context: ChatContext) -> None:
                            update.update_id)
 
 
+async def on_new(update: Update, context: ChatContext) -> None:
+    """/new: the next question in this chat (or topic) does not follow up the last answer."""
+    message = update.effective_message
+    if message is None:
+        return
+    await asyncio.to_thread(context.services.state.new_conversation, message.chat_id,
+                            topic_thread(message) or 0)
+    await reply(message, escape(translator_for(update.effective_user).say(NEW_CONVERSATION)))
+
+
 async def on_other(update: Update, context: ChatContext) -> None:
     """Stickers, photos, voice notes...: one polite line (in groups only when addressed)."""
     message = update.effective_message
@@ -107,8 +122,10 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
     except TelegramError as err:
         log.info("typing action failed: %s", err)
     loop = asyncio.get_running_loop()
+    earlier = await loop.run_in_executor(
+        svc.executor, lambda: leaned_on(message, context.bot.id, svc))
     answer: Answer = await loop.run_in_executor(
-        svc.executor, lambda: svc.engine.answer(question, limit=MORE_LIMIT))
+        svc.executor, lambda: svc.engine.answer(question, limit=MORE_LIMIT, context=earlier))
     stored = [q.to_dict() for q in answer.quotes]
     if progress.answer_id is None and not answer.error and not answer.help:
         user = message.from_user.id if message.from_user else None
@@ -121,3 +138,32 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
         svc.executor, lambda: render.answer_html(answer, quotes=shown, tr=tr))
     markup = keyboard(answer, progress.answer_id, more=len(answer.quotes) > len(shown), tr=tr)
     await send_pages(message, pages, progress, markup)
+
+
+def leaned_on(message: Message, bot_id: int, svc: Services) -> Exchange | None:
+    """The exchange a question may follow up: the answer it replies to (any chat), or in a
+    private chat the user's last answer within FOLLOWUP_MINUTES (and after /new)."""
+    user = message.from_user.id if message.from_user else None
+    replied = message.reply_to_message
+    if replied is not None and _replies_to_bot(message, bot_id):
+        answer_id = _answer_id(replied)
+        found = svc.state.get_answer(answer_id) if answer_id is not None else None
+        if found is not None and found["chat_id"] == message.chat_id:
+            return Exchange.of_stored(found["question"], found["quotes"])
+    minutes = svc.settings.followup_minutes
+    if is_group(message) or user is None or minutes <= 0:
+        return None
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)
+    found = svc.state.last_answer(message.chat_id, user, since, topic_thread(message) or 0)
+    return Exchange.of_stored(found["question"], found["quotes"]) if found else None
+
+
+def _answer_id(message: Message) -> int | None:
+    """The id of the stored answer a bot message shows, read off its buttons."""
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            found = _ANSWER_BUTTON.match(str(button.callback_data or ""))
+            if found:
+                return int(found[1])
+    return None

@@ -34,6 +34,7 @@ __all__ = [
     "announced",
     "answers",
     "clip",
+    "conversations",
     "feedback",
     "fetched",
     "fit_key",
@@ -84,6 +85,13 @@ subscriptions = sa.Table(
     sa.Column("chat_id", sa.BigInteger, primary_key=True),
     sa.Column("created_by", sa.BigInteger),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+conversations = sa.Table(
+    "conversations", metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True),
+    sa.Column("thread_id", sa.BigInteger, primary_key=True),  # 0: none
+    sa.Column("reset_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 follows = sa.Table(

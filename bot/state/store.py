@@ -15,6 +15,7 @@ from bot.state.schema import (
     announced,
     answers,
     clip,
+    conversations,
     feedback,
     fit_key,
     follows,
@@ -91,6 +92,29 @@ class State:
         data["suggestions"] = json.loads(data["suggestions"])
         return data
 
+    def last_answer(self, chat_id: int, user_id: int, since: dt.datetime,
+                    thread_id: int = 0) -> dict[str, Any] | None:
+        """The user's latest answer in a chat (not an abstention) given after `since` and after
+        the chat's last /new: what a follow-up there leans on; None when there is none."""
+        reset = sa.select(conversations.c.reset_at).where(
+            conversations.c.chat_id == chat_id, conversations.c.thread_id == thread_id,
+            conversations.c.reset_at >= answers.c.created_at)
+        query = sa.select(answers.c.id).where(
+            answers.c.chat_id == chat_id, answers.c.user_id == user_id,
+            answers.c.abstained.is_(False), answers.c.created_at > since,
+            ~reset.exists()).order_by(answers.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return self.get_answer(int(found)) if found is not None else None
+
+    def new_conversation(self, chat_id: int, thread_id: int = 0) -> None:
+        """/new: no question from now on follows up an answer given before."""
+        with self.engine.begin() as conn:
+            conn.execute(conversations.delete().where(conversations.c.chat_id == chat_id,
+                                                      conversations.c.thread_id == thread_id))
+            conn.execute(conversations.insert().values(chat_id=chat_id, thread_id=thread_id,
+                                                       reset_at=now()))
+
     def record_feedback(self, answer_id: int, user_id: int, verdict: int) -> None:
         """One verdict per user and answer; pressing again replaces it."""
         with self.engine.begin() as conn:
@@ -166,6 +190,7 @@ class State:
         with self.engine.begin() as conn:
             conn.execute(subscriptions.delete().where(subscriptions.c.chat_id == chat_id))
             conn.execute(follows.delete().where(follows.c.chat_id == chat_id))
+            conn.execute(conversations.delete().where(conversations.c.chat_id == chat_id))
             conn.execute(outbox.update().where(outbox.c.chat_id == chat_id,
                                                outbox.c.status == "pending").values(
                 status="dropped"))
@@ -284,6 +309,8 @@ class State:
                 subscriptions.c.chat_id == user_id)).rowcount
             gone += conn.execute(follows.delete().where(follows.c.chat_id == user_id)).rowcount
             gone += conn.execute(outbox.delete().where(outbox.c.chat_id == user_id)).rowcount
+            gone += conn.execute(conversations.delete().where(
+                conversations.c.chat_id == user_id)).rowcount
             for table in (follows, subscriptions):
                 conn.execute(table.update().where(table.c.created_by == user_id).values(
                     created_by=None))
@@ -298,6 +325,8 @@ class State:
             gone = conn.execute(feedback.delete().where(feedback.c.answer_id.in_(old))).rowcount
             gone += conn.execute(answers.delete().where(answers.c.created_at < cutoff)).rowcount
             gone += conn.execute(inbox.delete().where(inbox.c.received_at < cutoff)).rowcount
+            gone += conn.execute(conversations.delete().where(
+                conversations.c.reset_at < cutoff)).rowcount
             gone += conn.execute(outbox.delete().where(
                 outbox.c.status != "pending",
                 sa.func.coalesce(outbox.c.sent_at, outbox.c.created_at) < cutoff)).rowcount

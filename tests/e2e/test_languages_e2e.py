@@ -22,14 +22,6 @@ chat_ids = itertools.count(9100)
 
 
 @pytest.fixture(scope="module")
-def api():
-    server = FakeTelegram()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def bot(api, seed_settings):
     process = start_bot(api, seed_settings)
     yield process

@@ -10,19 +10,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.botproc import start_bot
-from tests.support.fake_bot_api import FakeTelegram
 from tests.support.workspace import SEED
 
 SEED_TEXT = SEED.read_text(encoding="utf-8").strip()
 chat_ids = itertools.count(5000)
-
-
-@pytest.fixture(scope="module")
-def api():
-    server = FakeTelegram()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,9 @@ HELP = (  # /help as it has always read
     "quotes, 👍/👎 tell the maintainers how I did.\n"
     "/about shows what I know."
 )
-MENU = [("ask", "Ask a question about the news articles"), ("latest", "The newest articles"),
+MENU = [("ask", "Ask a question about the news articles"),
+        ("new", "Start afresh: the next question does not follow up the last answer"),
+        ("latest", "The newest articles"),
         ("subscribe", "Get a message for each new article"),
         ("unsubscribe", "Stop messages for new articles"),
         ("follow", "Get new articles on a topic, e.g. /follow Libya"),

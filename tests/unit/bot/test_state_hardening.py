@@ -291,3 +291,23 @@ def test_a_sqlite_database_of_0006_is_readable_by_plain_sqlite_after_upgrade(tmp
     db = sqlite3.connect(tmp_path / "state.sqlite3")
     sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'answers'").fetchone()[0]
     assert "AUTOINCREMENT" in sql.upper()
+
+
+# ---- issue 23: what a follow-up leans on ---------------------------------------------------
+def test_the_last_answer_a_follow_up_leans_on_respects_the_window_new_and_forget(state):
+    quote = {"text": "T", "article_id": "a.txt", "paragraph": 2}
+    hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    state.record_answer(5, 55, answer_json("Who?"), [quote], "v1")
+    state.record_answer(5, 55, {**answer_json("Nothing?"), "abstained": True}, [], "v1")
+    state.record_answer(5, 66, answer_json("Someone else's?"), [quote], "v1")
+    found = state.last_answer(5, 55, hour_ago)
+    assert found is not None and found["question"] == "Who?"  # not the abstention
+    assert found["quotes"] == [quote]
+    assert state.last_answer(5, 55, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)) is None
+    state.new_conversation(5, 0)
+    assert state.last_answer(5, 55, hour_ago) is None  # /new: nothing before it counts
+    state.new_conversation(5, 0)  # twice is fine
+    state.record_answer(5, 55, answer_json("After?"), [quote], "v1")
+    assert state.last_answer(5, 55, hour_ago)["question"] == "After?"
+    assert state.forget_user(55) >= 1
+    assert state.last_answer(5, 55, hour_ago) is None

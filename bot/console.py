@@ -6,12 +6,11 @@ import sys
 import time
 
 from bot.engine import Exchange, open_engine
-from bot.i18n import ENGLISH, N_, Html, Translator
-from bot.render import as_text, engine_message
+from bot.i18n import ENGLISH, Html, Translator
+from bot.render import NEW_CONVERSATION, as_text, engine_message
 from bot.settings import Settings
 
 NEW_COMMANDS = ("/new", "new")
-NEW_CONVERSATION = N_("New conversation: the next question starts fresh.")
 
 
 def run_console(settings: Settings, tr: Translator = ENGLISH) -> int:

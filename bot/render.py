@@ -23,6 +23,7 @@ NEAREST = N_("Nearest articles: {titles}")
 NEAREST_BELOW = N_("Nearest articles are below.")
 PARAGRAPH = N_("paragraph {number}")
 FOLLOWING_UP = N_("Following up on: {question}")
+NEW_CONVERSATION = N_("New conversation: the next question starts fresh.")  # /new
 # The engine's own messages (bot.engine: HELP, UNAVAILABLE, QuestionError), translated here
 # by their English text; tests/unit/bot/test_i18n.py keeps the two in step.
 ENGINE_HELP = N_("I answer questions about the news articles I hold, quoting them word for "

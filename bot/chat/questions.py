@@ -20,6 +20,7 @@ from bot.chat.limits import within_limits
 from bot.chat.replies import is_group, reply, send_pages, topic_thread
 from bot.engine import Answer, Exchange
 from bot.i18n import N_, translator_for
+from bot.render import NEW_CONVERSATION
 
 __all__ = ["addressed_question", "answer_and_reply", "leaned_on", "on_ask", "on_new", "on_other",
            "on_text"]
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 TEXT_ONLY = N_("I can only read text. Please type your question about the news articles.")
 ASK_HOW = N_("Ask a question after /ask, for example: /ask How far is Qasr Bin Ghashir from "
              "Tripoli?")
-NEW_CONVERSATION = N_("New conversation: the next question starts fresh.")
 MORE_LIMIT = 6
 _ANSWER_BUTTON = re.compile(r"^[afmp]:(\d+)(?::|$)")  # the answer id in its buttons' data
 

@@ -87,9 +87,7 @@ class Answer:
             return None
         earlier = ((*self.context.earlier, self.context.question)[-MAX_EARLIER:]
                    if self.context is not None else ())
-        return Exchange(self.question, tuple(dict.fromkeys(q.article_id for q in self.quotes)),
-                        tuple(dict.fromkeys((q.article_id, q.paragraph) for q in self.quotes)),
-                        earlier)
+        return Exchange.of_stored(self.question, [q.to_dict() for q in self.quotes], earlier)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -299,8 +297,6 @@ class Engine:
         topic = " ".join(_NEWS.sub(" ", asked).split()) if news else asked
         topic = topic if terms(topic) else asked
         query = retriever.query_terms(topic)
-        if context is not None:  # the kind of answer asked is this question's ("When ...?")
-            query.asked = asked_type(text)
         vector = self.encoder.encode_query(topic)
         t1 = time.perf_counter()
         hits = retriever.search(vector, query, k=10, mode=mode)
@@ -309,6 +305,8 @@ class Engine:
             # The conversation finds the passages; the question itself picks the sentence
             # (the earlier question's words would pick the sentence already quoted).
             query, vector = retriever.query_terms(text), self.encoder.encode_query(text)
+        elif context is not None:  # no words of its own: still its kind of answer ("When?")
+            query.asked = asked_type(text)
         answer = self._compose(text, retriever, query, vector, hits, limit, news, context)
         answer.question_language = detect_language(text) if context else query.language
         t3 = time.perf_counter()

@@ -46,13 +46,15 @@ class Exchange:
                 "paragraphs": [list(p) for p in self.paragraphs], "earlier": list(self.earlier)}
 
     @classmethod
-    def of_stored(cls, question: str, quotes: list[Mapping[str, Any]]) -> Exchange | None:
-        """The exchange of a stored answer (its question and quote dicts); None without quotes."""
+    def of_stored(cls, question: str, quotes: list[Mapping[str, Any]],
+                  earlier: tuple[str, ...] = ()) -> Exchange | None:
+        """The exchange of an answer (its question and quote dicts, as stored); None without
+        quotes."""
         if not quotes:
             return None
         return cls(question, tuple(dict.fromkeys(str(q["article_id"]) for q in quotes)),
                    tuple(dict.fromkeys((str(q["article_id"]), int(q["paragraph"]))
-                                       for q in quotes)))
+                                       for q in quotes)), earlier)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Exchange:

@@ -1,9 +1,11 @@
-"""The end-to-end tests' shared fixture: a fake Bot API server per test module."""
+"""The end-to-end tests' shared fixtures: a fake Bot API server per test module, and the real
+bot over the seed article's index talking to it (a module may start its own instead)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.support.botproc import start_bot
 from tests.support.fake_bot_api import FakeTelegram
 
 
@@ -13,3 +15,10 @@ def api():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(api, seed_settings):
+    process = start_bot(api, seed_settings)
+    yield process
+    process.stop()

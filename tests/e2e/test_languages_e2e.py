@@ -21,13 +21,6 @@ RLI, FSI, PDI = "\u2067", "\u2068", "\u2069"
 chat_ids = itertools.count(9100)
 
 
-@pytest.fixture(scope="module")
-def bot(api, seed_settings):
-    process = start_bot(api, seed_settings)
-    yield process
-    process.stop()
-
-
 def ask(api, text, language, chat=None):
     """A user whose Telegram app is in `language` sends `text`; the bot's replies to it."""
     chat = chat or next(chat_ids)

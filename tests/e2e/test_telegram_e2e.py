@@ -7,20 +7,10 @@ import sqlite3
 import time
 from pathlib import Path
 
-import pytest
-
-from tests.support.botproc import start_bot
 from tests.support.workspace import SEED
 
 SEED_TEXT = SEED.read_text(encoding="utf-8").strip()
 chat_ids = itertools.count(5000)
-
-
-@pytest.fixture(scope="module")
-def bot(api, seed_settings):
-    process = start_bot(api, seed_settings)
-    yield process
-    process.stop()
 
 
 def ask_private(api, text, **kwargs):

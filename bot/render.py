@@ -5,13 +5,17 @@ translated: quotes, titles and publishers are shown exactly as stored."""
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import datetime as dt
 import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from bot.engine import Answer, ArticleRef, PushPayload, Quote
+from babel.dates import format_date, format_interval, format_skeleton
+
+from bot.engine import Answer, ArticleRef, Filters, Period, PushPayload, Quote
 from bot.i18n import ENGLISH, N_, Html, Translator
 from index import sentences
 from index.sources import is_web_url
@@ -23,6 +27,17 @@ NEAREST = N_("Nearest articles: {titles}")
 NEAREST_BELOW = N_("Nearest articles are below.")
 PARAGRAPH = N_("paragraph {number}")
 FOLLOWING_UP = N_("Following up on: {question}")
+PUBLISHED_WHEN = N_("Articles published {when}:")
+PUBLISHED_BY = N_("Articles by {sources}:")
+PUBLISHED_BY_WHEN = N_("Articles by {sources} published {when}:")
+NONE_WHEN = N_("No article I hold was published {when}.")
+NONE_BY_WHEN = N_("No article by {sources} was published {when}.")
+NEAREST_DATED = N_("The nearest dated articles:")
+NONE_DATED = N_("None of the articles I hold is dated.")
+UNKNOWN_SOURCE = N_("I have no articles from {source}. The sources I have: {sources}.")
+NO_SOURCES = N_("I have no articles from {source}; the articles I hold name no publisher.")
+UNTIL = N_("until {date}")
+SINCE = N_("since {date}")
 NEW_CONVERSATION = N_("New conversation: the next question starts fresh.")  # /new
 # The engine's own messages (bot.engine: HELP, UNAVAILABLE, QuestionError), translated here
 # by their English text; tests/unit/bot/test_i18n.py keeps the two in step.
@@ -83,12 +98,86 @@ def _quoted(quote: Quote, tr: Translator) -> str:
     return f"{tr.isolate(f'“{quote.text}”')}\n    — {attribution(quote, tr)}"
 
 
+def _locale(tr: Translator) -> str:
+    return "en_GB" if tr.language == "en" else tr.language  # "24–30 Nov 2026"
+
+
+def period_label(period: Period, tr: Translator = ENGLISH) -> str:
+    """A period as people write it in the reader's language: "24–30 Nov 2026", "until 31 Dec
+    2019", "since 30 Nov 2026"."""
+    locale = _locale(tr)
+
+    def day(value: dt.date) -> str:
+        return format_date(value, "medium", locale=locale)
+
+    start, end = period.start, period.end
+    if start is None and end is None:
+        return ""
+    if start is None:
+        assert end is not None
+        return tr.gettext(UNTIL).format(date=day(end))
+    if end is None:
+        return tr.gettext(SINCE).format(date=day(start))
+    if start == end:
+        return day(start)
+    if start.day == 1 and (end + dt.timedelta(days=1)).day == 1 and (
+            start.month, start.year) == (end.month, end.year):  # a whole month: "Mar 2005"
+        return format_skeleton("yMMM", start, locale=locale)
+    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
+        return str(start.year)
+    return format_interval(start, end, "yMMMd", locale=locale)
+
+
+def filters_head(filters: Filters | None, tr: Translator = ENGLISH) -> str | None:
+    """The line above an answer saying which articles it was searched in; None for all."""
+    if filters is None or not filters.active:
+        return None
+    when = period_label(filters.period, tr) if filters.period else None
+    sources = ", ".join(shorten(name) for name in filters.sources)
+    if when and sources:
+        return tr.say(PUBLISHED_BY_WHEN, sources=sources, when=when)
+    if when:
+        return tr.say(PUBLISHED_WHEN, when=when)
+    return tr.say(PUBLISHED_BY, sources=sources)
+
+
+def filtered_out(answer: Answer, tr: Translator = ENGLISH) -> list[str] | None:
+    """What to say when the filters left nothing to search: an unknown publisher (with the
+    ones there are) or a period no article is dated in (with the nearest dated articles);
+    None otherwise. The lines after the first are article titles with their dates."""
+    filters = answer.filters
+    if filters is not None and filters.unknown_source is not None:
+        if not answer.available_sources:
+            return [tr.say(NO_SOURCES, source=filters.unknown_source)]
+        names = ", ".join(shorten(name) for name in answer.available_sources)
+        return [tr.say(UNKNOWN_SOURCE, source=filters.unknown_source, sources=names)]
+    if not answer.outside_period or filters is None or filters.period is None:
+        return None
+    when = period_label(filters.period, tr)
+    sources = ", ".join(shorten(name) for name in filters.sources)
+    lines = [tr.say(NONE_BY_WHEN, sources=sources, when=when) if sources
+             else tr.say(NONE_WHEN, when=when)]
+    if not answer.suggestions:
+        return [*lines, tr.say(NONE_DATED)]
+    lines.append(tr.say(NEAREST_DATED))
+    lines.extend("• " + " · ".join(tr.isolate(value) for value in (
+        shorten(s["title"]), s.get("published", "")) if value) for s in answer.suggestions)
+    return lines
+
+
 def as_text(answer: Answer, tr: Translator = ENGLISH) -> str:
     """An answer as a person reads it in a terminal."""
     if answer.error:
         return engine_message(answer.error, tr)
     if answer.help:
         return engine_message(answer.help, tr)
+    out = filtered_out(answer, tr)
+    if out is not None:
+        return "\n".join(out)
+    head = filters_head(answer.filters, tr)
+    if head is not None:
+        answer_text = as_text(_unfiltered(answer), tr)
+        return f"{head}\n{answer_text}"
     if answer.abstained:
         lines = [tr.say(NO_ANSWER)]
         if answer.related is not None:
@@ -101,6 +190,11 @@ def as_text(answer: Answer, tr: Translator = ENGLISH) -> str:
     if answer.followup_of:
         return f"{tr.say(FOLLOWING_UP, question=answer.followup_of)}\n{quotes}"
     return quotes
+
+
+def _unfiltered(answer: Answer) -> Answer:
+    """The same answer without its filters (rendered once the head line says them)."""
+    return dataclasses.replace(answer, filters=None)
 
 
 # ---- Telegram HTML -------------------------------------------------------------------------
@@ -230,6 +324,14 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None,
         return [escape(engine_message(answer.error, tr))]
     if answer.help:
         return [escape(engine_message(answer.help, tr))]
+    out = filtered_out(answer, tr)
+    if out is not None:
+        return pack([Block(escape(line), line) for line in out], separator="\n")
+    head = filters_head(answer.filters, tr)
+    if head is not None:
+        rest = answer_html(_unfiltered(answer), quotes, tr)
+        return pack([Block(escape(head), head), *(Block(page, page) for page in rest)],
+                    separator="\n")
     if answer.abstained:
         if answer.related is not None:
             said = f"{tr.say(NO_ANSWER)} {tr.say(RELATED)}"

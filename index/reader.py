@@ -24,6 +24,7 @@ from index.segment import ArticleInfo, Segment, SegmentInfo
 
 REBUILD = "python build_index.py"
 RERANK = 2  # an sq8 store's candidates re-ranked with exact vectors: this many times k
+EXACT_WITHIN = 50_000  # passages of a filtered search scored exactly; more: FAISS, then filtered
 
 
 class IndexUnavailableError(VerbatimError):
@@ -199,6 +200,42 @@ class LoadedIndex:
                             else segment.sentence_table[rows, 1])
         if not score_parts:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores, ids = np.concatenate(score_parts), np.concatenate(id_parts)
+        best = np.lexsort((ids, -scores))[:k]
+        return scores[best], ids[best]
+
+    def search_within(self, vector: np.ndarray, article_rows: np.ndarray, k: int,
+                      passages: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """`search_passages` (or `search_sentences`) among the passages of some live articles
+        only (a period, a publisher): exact cosines when they are few, else the nearest of a
+        wider FAISS search that fall among them."""
+        vector = np.asarray(vector, np.float32).reshape(-1)
+        rows = np.unique(np.asarray(article_rows, np.int64))
+        chosen = [np.flatnonzero(np.isin(segment.passage_table[:, 1], rows))
+                  for segment in self.segments]
+        count = sum(len(c) for c in chosen)
+        if count == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        if count > EXACT_WITHIN:
+            total = max(self.passage_count, 1)
+            wide = min(total if passages else self.sentence_count,
+                       k * 2 * -(-total // count))
+            scores, ids = self._search(vector, wide, passages)
+            owners = np.array([self.passage(int(i))[0] for i in ids], np.int64)
+            keep = np.isin(owners, rows)
+            return scores[keep][:k], ids[keep][:k]
+        score_parts, id_parts = [], []
+        for segment, found in zip(self.segments, chosen, strict=True):
+            if not len(found):
+                continue
+            if passages:
+                score_parts.append(np.asarray(segment.passage_vectors[found]) @ vector)
+                id_parts.append(segment.passage_ids[found])
+            else:
+                sentences = np.flatnonzero(np.isin(segment.sentence_table[:, 1],
+                                                   segment.passage_ids[found]))
+                score_parts.append(np.asarray(segment.sentence_vectors[sentences]) @ vector)
+                id_parts.append(segment.sentence_table[sentences, 1])
         scores, ids = np.concatenate(score_parts), np.concatenate(id_parts)
         best = np.lexsort((ids, -scores))[:k]
         return scores[best], ids[best]

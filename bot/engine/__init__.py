@@ -9,6 +9,7 @@ from bot.engine.answer import (
     QuestionError,
     open_engine,
 )
+from bot.engine.filters import Filters, Period
 from bot.engine.followup import Exchange
 from bot.engine.quote import Quote
 from bot.engine.records import ArticleRef, Catalog, IndexSummary, PushPayload
@@ -23,8 +24,10 @@ __all__ = [
     "Catalog",
     "Engine",
     "Exchange",
+    "Filters",
     "IndexSummary",
     "IndexUnavailableError",
+    "Period",
     "PushPayload",
     "QuestionError",
     "Quote",

@@ -5,9 +5,11 @@ Every quote's text is `article_text[start:end]` of a stored article: nothing is 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +17,7 @@ import numpy as np
 
 from bot.engine.abstention import calibration, dense_only, rarity, related, support
 from bot.engine.answer_types import asked_type
+from bot.engine.filters import Filters, understand
 from bot.engine.followup import MAX_EARLIER, Exchange, context_bonus, refers_back
 from bot.engine.lookups import (
     article_ref,
@@ -57,6 +60,9 @@ _SMALL_TALK = re.compile(
 )
 _NEWS = re.compile(r"\b(what'?s new|what is new|news|latest|newest|recent(?:ly)?|updates?)\b"
                    r"(?:\s+(?:on|about|from|in|for))?", re.IGNORECASE)
+_ANY_NEWS = frozenset({"happened", "happen", "happening", "new", "news", "latest", "going",
+                       "stories", "story", "updates", "update", "articles", "article",
+                       "published", "reported", "report", "anything", "written", "wrote"})
 HELP = ("I answer questions about the news articles I hold, quoting them word for word with "
         "the source. Ask me something like “How far is Qasr Bin Ghashir from Tripoli?”")
 UNAVAILABLE = "The article index is unavailable right now; please try again later."
@@ -80,6 +86,9 @@ class Answer:
     question_language: str | None = None  # as detected ("ar"); None when undecided
     followup_of: str | None = None  # the earlier question this one was answered in context of
     context: Exchange | None = field(default=None, repr=False)  # the exchange it followed
+    filters: Filters | None = None  # the period and publishers the question was searched in
+    outside_period: bool = False  # no article is dated in the period; suggestions: the nearest
+    available_sources: list[str] = field(default_factory=list)  # when it named an unknown one
 
     def exchange(self) -> Exchange | None:
         """This answer as the context of a next question (None when it answered nothing)."""
@@ -94,6 +103,7 @@ class Answer:
             "question": self.question,
             "question_language": self.question_language,
             "followup_of": self.followup_of,
+            "filters": (self.filters or Filters()).to_json(),
             "abstained": self.abstained,
             "quotes": [{k: v for k, v in q.to_dict().items() if k != "passage_id"}
                        for q in self.quotes],
@@ -104,6 +114,8 @@ class Answer:
             data["error"] = self.error
         if self.help is not None:
             data["help"] = self.help
+        if self.available_sources:
+            data["available_sources"] = self.available_sources
         if self.related is not None:
             data["related"] = {k: v for k, v in self.related.to_dict().items()
                                if k != "passage_id"}
@@ -259,39 +271,84 @@ class Engine:
                 f"agrees with ({err}): rebuild it with `python build_index.py --full`.") from err
 
     def answer(self, question: str, mode: str = "hybrid", limit: int | None = None,
-               context: Exchange | None = None) -> Answer:
+               context: Exchange | None = None, sources: Sequence[str] = (),
+               today: dt.date | None = None) -> Answer:
         """The quotes that answer `question`, or an abstention; with `context` (the last
-        exchange), a question that leans on it ("Where did they flee?") is asked about it."""
+        exchange), a question that leans on it ("Where did they flee?") is asked about it. A
+        period or publisher the question names ("last week", "according to Reuters") limits
+        the search to those articles; `sources` (a chat's choice) when it names none."""
         started = time.perf_counter()
         try:
             text = validate(question, self.settings.max_question_chars)
         except QuestionError as err:
             return Answer(question=question, abstained=True, error=str(err))
-        leans = context is not None and refers_back(text) and not _SMALL_TALK.match(text)
-        if not leans and (_SMALL_TALK.match(text) or not terms(text)):
+        state = self._state
+        if state is not None:
+            retriever = state[1]
+            filters = understand(text, detect_language(text), today or dt.date.today(),
+                                 retriever.sources, retriever.uses_words, sources,
+                                 dated=retriever.has_dates)
+        else:
+            filters = Filters(text=text)
+        asked = filters.text
+        leans = context is not None and refers_back(asked) and not _SMALL_TALK.match(asked)
+        listing = filters.active and set(terms(asked)) <= _ANY_NEWS  # "What happened today?"
+        if not (leans or listing) and (_SMALL_TALK.match(text) or not terms(asked)):
             return Answer(question=text, abstained=True, help=HELP,
                           latency_ms=(time.perf_counter() - started) * 1000)
-        state = self._state
         if state is None:
             return Answer(question=text, abstained=True, error=UNAVAILABLE)
         index, retriever = state
         limit = limit or self.settings.max_quotes
-        answer = self._answer(text, text, retriever, mode, limit) if terms(text) else None
-        if context is not None and leans:
-            contextual = self._answer(text, context.asked_with(text), retriever, mode,
-                                      limit, context)
-            if answer is None or not contextual.abstained or answer.abstained:
-                contextual.followup_of, contextual.context = context.question, context
-                answer = contextual
+        among = retriever.rows_within(filters)
+        answer: Answer | None
+        if filters.unknown_source is not None:
+            answer = Answer(question=text, abstained=True,
+                            available_sources=list(retriever.sources.names))
+        elif among is not None and not len(among):
+            answer = self._nothing_within(text, retriever, filters)
+        elif listing and among is not None:
+            answer = self._listing(text, index, among, limit)
+        else:
+            answer = self._answer(text, asked, retriever, mode, limit, among=among) if terms(
+                asked) else None
+            if context is not None and leans:
+                contextual = self._answer(text, context.asked_with(asked), retriever, mode,
+                                          limit, context, among, asked)
+                if answer is None or not contextual.abstained or answer.abstained:
+                    contextual.followup_of, contextual.context = context.question, context
+                    answer = contextual
         assert answer is not None  # a question without terms leans on its context
+        answer.filters = filters
         answer.latency_ms = (time.perf_counter() - started) * 1000
         answer.index_version = index.version
         return answer
 
+    def _nothing_within(self, text: str, retriever: Retriever, filters: Filters) -> Answer:
+        """No article is in the period (and from the publishers): say so, with the dated
+        articles nearest to the period."""
+        index = retriever.index
+        rows = retriever.nearest_dated(filters.period) if filters.period else []
+        nearest = [index.articles[row] for row in rows]
+        return Answer(question=text, abstained=True, outside_period=filters.period is not None,
+                      suggestions=[{"article_id": a.article_id, "title": a.title,
+                                    "published": a.published or ""} for a in nearest])
+
+    def _listing(self, text: str, index: LoadedIndex, among: np.ndarray, limit: int) -> Answer:
+        """A question with a period or publisher and nothing else ("What happened last
+        week?"): the newest of those articles, each by its first sentence."""
+        allowed = set(among.tolist())
+        chosen = [info for info in newest(index, len(index.articles)) if info.row in allowed]
+        quotes = [q for info in chosen[:limit] if (q := first_sentence(index, info))]
+        return Answer(question=text, abstained=not quotes, quotes=quotes)
+
     def _answer(self, text: str, asked: str, retriever: Retriever, mode: str, limit: int,
-                context: Exchange | None = None) -> Answer:
+                context: Exchange | None = None, among: np.ndarray | None = None,
+                own: str | None = None) -> Answer:
         """One retrieval and composition for `asked` (the question, or the earlier question
-        and this one), the answer saying `text` was the question."""
+        and this one), the answer saying `text` was the question; `own` is this question's
+        words without its filters (`text` when None)."""
+        own = text if own is None else own
         t0 = time.perf_counter()
         news = bool(_NEWS.search(asked))
         topic = " ".join(_NEWS.sub(" ", asked).split()) if news else asked
@@ -299,14 +356,14 @@ class Engine:
         query = retriever.query_terms(topic)
         vector = self.encoder.encode_query(topic)
         t1 = time.perf_counter()
-        hits = retriever.search(vector, query, k=10, mode=mode)
+        hits = retriever.search(vector, query, k=10, mode=mode, among=among)
         t2 = time.perf_counter()
-        if context is not None and terms(text):
+        if context is not None and terms(own):
             # The conversation finds the passages; the question itself picks the sentence
             # (the earlier question's words would pick the sentence already quoted).
-            query, vector = retriever.query_terms(text), self.encoder.encode_query(text)
+            query, vector = retriever.query_terms(own), self.encoder.encode_query(own)
         elif context is not None:  # no words of its own: still its kind of answer ("When?")
-            query.asked = asked_type(text)
+            query.asked = asked_type(own)
         answer = self._compose(text, retriever, query, vector, hits, limit, news, context)
         answer.question_language = detect_language(text) if context else query.language
         t3 = time.perf_counter()

@@ -16,6 +16,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.engine.answer_types import AnswerType, asked_type
+from bot.engine.filters import Filters, Period, SourceNames, published_day
 from index import LoadedIndex, same_language
 from index import detect_language as detect
 from index.encoders import MULTILINGUAL_MODEL
@@ -211,18 +212,22 @@ class Retriever:
         return [term for term, _, _ in found]
 
     def search(self, vector: np.ndarray, query: QueryTerms, k: int = 10,
-               mode: str = "hybrid") -> list[Hit]:
-        """Top passages by reciprocal-rank fusion of the dense and lexical rankings."""
+               mode: str = "hybrid", among: np.ndarray | None = None) -> list[Hit]:
+        """Top passages by reciprocal-rank fusion of the dense and lexical rankings; with
+        `among` (article rows), only those articles' passages."""
         hits: dict[int, Hit] = {}
         rankings: list[list[int]] = []
         if mode in ("hybrid", "dense"):
-            scores, ids = self.index.search_passages(vector, self.dense_k)
+            scores, ids = (self.index.search_passages(vector, self.dense_k) if among is None
+                           else self.index.search_within(vector, among, self.dense_k))
             scores = similarities(self.index, scores)
             dense_ids = [int(i) for i in ids]
             for pid, score in zip(dense_ids, scores, strict=True):
                 hits.setdefault(pid, Hit(pid, 0.0)).dense = float(score)
             rankings.append(dense_ids)
-            sscores, pids = self.index.search_sentences(vector, self.dense_k * 2)
+            sscores, pids = (self.index.search_sentences(vector, self.dense_k * 2)
+                             if among is None else
+                             self.index.search_within(vector, among, self.dense_k * 2, False))
             sscores = similarities(self.index, sscores)
             # Each passage once, at its best sentence's rank, with that sentence's score.
             first = np.sort(np.unique(pids, return_index=True)[1])
@@ -231,7 +236,7 @@ class Retriever:
                 hits.setdefault(pid, Hit(pid, 0.0)).sentence = score
             rankings.append(list(best))
         if mode in ("hybrid", "lexical") and query.stems:
-            lexical_ids = self.lexical(query)
+            lexical_ids = self.lexical(query, among)
             if mode == "hybrid" and query.language is not None:
                 # Words shared across languages ("de", names) are no lexical evidence: in
                 # another language's passages only the dense rankings count.
@@ -247,9 +252,79 @@ class Retriever:
         self._fill_dense(ordered, vector)
         return ordered
 
-    def lexical(self, query: QueryTerms) -> list[int]:
-        """Passage ids by BM25 over the question's terms, best first."""
-        return self.index.lexical.search(query.phrases(COMMON_IDF), self.lexical_k)
+    def lexical(self, query: QueryTerms, among: np.ndarray | None = None) -> list[int]:
+        """Passage ids by BM25 over the question's terms, best first (among some article rows
+        only: the best of a longer list that belong to them)."""
+        phrases = query.phrases(COMMON_IDF)
+        if among is None:
+            return self.index.lexical.search(phrases, self.lexical_k)
+        allowed = set(among.tolist())
+        found = self.index.lexical.search(phrases, self.lexical_k * 20)
+        return [pid for pid in found if self.index.passage(pid)[0] in allowed][:self.lexical_k]
+
+    @functools.cached_property
+    def _dated(self) -> tuple[np.ndarray, np.ndarray]:
+        """Dated articles' publication days (ordinals, sorted) and their rows."""
+        days, rows = [], []
+        for info in self.index.articles.values():
+            day = published_day(info.published)
+            if day is not None:
+                days.append(day.toordinal())
+                rows.append(info.row)
+        order = np.argsort(np.asarray(days, np.int64), kind="stable")
+        return np.asarray(days, np.int64)[order], np.asarray(rows, np.int64)[order]
+
+    @functools.cached_property
+    def _by_source(self) -> dict[str, np.ndarray]:
+        rows: dict[str, list[int]] = {}
+        for info in self.index.articles.values():
+            if info.source:
+                rows.setdefault(info.source, []).append(info.row)
+        return {name: np.asarray(found, np.int64) for name, found in rows.items()}
+
+    @functools.cached_property
+    def sources(self) -> SourceNames:
+        """The publishers of the articles, for questions that name one."""
+        return SourceNames(sorted(self._by_source))
+
+    @property
+    def has_dates(self) -> bool:
+        return bool(len(self._dated[0]))
+
+    def rows_within(self, filters: Filters) -> np.ndarray | None:
+        """The article rows the filters allow (sorted); None when nothing is filtered."""
+        if not filters.active:
+            return None
+        rows: np.ndarray | None = None
+        if filters.period is not None:
+            days, dated = self._dated
+            start, end = filters.period.start, filters.period.end
+            low = 0 if start is None else int(np.searchsorted(days, start.toordinal(), "left"))
+            high = (len(days) if end is None
+                    else int(np.searchsorted(days, end.toordinal(), "right")))
+            rows = np.sort(dated[low:high])
+        if filters.sources:
+            chosen = np.unique(np.concatenate([self._by_source.get(name, np.zeros(0, np.int64))
+                                               for name in filters.sources]))
+            rows = chosen if rows is None else np.intersect1d(rows, chosen)
+        return rows
+
+    def nearest_dated(self, period: Period, count: int = 3) -> list[int]:
+        """The rows of the dated articles published nearest to a period, nearest first."""
+        days, rows = self._dated
+        if not len(days):
+            return []
+        start = period.start.toordinal() if period.start else -(10 ** 9)
+        end = period.end.toordinal() if period.end else 10 ** 9
+        distance = np.maximum(start - days, 0) + np.maximum(days - end, 0)
+        order = np.lexsort((-days, distance))[:count]
+        return [int(r) for r in rows[order]]
+
+    def uses_words(self, name: str) -> bool:
+        """Whether the articles use every word of a name (a person they quote, say)."""
+        words = stems(terms(name))
+        vocab = self.index.vocabulary
+        return bool(words) and all(vocab.get(w) for w in words)
 
     def _fill_dense(self, hits: list[Hit], vector: np.ndarray) -> None:
         """Cosines for hits found only lexically, so every hit carries dense evidence."""

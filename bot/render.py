@@ -387,12 +387,15 @@ def digest_html(payloads: Sequence[PushPayload], tr: Translator = ENGLISH) -> li
 
 
 def latest_html(items: Sequence[tuple[ArticleRef, Quote | None]],
-                tr: Translator = ENGLISH) -> list[str]:
+                tr: Translator = ENGLISH, period: Period | None = None) -> list[str]:
     """The newest articles: title, source, date, link and first sentence (as `engine.newest`
-    gives them)."""
+    gives them); with `period`, under a line saying it."""
+    when = period_label(period, tr) if period is not None else None
     if not items:
-        return [escape(tr.say(N_("The index holds no articles yet.")))]
-    blocks = []
+        return [escape(tr.say(NONE_WHEN, when=when) if when
+                       else tr.say(N_("The index holds no articles yet.")))]
+    blocks = [] if when is None else [Block(escape(tr.say(PUBLISHED_WHEN, when=when)),
+                                            tr.say(PUBLISHED_WHEN, when=when))]
     for article, quote in items:
         line = _article_line(article, tr)
         text = quote.text if quote else None

@@ -25,6 +25,7 @@ import bot.chat.buttons as buttons
 import bot.chat.commands as commands
 import bot.chat.jobs as jobs
 import bot.chat.questions as questions
+import bot.chat.sources as sources
 from bot.chat.access import allowlist_gate
 from bot.chat.context import CONTEXT_TYPES, ChatApp, ChatContext, Services
 from bot.chat.intake import InboxWorker, on_error
@@ -81,6 +82,8 @@ def build_application(settings: Settings, engine: Engine, state: State) -> ChatA
 def _add_handlers(app: ChatApp) -> None:
     app.add_handler(TypeHandler(Update, allowlist_gate), group=-1)
     app.add_handlers(commands.command_handlers())
+    app.add_handler(CallbackQueryHandler(sources.on_source_button,
+                                         pattern=sources.BUTTON_PATTERN))
     app.add_handler(CallbackQueryHandler(buttons.on_button))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES,
                                    questions.on_text))

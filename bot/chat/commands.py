@@ -13,6 +13,7 @@ from telegram.ext import CommandHandler
 import bot.chat.admin as admin
 import bot.chat.info as info
 import bot.chat.questions as questions
+import bot.chat.sources as sources
 import bot.chat.subscriptions as subscriptions
 from bot.chat.access import AdminHandler, Handler, admin_only
 from bot.chat.context import ChatContext
@@ -61,7 +62,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("ask", questions.on_ask, N_("Ask a question about the news articles")),
     Command("new", questions.on_new,
             N_("Start afresh: the next question does not follow up the last answer")),
-    Command("latest", subscriptions.on_latest, N_("The newest articles")),
+    Command("latest", subscriptions.on_latest,
+            N_("The newest articles, e.g. /latest or /latest last week")),
+    Command("sources", sources.on_sources, N_("Choose the publishers questions search")),
     Command("subscribe", subscriptions.on_subscribe, N_("Get a message for each new article")),
     Command("unsubscribe", subscriptions.on_unsubscribe, N_("Stop messages for new articles")),
     Command("follow", subscriptions.on_follow,

@@ -124,8 +124,10 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
     loop = asyncio.get_running_loop()
     earlier = await loop.run_in_executor(
         svc.executor, lambda: leaned_on(message, context.bot.id, svc))
+    chosen = await loop.run_in_executor(svc.executor, svc.state.chat_sources, message.chat_id)
     answer: Answer = await loop.run_in_executor(
-        svc.executor, lambda: svc.engine.answer(question, limit=MORE_LIMIT, context=earlier))
+        svc.executor, lambda: svc.engine.answer(question, limit=MORE_LIMIT, context=earlier,
+                                                sources=chosen))
     stored = [q.to_dict() for q in answer.quotes]
     if progress.answer_id is None and not answer.error and not answer.help:
         user = message.from_user.id if message.from_user else None

@@ -5,6 +5,7 @@ Replies are in the language of the user who sent the command."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from html import escape
 
 from telegram import Message, Update
@@ -13,7 +14,7 @@ from bot import render
 from bot.chat.access import ADMINS_ONLY, may_manage
 from bot.chat.context import ChatContext
 from bot.chat.replies import argument, reply
-from bot.engine import UNAVAILABLE, topic_words
+from bot.engine import UNAVAILABLE, find_period, topic_words
 from bot.i18n import N_, Html, translator_for
 from bot.render import engine_message
 from bot.state import TOPIC_CHARS
@@ -30,13 +31,23 @@ async def on_latest(update: Update, context: ChatContext) -> None:
         return
     engine = context.services.engine
     text = argument(message)
-    count = int(text) if text.isascii() and text.isdigit() else 5  # not "²": int() refuses it
-    count = max(1, min(count, 20))
+    first, _, rest = text.partition(" ")
+    counted = first.isascii() and first.isdigit()  # not "²": int() refuses it
+    count = max(1, min(int(first) if counted else 5, 20))
+    said = rest.strip() if counted else text
     tr = translator_for(message.from_user)
     if not engine.ready:
         await reply(message, escape(engine_message(UNAVAILABLE, tr)))
         return
-    for page in render.latest_html(engine.newest(count), tr):
+    period = None
+    if said:  # "/latest last week", "/latest 10 since Monday"
+        period, left = find_period(said, tr.language, dt.date.today())
+        if period is None or topic_words(left):
+            await reply(message, tr.say_html(N_(
+                "I did not understand “{period}” as a period: try /latest last week, /latest "
+                "since Monday or /latest 10 yesterday."), period=said))
+            return
+    for page in render.latest_html(engine.newest(count, period), tr, period):
         await reply(message, page)
 
 

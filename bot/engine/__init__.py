@@ -9,7 +9,7 @@ from bot.engine.answer import (
     QuestionError,
     open_engine,
 )
-from bot.engine.filters import Filters, Period
+from bot.engine.filters import Filters, Period, find_period
 from bot.engine.followup import Exchange
 from bot.engine.quote import Quote
 from bot.engine.records import ArticleRef, Catalog, IndexSummary, PushPayload
@@ -32,6 +32,7 @@ __all__ = [
     "QuestionError",
     "Quote",
     "Topic",
+    "find_period",
     "open_engine",
     "topic_words",
 ]

@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.engine.abstention import calibration, dense_only, rarity, related, support
 from bot.engine.answer_types import asked_type
-from bot.engine.filters import Filters, understand
+from bot.engine.filters import Filters, Period, understand
 from bot.engine.followup import MAX_EARLIER, Exchange, context_bonus, refers_back
 from bot.engine.lookups import (
     article_ref,
@@ -186,13 +186,21 @@ class Engine:
         """Example questions about names that recur in the newest articles."""
         return examples(self.index, count)
 
-    def newest(self, count: int) -> list[tuple[ArticleRef, Quote | None]]:
-        """The newest articles (dated first, newest first), each with its first sentence."""
+    def newest(self, count: int, period: Period | None = None
+               ) -> list[tuple[ArticleRef, Quote | None]]:
+        """The newest articles (dated first, newest first), each with its first sentence;
+        with `period`, those published in it."""
         index = self.index
         if index is None:
             return []
-        return [(article_ref(info), first_sentence(index, info))
-                for info in newest(index, count)]
+        found = (newest(index, count) if period is None else
+                 [a for a in newest(index, len(index.articles)) if period.contains(a.published)])
+        return [(article_ref(info), first_sentence(index, info)) for info in found[:count]]
+
+    def sources(self) -> list[str]:
+        """The publishers of the indexed articles, sorted."""
+        state = self._state
+        return list(state[1].sources.names) if state else []
 
     def paragraph(self, quote: Quote) -> Quote | None:
         """The whole paragraph around a quote given earlier; None when it is gone."""

@@ -33,6 +33,7 @@ __all__ = [
     "DatabaseUnavailable",
     "announced",
     "answers",
+    "chat_sources",
     "clip",
     "conversations",
     "feedback",
@@ -83,6 +84,14 @@ feedback = sa.Table(
 subscriptions = sa.Table(
     "subscriptions", metadata,
     sa.Column("chat_id", sa.BigInteger, primary_key=True),
+    sa.Column("created_by", sa.BigInteger),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+chat_sources = sa.Table(
+    "chat_sources", metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True),
+    sa.Column("source", sa.String(200), primary_key=True),  # an article's source, as stored
     sa.Column("created_by", sa.BigInteger),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

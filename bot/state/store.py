@@ -14,6 +14,7 @@ from bot.state.schema import (
     Claims,
     announced,
     answers,
+    chat_sources,
     clip,
     conversations,
     feedback,
@@ -115,6 +116,24 @@ class State:
             conn.execute(conversations.insert().values(chat_id=chat_id, thread_id=thread_id,
                                                        reset_at=now()))
 
+    def chat_sources(self, chat_id: int) -> list[str]:
+        """The publishers a chat chose with /sources (none: all)."""
+        query = sa.select(chat_sources.c.source).where(
+            chat_sources.c.chat_id == chat_id).order_by(chat_sources.c.source)
+        with self.engine.connect() as conn:
+            return [row[0] for row in conn.execute(query)]
+
+    def set_chat_sources(self, chat_id: int, names: list[str], user_id: int | None) -> None:
+        """Replace a chat's chosen publishers (an empty list: all of them)."""
+        limit = width(chat_sources.c.source)
+        with self.engine.begin() as conn:
+            conn.execute(chat_sources.delete().where(chat_sources.c.chat_id == chat_id))
+            kept = [name for name in dict.fromkeys(names) if len(name) <= limit]
+            if kept:
+                conn.execute(chat_sources.insert(), [
+                    {"chat_id": chat_id, "source": name, "created_by": user_id,
+                     "created_at": now()} for name in kept])
+
     def record_feedback(self, answer_id: int, user_id: int, verdict: int) -> None:
         """One verdict per user and answer; pressing again replaces it."""
         with self.engine.begin() as conn:
@@ -191,6 +210,7 @@ class State:
             conn.execute(subscriptions.delete().where(subscriptions.c.chat_id == chat_id))
             conn.execute(follows.delete().where(follows.c.chat_id == chat_id))
             conn.execute(conversations.delete().where(conversations.c.chat_id == chat_id))
+            conn.execute(chat_sources.delete().where(chat_sources.c.chat_id == chat_id))
             conn.execute(outbox.update().where(outbox.c.chat_id == chat_id,
                                                outbox.c.status == "pending").values(
                 status="dropped"))
@@ -311,6 +331,10 @@ class State:
             gone += conn.execute(outbox.delete().where(outbox.c.chat_id == user_id)).rowcount
             gone += conn.execute(conversations.delete().where(
                 conversations.c.chat_id == user_id)).rowcount
+            gone += conn.execute(chat_sources.delete().where(
+                chat_sources.c.chat_id == user_id)).rowcount
+            conn.execute(chat_sources.update().where(
+                chat_sources.c.created_by == user_id).values(created_by=None))
             for table in (follows, subscriptions):
                 conn.execute(table.update().where(table.c.created_by == user_id).values(
                     created_by=None))

@@ -124,7 +124,7 @@ def period_label(period: Period, tr: Translator = ENGLISH) -> str:
             start.month, start.year) == (end.month, end.year):  # a whole month: "Mar 2005"
         return format_skeleton("yMMM", start, locale=locale)
     if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:
-        return str(start.year)
+        return format_skeleton("y", start, locale=locale)  # "2005", "2005年"
     return format_interval(start, end, "yMMMd", locale=locale)
 
 

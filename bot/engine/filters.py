@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 __all__ = ["Filters", "Period", "SourceNames", "find_period", "understand"]
@@ -381,11 +382,13 @@ class SourceNames:
 
     names: Sequence[str]
     _keys: dict[str, str] = field(init=False, repr=False)
+    _key_list: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._keys = {}
         for name in sorted(self.names):
             self._keys.setdefault(_key(name), name)
+        self._key_list = list(self._keys)
 
     def match(self, words: str) -> str | None:
         """The corpus source `words` name, allowing a letter or two of spelling."""
@@ -397,10 +400,9 @@ class SourceNames:
         if len(key) < 6:
             return None
         allowed = 1 if len(key) < 8 else 2
-        best = min(self._keys, key=lambda k: Levenshtein.distance(k, key), default=None)
-        if best is not None and Levenshtein.distance(best, key) <= allowed:
-            return self._keys[best]
-        return None
+        best = process.extractOne(key, self._key_list, scorer=Levenshtein.distance,
+                                  score_cutoff=allowed)
+        return self._keys[best[0]] if best is not None else None
 
     def find(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
         """The sources a question restricts itself to ("according to Reuters", "what did the
@@ -416,11 +418,12 @@ class SourceNames:
                 if i + n > len(spans):
                     continue
                 words = text[spans[i][0]:spans[i + n - 1][1]]
-                name = self.match(words)
-                if name is None:
+                cued = (_cued_before(text[:spans[i][0]])
+                        or _cued_after(text[spans[i + n - 1][1]:]))
+                if not cued and n == 1:  # a lone word is a publisher only where one is named
                     continue
-                if not (_cued_before(text[:spans[i][0]]) or _cued_after(text[spans[i + n - 1][1]:])
-                        or (n > 1 and words == name)):
+                name = self.match(words)
+                if name is None or not (cued or words == name):
                     continue
                 start = _cue_start(text, spans[i][0])
                 if name not in found:

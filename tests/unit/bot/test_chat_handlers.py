@@ -34,7 +34,8 @@ HELP = (  # /help as it has always read
 )
 MENU = [("ask", "Ask a question about the news articles"),
         ("new", "Start afresh: the next question does not follow up the last answer"),
-        ("latest", "The newest articles"),
+        ("latest", "The newest articles, e.g. /latest or /latest last week"),
+        ("sources", "Choose the publishers questions search"),
         ("subscribe", "Get a message for each new article"),
         ("unsubscribe", "Stop messages for new articles"),
         ("follow", "Get new articles on a topic, e.g. /follow Libya"),

@@ -5,6 +5,7 @@ Every quote's text is `article_text[start:end]` of a stored article: nothing is 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import threading
@@ -291,15 +292,21 @@ class Engine:
         except QuestionError as err:
             return Answer(question=question, abstained=True, error=str(err))
         state = self._state
-        if state is not None:
-            retriever = state[1]
-            filters = understand(text, detect_language(text), today or dt.date.today(),
-                                 retriever.sources, retriever.uses_words, sources,
-                                 dated=retriever.has_dates)
-        else:
-            filters = Filters(text=text)
+        today = today or dt.date.today()
+        filters = self._filters(text, today, sources)
         asked = filters.text
         leans = context is not None and refers_back(asked) and not _SMALL_TALK.match(asked)
+        followed = context.question if context is not None else None
+        if context is not None and leans:
+            # A follow-up keeps the period and publishers of the question it follows ("What
+            # happened in Libya last week?" then "And in Tripoli?"), unless it names its own;
+            # the earlier question's date words are not searched for.
+            before = self._filters(context.question, today, sources)
+            context = dataclasses.replace(context, question=before.text)
+            if not (filters.period or filters.sources or filters.unknown_source):
+                filters = dataclasses.replace(filters, period=before.period,
+                                              sources=before.sources,
+                                              chat_sources=before.chat_sources)
         listing = filters.active and set(terms(asked)) <= _ANY_NEWS  # "What happened today?"
         if not (leans or listing) and (_SMALL_TALK.match(text) or not terms(asked)):
             return Answer(question=text, abstained=True, help=HELP,
@@ -324,13 +331,22 @@ class Engine:
                 contextual = self._answer(text, context.asked_with(asked), retriever, mode,
                                           limit, context, among, asked)
                 if answer is None or not contextual.abstained or answer.abstained:
-                    contextual.followup_of, contextual.context = context.question, context
+                    contextual.followup_of, contextual.context = followed, context
                     answer = contextual
         assert answer is not None  # a question without terms leans on its context
         answer.filters = filters
         answer.latency_ms = (time.perf_counter() - started) * 1000
         answer.index_version = index.version
         return answer
+
+    def _filters(self, text: str, today: dt.date, sources: Sequence[str]) -> Filters:
+        """The period and publishers a question names (or the chat chose)."""
+        state = self._state
+        if state is None:
+            return Filters(text=text)
+        retriever = state[1]
+        return understand(text, detect_language(text), today, retriever.sources,
+                          retriever.uses_words, sources, dated=retriever.has_dates)
 
     def _nothing_within(self, text: str, retriever: Retriever, filters: Filters) -> Answer:
         """No article is in the period (and from the publishers): say so, with the dated

@@ -183,3 +183,18 @@ def test_period_labels_follow_the_readers_language():
     assert period_label(Period(dt.date(2005, 3, 1), dt.date(2005, 3, 31))) == "Mar 2005"
     assert period_label(Period(None, dt.date(2019, 12, 31))) == "until 31 Dec 2019"
     assert "нояб" in period_label(week, translator("ru"))
+
+
+def test_a_follow_up_keeps_the_period_and_publisher_it_follows(dated_engine):
+    first = dated_engine.answer("What did Kessel Courier report about the cranes?", today=TODAY)
+    later = dated_engine.answer("How much will they cost?", context=first.exchange(),
+                                today=TODAY)
+    assert later.followup_of == "What did Kessel Courier report about the cranes?"
+    assert later.to_json()["filters"]["sources"] == ["Kessel Courier"]
+    assert "300 million euros" in later.quotes[0].text
+    dated = dated_engine.answer("How many people were moved to schools last week?",
+                                today=TODAY)
+    bridge = dated_engine.answer("And when will the bridge reopen?", context=dated.exchange(),
+                                 today=TODAY)
+    assert bridge.to_json()["filters"]["from"] == "2026-11-30"
+    assert "main bridge over the river to reopen within a week" in bridge.quotes[0].text

@@ -101,7 +101,8 @@ def test_ask_json_contract(seed_settings):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) >= {"question", "abstained", "quotes", "suggestions", "latency_ms",
-                         "question_language"}
+                         "question_language", "followup_of", "filters"}
+    assert data["filters"] == {"from": None, "to": None, "sources": []}
     assert data["abstained"] is False
     assert data["question_language"] == "en"
     quote = data["quotes"][0]

@@ -39,7 +39,9 @@ async def allowlist_gate(update: Update, context: ChatContext) -> None:
         return
     message = update.effective_message
     tr = translator_for(update.effective_user)
-    if update.callback_query is not None:
+    if update.guest_message is not None:
+        pass  # a chat the bot is not in: not allowed, and nowhere to say so
+    elif update.callback_query is not None:
         await update.callback_query.answer(tr.gettext(PRIVATE_BOT))
     elif update.inline_query is not None:
         await update.inline_query.answer([], cache_time=60, is_personal=True)

@@ -8,23 +8,35 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from telegram import LinkPreviewOptions, Update
+from telegram import (
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
+    ChosenInlineResultHandler,
     Defaults,
+    InlineQueryHandler,
     JobQueue,
     MessageHandler,
+    MessageReactionHandler,
     TypeHandler,
     filters,
 )
 
 import bot.chat.buttons as buttons
 import bot.chat.commands as commands
+import bot.chat.inline as inline
 import bot.chat.jobs as jobs
+import bot.chat.membership as membership
 import bot.chat.questions as questions
+import bot.chat.reactions as reactions
 import bot.chat.sources as sources
 from bot.chat.access import allowlist_gate
 from bot.chat.context import CONTEXT_TYPES, ChatApp, ChatContext, Services
@@ -90,21 +102,34 @@ def _add_handlers(app: ChatApp) -> None:
     app.add_handler(MessageHandler(
         ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL
         & filters.UpdateType.MESSAGE, questions.on_other))
+    app.add_handler(InlineQueryHandler(inline.on_inline_query))
+    app.add_handler(ChosenInlineResultHandler(inline.on_chosen_result))
+    app.add_handler(MessageHandler(filters.UpdateType.GUEST_MESSAGE, inline.on_guest_message))
+    app.add_handler(ChatMemberHandler(membership.on_my_chat_member,
+                                      ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageReactionHandler(reactions.on_reaction))
     app.add_error_handler(on_error)
 
 
 async def _post_init(app: ChatApp) -> None:
-    """The command menu and description: English for everyone, then one per language the bot
-    speaks (Telegram shows a user the one of their language_code)."""
+    """The command menus and description: for private chats and for groups, in English for
+    everyone and in each language the bot speaks (Telegram shows a user the one of their
+    language_code), then the menu of any other chat."""
+    scopes = ((BotCommandScopeAllPrivateChats(), "private"),
+              (BotCommandScopeAllGroupChats(), "group"))
     try:
+        for language in LANGUAGES:  # the default language first: it is everyone's fallback
+            tr = translator(language)
+            code = None if language == DEFAULT_LANGUAGE else language
+            for scope, chats in scopes:  # groups and private chats get their own menus
+                await app.bot.set_my_commands(commands.menu(tr, chats), scope=scope,
+                                              language_code=code)
+            if code is not None:
+                await app.bot.set_my_commands(commands.menu(tr), language_code=code)
+            await app.bot.set_my_description(tr.gettext(commands.DESCRIPTION),
+                                             language_code=code)
+        # The menu without scope last: tests (and operators) see the bot ready once it is.
         await app.bot.set_my_commands(commands.menu())
-        await app.bot.set_my_description(commands.DESCRIPTION)
-        for language in LANGUAGES:
-            if language != DEFAULT_LANGUAGE:
-                tr = translator(language)
-                await app.bot.set_my_commands(commands.menu(tr), language_code=language)
-                await app.bot.set_my_description(tr.gettext(commands.DESCRIPTION),
-                                                 language_code=language)
     except Exception as err:  # the menu is a convenience; never fail start-up for it
         log.warning("could not register the command list: %s", err)
 

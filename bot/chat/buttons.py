@@ -6,16 +6,24 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    CopyTextButton,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 
 from bot import render
 from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import SLOW_DOWN, over_limit
+from bot.chat.links import Reach
 from bot.chat.replies import send_pages
 from bot.engine import Answer, Engine, Quote
 from bot.i18n import ENGLISH, N_, Translator, translator_for
 
-__all__ = ["GONE", "NO_LONGER", "button_pages", "keyboard", "on_button"]
+__all__ = ["GONE", "NO_LONGER", "button_pages", "keyboard", "on_button", "reach_rows"]
 
 GONE = N_("That article is no longer in the index.")
 NO_LONGER = N_("That answer is no longer available.")
@@ -25,7 +33,7 @@ FULL_PARAGRAPH_PAGES = 3  # messages of quote one press may send; a note says wh
 
 
 def keyboard(answer: Answer, answer_id: int | None, more: bool,
-             tr: Translator = ENGLISH) -> InlineKeyboardMarkup | None:
+             tr: Translator = ENGLISH, reach: Reach | None = None) -> InlineKeyboardMarkup | None:
     """The buttons under a stored answer: its articles when it abstained, else the full
     paragraph, more sources (when there are more) and feedback; labels in `tr`'s language
     (an article's title stays as it is)."""
@@ -41,10 +49,28 @@ def keyboard(answer: Answer, answer_id: int | None, more: bool,
     if more:
         first.append(InlineKeyboardButton(tr.gettext(N_("More sources")),
                                           callback_data=f"m:{answer_id}"))
-    return InlineKeyboardMarkup([first, [
+    rows = [first, [
         InlineKeyboardButton("👍", callback_data=f"f:{answer_id}:1"),
         InlineKeyboardButton("👎", callback_data=f"f:{answer_id}:-1"),
-    ]])
+    ]]
+    if reach is not None:
+        rows.extend(reach_rows(reach, tr))
+    return InlineKeyboardMarkup(rows)
+
+
+def reach_rows(reach: Reach, tr: Translator = ENGLISH) -> list[list[InlineKeyboardButton]]:
+    """Share (types the question after @bot in a chat the user picks), Copy (attribution and
+    link to the clipboard), Link (opens the bot on the quote), Open in article."""
+    row = [InlineKeyboardButton(tr.gettext(N_("Share")), switch_inline_query=reach.share)]
+    if reach.copy:
+        row.append(InlineKeyboardButton(tr.gettext(N_("Copy")),
+                                        copy_text=CopyTextButton(reach.copy)))
+    if reach.link:
+        row.append(InlineKeyboardButton(tr.gettext(N_("Link")), url=reach.link))
+    rows = [row]
+    if reach.page:
+        rows.append([InlineKeyboardButton(tr.gettext(N_("Open in article")), url=reach.page)])
+    return rows
 
 
 def _parse(data: str) -> tuple[str, int, int] | None:

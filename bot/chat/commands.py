@@ -45,6 +45,7 @@ class Command:
     description: str | None = None  # English; translated when shown
     help: str | None = None
     admin: bool = False  # for ADMIN_IDS only (kept out of the menu and /help)
+    chats: str = "all"  # the menus it is in: "all", "private" or "group"
 
 
 def maintainers(name: str, callback: AdminHandler) -> Command:
@@ -59,7 +60,8 @@ async def on_help(update: Update, context: ChatContext) -> None:
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("ask", questions.on_ask, N_("Ask a question about the news articles")),
+    Command("ask", questions.on_ask, N_("Ask a question about the news articles"),
+            chats="group"),
     Command("new", questions.on_new,
             N_("Start afresh: the next question does not follow up the last answer")),
     Command("latest", subscriptions.on_latest,
@@ -74,7 +76,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", on_help, N_("How to use the bot")),
     Command("about", info.on_about, N_("What the bot knows: articles, dates, model"),
             help=N_("shows what I know.")),
-    Command("start", info.on_start, N_("Greeting and example questions")),
+    Command("start", info.on_start, N_("Greeting and example questions"), chats="private"),
     Command("privacy", info.on_privacy, N_("What the bot stores about you")),
     Command("forget", info.on_forget, N_("Delete everything stored about you")),
     maintainers("stats", admin.on_stats),
@@ -92,9 +94,11 @@ def help_text(tr: Translator = ENGLISH) -> str:
 HELP_TEXT = help_text()
 
 
-def menu(tr: Translator = ENGLISH) -> list[BotCommand]:
-    """The command menu (setMyCommands) in a language, in the table's order."""
-    return [BotCommand(c.name, tr.gettext(c.description)) for c in COMMANDS if c.description]
+def menu(tr: Translator = ENGLISH, chats: str = "all") -> list[BotCommand]:
+    """The command menu (setMyCommands) in a language, in the table's order: for private
+    chats, for groups, or ("all") for any chat."""
+    return [BotCommand(c.name, tr.gettext(c.description)) for c in COMMANDS
+            if c.description and (chats == "all" or c.chats in ("all", chats))]
 
 
 def command_handlers() -> list[CommandHandler[ChatContext, None]]:

@@ -38,6 +38,7 @@ class Progress:
     first_refusal: bool = False  # the refusal to tell (once a minute)
     answer_id: int | None = None  # the stored answer
     sent: int = 0  # pages sent
+    message_ids: list[int] = field(default_factory=list)  # of the pages sent
     answered: bool = False  # the button press answered
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from html import escape
 
-from telegram import Update
+from telegram import Message, Update
 
+from bot import render
 from bot.chat.context import ChatContext
+from bot.chat.links import parse_start
 from bot.chat.replies import reply
-from bot.engine import UNAVAILABLE
-from bot.i18n import N_, Html, translator_for
+from bot.engine import UNAVAILABLE, Engine, Quote
+from bot.i18n import N_, Html, Translator, translator_for
 from bot.render import engine_message
 
 __all__ = ["PRIVACY", "on_about", "on_forget", "on_privacy", "on_start"]
@@ -44,12 +47,45 @@ async def on_start(update: Update, context: ChatContext) -> None:
     if message is None:
         return
     tr = translator_for(update.effective_user)
+    quote_link = parse_start(context.args[0]) if context.args else None
+    if quote_link is not None:  # t.me/<bot>?start=q_<id>: a link to a quote
+        await show_linked_quote(message, context, quote_link, tr)
+        return
     examples = context.services.engine.examples()  # questions as the articles word them
     lines = [tr.say_html(GREETING)]
     if examples:
         lines.append("\n" + tr.say_html(N_("Try one of these (tap to copy):")))
         lines.extend(f"<code>{escape(q)}</code>" for q in examples)
     await reply(message, "\n".join(lines))
+
+
+async def show_linked_quote(message: Message, context: ChatContext, quote_link: str,
+                            tr: Translator) -> None:
+    """The quote a link points at, with its attribution, as it stands in the live index; or
+    that its article is no longer there."""
+    svc = context.services
+    loop = asyncio.get_running_loop()
+    stored = await loop.run_in_executor(svc.executor, svc.state.quote_link, quote_link)
+    quote = None
+    if stored is not None:
+        quote = await loop.run_in_executor(svc.executor, svc.engine.still_there, Quote(
+            text=stored["text"], article_id=stored["article_id"], title="", source=None,
+            url=None, published=None, paragraph=0, start=stored["start"], end=stored["end"],
+            score=1.0))
+    if quote is None:
+        await reply(message, escape(tr.say(N_("That quote is no longer in the index: its "
+                                              "article was removed or changed."))))
+        return
+    quote = await loop.run_in_executor(svc.executor, _numbered, svc.engine, quote)
+    for page in render.pack(render.quote_blocks(quote.text, render.attribution_html(quote, tr),
+                                                tr=tr)):
+        await reply(message, page)
+
+
+def _numbered(engine: Engine, quote: Quote) -> Quote:
+    """The quote with its paragraph number (a link stores only where it stands)."""
+    around = engine.paragraph(quote)
+    return replace(quote, paragraph=around.paragraph) if around is not None else quote
 
 
 async def on_about(update: Update, context: ChatContext) -> None:

@@ -25,10 +25,12 @@ def sender_key(message: Message) -> str | None:
     return f"user:{message.from_user.id}" if message.from_user is not None else None
 
 
-async def over_limit(svc: Services, sender: str | None, chat_id: int) -> int | None:
-    """Count one event for the sender and the chat; the count past a limit, or None."""
+async def over_limit(svc: Services, sender: str | None, chat_id: int | None) -> int | None:
+    """Count one event for the sender and the chat (none for an inline query); the count
+    past a limit, or None."""
     loop = asyncio.get_running_loop()
-    checks = [(f"chat:{chat_id}", svc.settings.chat_questions_per_minute)]
+    checks = ([] if chat_id is None
+              else [(f"chat:{chat_id}", svc.settings.chat_questions_per_minute)])
     if sender is not None:
         checks.insert(0, (sender, svc.settings.user_questions_per_minute))
     for key, limit in checks:

@@ -16,6 +16,7 @@ import logging
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter
 
+from bot.article_page import ArticleServer
 from bot.chat.intake import InboxWorker
 from bot.chat.retry import Backoff, pause
 
@@ -26,13 +27,24 @@ POLL_TIMEOUT = 25
 
 
 class Poller(InboxWorker):
-    """Long polling: the only replica, so what was pending at the last stop is taken first."""
+    """Long polling: the only replica, so what was pending at the last stop is taken first.
+    With `PUBLIC_URL` set, the article pages are served beside it (bot.article_page)."""
+
+    pages: ArticleServer | None = None
 
     async def take_in(self) -> None:
+        services = self.app.bot_data.wired
+        if services is not None and services.settings.public_url and self.pages is None:
+            self.pages = ArticleServer(services.engine, services.settings)
+            self.pages.start()  # a port in use stops the bot with the reason (_intake_ended)
         for update_id, payload in await asyncio.to_thread(self.state.inbox.pending):
             log.info("processing update %s left pending before the last stop", update_id)
             await self._spawn(update_id, payload)
         await self._fetch_loop()
+
+    async def stop_intake(self) -> None:
+        if self.pages is not None:
+            self.pages.stop()
 
     async def _fetch_loop(self) -> None:
         # No offset but right after a batch: getUpdates then returns what Telegram holds

@@ -17,13 +17,14 @@ from bot import render
 from bot.chat.buttons import keyboard
 from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import within_limits
+from bot.chat.links import Reach, copy_text, deep_link, link_id, share_query
 from bot.chat.replies import is_group, reply, send_pages, topic_thread
 from bot.engine import Answer, Exchange
-from bot.i18n import N_, translator_for
+from bot.i18n import N_, Translator, translator_for
 from bot.render import NEW_CONVERSATION
 
 __all__ = ["addressed_question", "answer_and_reply", "leaned_on", "on_ask", "on_new", "on_other",
-           "on_text"]
+           "on_text", "reach_of"]
 
 log = logging.getLogger(__name__)
 TEXT_ONLY = N_("I can only read text. Please type your question about the news articles.")
@@ -138,8 +139,31 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
     shown = answer.quotes[:svc.settings.max_quotes]
     pages = await loop.run_in_executor(
         svc.executor, lambda: render.answer_html(answer, quotes=shown, tr=tr))
-    markup = keyboard(answer, progress.answer_id, more=len(answer.quotes) > len(shown), tr=tr)
+    reach = (await loop.run_in_executor(
+        svc.executor, lambda: reach_of(answer, svc, context.bot.username, tr))
+        if progress.answer_id is not None else None)
+    markup = keyboard(answer, progress.answer_id, more=len(answer.quotes) > len(shown), tr=tr,
+                      reach=reach)
     await send_pages(message, pages, progress, markup)
+    if progress.answer_id is not None:
+        answer_id, sent = progress.answer_id, list(progress.message_ids)
+        await loop.run_in_executor(svc.executor, lambda: svc.state.record_answer_messages(
+            message.chat_id, sent, answer_id))
+
+
+def reach_of(answer: Answer, svc: Services, username: str | None,
+             tr: Translator) -> Reach | None:
+    """The Share, Copy and Link buttons of an answer (its first quote's link kept in the
+    state database); None when it quotes nothing."""
+    if answer.abstained or not answer.quotes:
+        return None
+    quote = answer.quotes[0]
+    quote_link = link_id(quote, answer.index_version)
+    svc.state.link_quote(quote_link, quote.article_id, quote.start, quote.end, quote.text,
+                         answer.index_version)
+    link = deep_link(username, quote_link)
+    return Reach(share=share_query(answer.question), copy=copy_text(quote, link, tr),
+                 link=link)
 
 
 def leaned_on(message: Message, bot_id: int, svc: Services) -> Exchange | None:

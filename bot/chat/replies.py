@@ -59,5 +59,6 @@ async def send_pages(message: Message, pages: list[str], progress: Progress,
     for i, page in enumerate(pages):
         if i < progress.sent:
             continue
-        await reply(message, page, markup if i == len(pages) - 1 else None)
+        sent = await reply(message, page, markup if i == len(pages) - 1 else None)
         progress.sent = i + 1
+        progress.message_ids.append(sent.message_id)

@@ -3,7 +3,8 @@
 An update is acknowledged (HTTP 200) only once it is in the durable inbox, so a replica killed
 mid-update loses nothing: Telegram delivers what got no 2xx again (to any replica), and what a
 dead replica had stored is taken over by another once its claim's lease runs out. Each replica
-also answers `GET /healthz` (index loaded, database reachable) for the load balancer.
+also answers `GET /healthz` (index loaded, database reachable) for the load balancer, and, with
+`PUBLIC_URL` set, the article pages (bot.article_page).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tornado.web
 from telegram import Update
 from telegram.error import NetworkError
 
+from bot.article_page import article_routes
 from bot.chat.context import ChatApp
 from bot.chat.intake import InboxWorker
 from bot.chat.retry import Backoff, pause
@@ -57,6 +59,7 @@ class WebhookServer(InboxWorker):
         web = tornado.web.Application([
             (path, UpdateHandler, {"worker": self}),
             (r"/healthz", HealthHandler, {"worker": self}),
+            *(article_routes(self.engine) if self.settings.public_url else []),
         ])
         self.server = tornado.httpserver.HTTPServer(web, max_body_size=4 * 1024 * 1024)
         self.server.listen(self.settings.telegram_webhook_port,

@@ -32,6 +32,7 @@ __all__ = [
     "Claims",
     "DatabaseUnavailable",
     "announced",
+    "answer_messages",
     "answers",
     "chat_sources",
     "clip",
@@ -44,10 +45,12 @@ __all__ = [
     "insert_ignore",
     "locks",
     "make_engine",
+    "memberships",
     "metadata",
     "migrate",
     "now",
     "outbox",
+    "quote_links",
     "rate_counters",
     "subscriptions",
     "width",
@@ -86,6 +89,32 @@ subscriptions = sa.Table(
     sa.Column("chat_id", sa.BigInteger, primary_key=True),
     sa.Column("created_by", sa.BigInteger),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+answer_messages = sa.Table(
+    "answer_messages", metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True),
+    sa.Column("message_id", sa.BigInteger, primary_key=True),
+    sa.Column("answer_id", sa.Integer, nullable=False, index=True),
+)
+
+quote_links = sa.Table(
+    "quote_links", metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("article_id", sa.Text, nullable=False),
+    sa.Column("start", sa.Integer, nullable=False),
+    sa.Column("end", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("index_version", sa.String(80)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+memberships = sa.Table(
+    "memberships", metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("changed_by", sa.BigInteger),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 chat_sources = sa.Table(

@@ -13,6 +13,7 @@ from bot.state.inbox import Inbox
 from bot.state.schema import (
     Claims,
     announced,
+    answer_messages,
     answers,
     chat_sources,
     clip,
@@ -23,9 +24,11 @@ from bot.state.schema import (
     inbox,
     insert_ignore,
     make_engine,
+    memberships,
     migrate,
     now,
     outbox,
+    quote_links,
     rate_counters,
     subscriptions,
     width,
@@ -115,6 +118,55 @@ class State:
                                                       conversations.c.thread_id == thread_id))
             conn.execute(conversations.insert().values(chat_id=chat_id, thread_id=thread_id,
                                                        reset_at=now()))
+
+    def record_answer_messages(self, chat_id: int, message_ids: list[int],
+                               answer_id: int) -> None:
+        """The messages that show an answer (a reaction on one is feedback on the answer)."""
+        if not message_ids:
+            return
+        with self.engine.begin() as conn:
+            for message_id in message_ids:
+                conn.execute(insert_ignore(self.engine, answer_messages,
+                                           ["chat_id", "message_id"]).values(
+                    chat_id=chat_id, message_id=message_id, answer_id=answer_id))
+
+    def answer_of_message(self, chat_id: int, message_id: int) -> int | None:
+        """The id of the answer a bot message shows; None for any other message."""
+        query = sa.select(answer_messages.c.answer_id).where(
+            answer_messages.c.chat_id == chat_id, answer_messages.c.message_id == message_id)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return int(found) if found is not None else None
+
+    def link_quote(self, link_id: str, article_id: str, start: int, end: int, text: str,
+                   index_version: str | None) -> None:
+        """Keep what a quote link (t.me/<bot>?start=q_<id>) points at; ids are stable, so
+        giving the same quote again changes nothing."""
+        with self.engine.begin() as conn:
+            conn.execute(insert_ignore(self.engine, quote_links, ["id"]).values(
+                id=link_id, article_id=article_id, start=start, end=end, text=text,
+                index_version=clip(index_version, VERSION_CHARS), created_at=now()))
+
+    def quote_link(self, link_id: str) -> dict[str, Any] | None:
+        """What a quote link points at: article id, start, end, text, index version."""
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(quote_links).where(
+                quote_links.c.id == link_id)).mappings().first()
+        return dict(found) if found is not None else None
+
+    def record_membership(self, chat_id: int, status: str, user_id: int | None) -> None:
+        """The bot was added to a chat, made admin, removed or left (`status` as Telegram
+        says it); a chat it left is also forgotten (`forget_chat`)."""
+        with self.engine.begin() as conn:
+            conn.execute(memberships.delete().where(memberships.c.chat_id == chat_id))
+            conn.execute(memberships.insert().values(chat_id=chat_id, status=status[:20],
+                                                     changed_by=user_id, changed_at=now()))
+
+    def membership(self, chat_id: int) -> str | None:
+        """The bot's last recorded status in a chat ("member", "left"...), None if never."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(memberships.c.status).where(
+                memberships.c.chat_id == chat_id)).scalar()
 
     def chat_sources(self, chat_id: int) -> list[str]:
         """The publishers a chat chose with /sources (none: all)."""
@@ -324,6 +376,8 @@ class State:
             gone += conn.execute(feedback.delete().where(feedback.c.user_id == user_id)).rowcount
             mine = sa.select(answers.c.id).where(answers.c.user_id == user_id)
             gone += conn.execute(feedback.delete().where(feedback.c.answer_id.in_(mine))).rowcount
+            gone += conn.execute(answer_messages.delete().where(
+                answer_messages.c.answer_id.in_(mine))).rowcount
             gone += conn.execute(answers.delete().where(answers.c.user_id == user_id)).rowcount
             gone += conn.execute(subscriptions.delete().where(
                 subscriptions.c.chat_id == user_id)).rowcount
@@ -338,6 +392,8 @@ class State:
             for table in (follows, subscriptions):
                 conn.execute(table.update().where(table.c.created_by == user_id).values(
                     created_by=None))
+            conn.execute(memberships.update().where(memberships.c.changed_by == user_id).values(
+                changed_by=None))
         return gone
 
     def prune(self, days: int) -> int:
@@ -347,6 +403,8 @@ class State:
         with self.engine.begin() as conn:
             old = sa.select(answers.c.id).where(answers.c.created_at < cutoff)
             gone = conn.execute(feedback.delete().where(feedback.c.answer_id.in_(old))).rowcount
+            gone += conn.execute(answer_messages.delete().where(
+                answer_messages.c.answer_id.in_(old))).rowcount
             gone += conn.execute(answers.delete().where(answers.c.created_at < cutoff)).rowcount
             gone += conn.execute(inbox.delete().where(inbox.c.received_at < cutoff)).rowcount
             gone += conn.execute(conversations.delete().where(

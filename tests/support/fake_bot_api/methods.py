@@ -27,6 +27,47 @@ ADMIN_RIGHTS = dict(can_be_edited=False, is_anonymous=False, can_manage_chat=Tru
 
 
 DESCRIPTION_LIMIT = 512  # characters of setMyDescription
+INLINE_RESULTS_LIMIT = 50  # results of one answerInlineQuery
+INLINE_ANSWER_SECONDS = 10.0  # an inline query must be answered this soon
+CALLBACK_DATA_LIMIT = 64  # bytes of a button's callback_data
+COPY_TEXT_LIMIT = 256  # characters of a CopyTextButton's text
+SCOPES = {"default", "all_private_chats", "all_group_chats", "all_chat_administrators",
+          "chat", "chat_administrators", "chat_member"}
+BUTTON_KINDS = ("url", "callback_data", "web_app", "login_url", "switch_inline_query",
+                "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
+                "copy_text", "callback_game", "pay")
+
+
+def check_markup(markup: Any) -> None:
+    """Refuse an inline keyboard as Telegram does: each button a text and exactly one action,
+    callback data of 1-64 bytes, copy text of 1-256 characters, http(s) or tg:// URLs."""
+    if not markup:
+        return
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    if rows is None:
+        return  # a reply keyboard or a removal: not used by the bot
+    for row in rows:
+        for button in row:
+            if not str(button.get("text") or "").strip():
+                raise BadRequest("Bad Request: text buttons are unallowed in the inline keyboard")
+            kinds = [k for k in BUTTON_KINDS if k in button]
+            if len(kinds) != 1:
+                raise BadRequest("Bad Request: can't parse inline keyboard button: exactly one "
+                                 "of the optional fields must be used")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+                raise BadRequest("Bad Request: BUTTON_DATA_INVALID")
+            copy = button.get("copy_text")
+            if copy is not None and not 1 <= len((copy or {}).get("text") or "") \
+                    <= COPY_TEXT_LIMIT:
+                raise BadRequest("Bad Request: BUTTON_COPY_TEXT_INVALID")
+            url = button.get("url")
+            if url is not None and not re.match(r"(https?|tg)://[^\s]+$", str(url)):
+                raise BadRequest(f"Bad Request: inline keyboard button URL '{url}' is invalid: "
+                                 "wrong HTTP URL")
+            query = button.get("switch_inline_query")
+            if query is not None and len(str(query)) > 256:
+                raise BadRequest("Bad Request: BUTTON_SWITCH_INLINE_INVALID")
 
 
 def _language_code(params: dict[str, Any]) -> str:
@@ -35,6 +76,26 @@ def _language_code(params: dict[str, Any]) -> str:
     if language and not (isinstance(language, str) and LANGUAGE_CODE.fullmatch(language)):
         raise BadRequest("Bad Request: invalid language code specified")
     return language
+
+
+def _result_refusal(result: dict[str, Any]) -> str | None:
+    """What Telegram says of an inline result it refuses (None when it takes it)."""
+    if result.get("type") != "article":
+        return None  # the bot sends articles only
+    if not str(result.get("title") or "").strip():
+        return "Bad Request: RESULT_TITLE_EMPTY"
+    content = result.get("input_message_content") or {}
+    text = content.get("message_text") or ""
+    visible = plain_text(text, content.get("parse_mode"))  # refuses HTML that does not parse
+    if not visible.strip():
+        return "Bad Request: MESSAGE_EMPTY"
+    if utf16_length(visible) > MESSAGE_LIMIT:
+        return "Bad Request: MESSAGE_TOO_LONG"
+    try:
+        check_markup(result.get("reply_markup"))
+    except BadRequest as err:
+        return err.description
+    return None
 
 
 class BotMethods(TelegramState):
@@ -79,6 +140,7 @@ class BotMethods(TelegramState):
             raise BadRequest("Bad Request: message text is empty")
         if utf16_length(visible) > MESSAGE_LIMIT:
             raise BadRequest("Bad Request: message is too long")
+        check_markup(params.get("reply_markup"))
         with self.lock:
             chat = self._chat_for(params)
             message: dict[str, Any] = {
@@ -113,6 +175,7 @@ class BotMethods(TelegramState):
             return {k: v for k, v in record.items() if k in MESSAGE_FIELDS}
 
     def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any] | bool:
+        check_markup(params.get("reply_markup"))
         with self.lock:
             record = self._sent_record(self._chat_for(params), params.get("message_id"))
             record["reply_markup"] = params.get("reply_markup")
@@ -130,10 +193,35 @@ class BotMethods(TelegramState):
                                   "Bad Request: MESSAGE_TOO_LONG" if too_long else None)
 
     def api_answerInlineQuery(self, params: dict[str, Any]) -> bool:
-        malformed = not isinstance(params.get("results"), list)
+        """At most 50 results with unique ids of 1-64 bytes; an article needs a title and a
+        message of at most 4,096 characters that parses; answered within 10 s of the query."""
+        results = params.get("results")
+        refusal = None
+        if not isinstance(results, list):
+            refusal = "Bad Request: can't parse inline query results JSON object"
+        elif len(results) > INLINE_RESULTS_LIMIT:
+            refusal = "Bad Request: RESULTS_TOO_MUCH"
+        else:
+            ids = [str(r.get("id") or "") for r in results]
+            if len(set(ids)) != len(ids) or any(not 1 <= len(i.encode()) <= 64 for i in ids):
+                refusal = "Bad Request: RESULT_ID_INVALID"
+            for result in results:
+                refusal = refusal or _result_refusal(result)
+        asked = self.inline_asked.get(str(params.get("inline_query_id")))
+        if asked is not None and time.monotonic() - asked > INLINE_ANSWER_SECONDS:
+            refusal = QUERY_TOO_OLD
         return self._answer_query(
             self.inline_queries, params.get("inline_query_id"), self.inline_answers, params,
-            "Bad Request: can't parse inline query results JSON object" if malformed else None)
+            refusal)
+
+    def api_answerGuestQuery(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A guest message is answered once, with one inline result (Bot API 10.0)."""
+        result = params.get("result")
+        refusal = (_result_refusal(result) if isinstance(result, dict)
+                   else "Bad Request: can't parse inline query result JSON object")
+        self._answer_query(self.guest_queries, params.get("guest_query_id"),
+                           self.guest_answers, params, refusal)
+        return {"inline_message_id": f"guest-{params.get('guest_query_id')}"}
 
     def _answer_query(self, pending: set[str], query_id: Any, answers: list[dict[str, Any]],
                       params: dict[str, Any], refusal: str | None) -> bool:
@@ -151,13 +239,20 @@ class BotMethods(TelegramState):
 
     def api_setMyCommands(self, params: dict[str, Any]) -> bool:
         """The menu for everyone, or for users of one `language_code` (two letters: Telegram
-        refuses "zh-hans" or "pt-br" here)."""
+        refuses "zh-hans" or "pt-br" here), in one scope (private chats, groups...)."""
         commands = params.get("commands") or []
         if not isinstance(commands, list):
             raise BadRequest("Bad Request: can't parse commands JSON object")
+        if len(commands) > 100:
+            raise BadRequest("Bad Request: too many commands")
         language = _language_code(params)
+        scope = (params.get("scope") or {}).get("type", "default")
+        if scope not in SCOPES:
+            raise BadRequest("Bad Request: can't parse BotCommandScope: unsupported type")
         with self.lock:
-            if language:
+            if scope != "default":
+                self.scoped_commands[(scope, language)] = commands
+            elif language:
                 self.localized_commands[language] = commands
             else:
                 self.commands = commands
@@ -166,6 +261,9 @@ class BotMethods(TelegramState):
 
     def api_getMyCommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         language = _language_code(params)
+        scope = (params.get("scope") or {}).get("type", "default")
+        if scope != "default":
+            return self.scoped_commands.get((scope, language), [])
         return self.localized_commands.get(language, []) if language else self.commands
 
     def api_setMyDescription(self, params: dict[str, Any]) -> bool:

@@ -16,7 +16,7 @@ from tests.support.fake_bot_api.methods import BotMethods
 from tests.support.fake_bot_api.user import UserSide
 
 JSON_FIELDS = {"reply_markup", "reply_parameters", "commands", "entities", "link_preview_options",
-               "allowed_updates", "scope", "results"}
+               "allowed_updates", "scope", "results", "result", "button"}
 INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id",
               "message_thread_id", "reply_to_message_id", "cache_time"}
 

@@ -44,7 +44,13 @@ class TelegramState:
         self.callback_answers: list[dict[str, Any]] = []
         self.callback_ids: set[str] = set()  # issued and not answered yet
         self.inline_queries: set[str] = set()
+        self.inline_asked: dict[str, float] = {}  # query id -> when it was sent (monotonic)
         self.inline_answers: list[dict[str, Any]] = []
+        self.guest_queries: set[str] = set()  # guest_query_id issued and not answered yet
+        self.guest_answers: list[dict[str, Any]] = []
+        self.posted: list[dict[str, Any]] = []  # messages users posted via the bot (inline)
+        self.all_updates: list[dict[str, Any]] = []  # every update ever queued
+        self.scoped_commands: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (scope, lang)
         self.failures: list[Failure] = []
         self.confirmed_offset = 0
         self.server: ThreadingHTTPServer | None = None

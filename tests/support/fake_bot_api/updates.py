@@ -28,6 +28,7 @@ class UpdateQueue(TelegramState):
         if via:
             self.routes[payload["update_id"]] = via
         self.updates.append(payload)
+        self.all_updates.append(payload)
         self.lock.notify_all()
 
     def undelivered(self) -> int:

@@ -102,6 +102,15 @@ def test_the_menu_and_help_are_made_from_the_command_table(chat):
     assert [c["command"] for c in chat.api.localized_commands["ar"]] == [n for n, _ in MENU]
     assert chat.api.localized_commands["fr"][0]["description"] == (
         "Poser une question sur les articles")
+    # Groups and private chats get their own menus, in every language: /ask is for groups
+    # (a private chat just types), /start for private chats.
+    group = [c["command"] for c in chat.api.scoped_commands[("all_group_chats", "")]]
+    private = [c["command"] for c in chat.api.scoped_commands[("all_private_chats", "")]]
+    assert "ask" in group and "start" not in group and "sources" in group
+    assert "start" in private and "ask" not in private
+    assert [c["command"] for c in chat.api.scoped_commands[("all_group_chats", "ar")]] == group
+    assert chat.api.scoped_commands[("all_private_chats", "fr")][0]["description"] == (
+        "Repartir de zéro : la prochaine question ne fait pas suite à la dernière réponse")
     assert chat.api.descriptions[""].startswith("Ask about the news articles I hold")
     assert chat.api.descriptions["de"].startswith("Frag mich zu den Nachrichtenartikeln")
     assert [c.name for c in COMMANDS if c.description] == [name for name, _ in MENU]

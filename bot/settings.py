@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
@@ -26,6 +27,8 @@ class TelegramSettings(BaseConfig):
     telegram_webhook_port: int = Field(8443, ge=1, le=65535)
     telegram_webhook_secret: str | None = None
     telegram_webhook_max_connections: int = Field(40, ge=1, le=100)
+    # The base URL people reach the bot's web server at (article pages); None: no pages.
+    public_url: str | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     answer_workers: int = Field(2, ge=1, le=64)
@@ -35,6 +38,26 @@ class TelegramSettings(BaseConfig):
     @classmethod
     def _split(cls, value: Any) -> Any:
         return split_list(value)
+
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: Any) -> Any:
+        """An http(s) URL with a host and no query or fragment, without its trailing slash;
+        empty is unset."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            parts = urlsplit(text)
+        except ValueError as err:
+            raise ValueError(f"not a URL ({err})") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("should be an http(s) URL with a host, e.g. https://bot.example.org")
+        if parts.query or parts.fragment:
+            raise ValueError("should have no query (?...) or fragment (#...)")
+        return text.rstrip("/")
 
 
 class EngineSettings(BaseConfig):

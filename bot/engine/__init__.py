@@ -12,7 +12,7 @@ from bot.engine.answer import (
 from bot.engine.filters import Filters, Period, find_period
 from bot.engine.followup import Exchange
 from bot.engine.quote import Quote
-from bot.engine.records import ArticleRef, Catalog, IndexSummary, PushPayload
+from bot.engine.records import ArticleRef, ArticleText, Catalog, IndexSummary, PushPayload
 from bot.engine.topics import Topic, topic_words
 from index import IndexUnavailableError
 
@@ -21,6 +21,7 @@ __all__ = [
     "UNAVAILABLE",
     "Answer",
     "ArticleRef",
+    "ArticleText",
     "Catalog",
     "Engine",
     "Exchange",

@@ -31,7 +31,7 @@ from bot.engine.lookups import (
     still_there,
 )
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
-from bot.engine.records import ArticleRef, Catalog, IndexSummary
+from bot.engine.records import ArticleRef, ArticleText, Catalog, IndexSummary
 from bot.engine.search import Hit, QueryTerms, Retriever, terms
 from bot.engine.topics import Topic, best_match
 from bot.settings import Settings
@@ -227,6 +227,15 @@ class Engine:
         index = self.index
         info = index.by_article_id.get(article_id) if index else None
         return article_ref(info) if info else None
+
+    def article_text(self, article_id: str) -> ArticleText | None:
+        """An indexed article with its whole stored text (the article page); None when it is
+        not (or no longer) indexed."""
+        index = self.index
+        info = index.by_article_id.get(article_id) if index else None
+        if index is None or info is None:
+            return None
+        return ArticleText(article_ref(info), index.article_text(info.row), info.language)
 
     def first_sentence(self, article_id: str) -> Quote | None:
         """The first sentence of an article's lead paragraph; None when it is not indexed."""

@@ -34,6 +34,15 @@ class ArticleRef:
 
 
 @dataclass(frozen=True)
+class ArticleText:
+    """An indexed article with its whole stored text: every quote is `text[start:end]`."""
+
+    article: ArticleRef
+    text: str
+    language: str | None  # as declared or read off the text ("en"); None when undecided
+
+
+@dataclass(frozen=True)
 class IndexSummary:
     """What /about and /stats show of the served index."""
 

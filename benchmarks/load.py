@@ -3,7 +3,9 @@
     .venv/bin/python -m benchmarks.load [--burst 500] [--rate 4] [--seconds 60] [--squad F]
 
 A burst of questions, then a steady rate for a bounded time during which the index is rebuilt
-and hot-swapped, and one user floods. Everything stays on 127.0.0.1 and stops by itself.
+and hot-swapped, and one user floods; then inline queries (`@bot question` in any chat) at the
+same rate, timed to the bot's answerInlineQuery (Telegram drops answers later than 10 s).
+Everything stays on 127.0.0.1 and stops by itself.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=4.0, help="questions per second, steady")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the steady phase")
     parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev_subset.json")
+    parser.add_argument("--inline", type=int, default=200, help="inline queries, last phase")
     args = parse_with_cpu_line(parser, argv)
     work, env = prepare(args.squad)
     questions = QUESTIONS + squad_questions(args.squad)
@@ -114,13 +117,14 @@ def main(argv: list[str] | None = None) -> None:
         burst = burst_phase(api, chats, questions, rng, args.burst)
         steady = steady_phase(api, chats, questions, rng, args, env)
         swapped = answers_late_news(api)
+        inline = inline_phase(api, questions, rng, args.inline, args.rate)
         rss = peak_rss_mb(bot.pid)
     finally:
         bot.terminate()
         bot.wait(20)
         api.stop()
-    report([["burst", *burst], [f"steady {args.rate}/s + index swap + flood", *steady]], rss,
-           swapped)
+    report([["burst", *burst], [f"steady {args.rate}/s + index swap + flood", *steady],
+            [f"inline queries {args.rate}/s", *inline]], rss, swapped)
 
 
 def small_corpus(work: Path, squad_path: Path) -> Path:
@@ -156,6 +160,15 @@ def stamped_api() -> FakeTelegram:
         return message
 
     api.api_sendMessage = stamped  # type: ignore[method-assign]
+    original_inline = api.api_answerInlineQuery
+
+    def stamped_inline(params):  # when each inline answer arrived
+        answered = original_inline(params)
+        with api.lock:
+            api.inline_answers[-1]["_received"] = time.monotonic()
+        return answered
+
+    api.api_answerInlineQuery = stamped_inline  # type: ignore[method-assign]
     return api
 
 
@@ -203,6 +216,29 @@ def steady_phase(api: FakeTelegram, chats: list[int], questions: list[str],
         rebuild.wait(300)
     wait_answered(steady, n, timeout=300, exclude={FLOODER})
     return phase_row(steady, args.seconds, exclude={FLOODER})
+
+
+def inline_phase(api: FakeTelegram, questions: list[str], rng: random.Random, count: int,
+                 rate: float) -> list[object]:
+    """`count` inline queries at `rate` per second, each from its own user (the per-user
+    limit is not what is measured); latency from the query to answerInlineQuery."""
+    asked: dict[str, float] = {}
+    start = time.monotonic()
+    for n in range(count):
+        asked[api.inline_query(rng.choice(questions), user_id=50_000 + n)] = time.monotonic()
+        time.sleep(max(0.0, start + (n + 1) / rate - time.monotonic()))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with api.lock:
+            done = {a["inline_query_id"]: a["_received"] for a in api.inline_answers
+                    if a.get("inline_query_id") in asked and "_received" in a}
+        if len(done) >= count:
+            break
+        time.sleep(0.5)
+    latencies = [(done[q] - t) * 1000 for q, t in asked.items() if q in done]
+    seconds = time.monotonic() - start
+    return [count, len(done), count - len(done), percentile(latencies, 50),
+            percentile(latencies, 95), percentile(latencies, 99), len(done) / seconds]
 
 
 def answers_late_news(api: FakeTelegram) -> bool:

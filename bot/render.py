@@ -318,8 +318,12 @@ def paragraph_pages(quote: Quote, max_pages: int, tr: Translator = ENGLISH) -> l
 
 
 def answer_html(answer: Answer, quotes: list[Quote] | None = None,
-                tr: Translator = ENGLISH) -> list[str]:
-    """The messages of an answer in Telegram HTML (escaped), split to Telegram's limit."""
+                tr: Translator = ENGLISH,
+                paragraphs: Sequence[Quote | None] | None = None) -> list[str]:
+    """The messages of an answer in Telegram HTML (escaped), split to Telegram's limit;
+    `paragraphs` (one per quote shown, or None) go under their quotes as expandable
+    blockquotes when the whole fits one message (else the "Full paragraph" button shows
+    them)."""
     if answer.error:
         return [escape(engine_message(answer.error, tr))]
     if answer.help:
@@ -329,7 +333,7 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None,
         return pack([Block(escape(line), line) for line in out], separator="\n")
     head = filters_head(answer.filters, tr)
     if head is not None:
-        rest = answer_html(_unfiltered(answer), quotes, tr)
+        rest = answer_html(_unfiltered(answer), quotes, tr, paragraphs)
         return pack([Block(escape(head), head), *(Block(page, page) for page in rest)],
                     separator="\n")
     if answer.abstained:
@@ -346,8 +350,19 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None,
     if answer.followup_of:
         said = tr.say(FOLLOWING_UP, question=answer.followup_of)
         blocks.append(Block(escape(said), said))
-    for quote in quotes if quotes is not None else answer.quotes:
-        blocks.extend(quote_blocks(quote.text, attribution_html(quote, tr), tr=tr))
+    shown = quotes if quotes is not None else answer.quotes
+    around = list(paragraphs) if paragraphs is not None else [None] * len(shown)
+    for quote, paragraph in zip(shown, around, strict=True):
+        quoted = quote_blocks(quote.text, attribution_html(quote, tr), tr=tr)
+        if paragraph is not None and len(quoted) == 1 and paragraph.text.strip() != \
+                quote.text.strip():
+            folded = Block(f"<blockquote expandable>{escape(tr.isolate(paragraph.text), False)}"
+                           "</blockquote>", tr.isolate(paragraph.text))
+            whole = Block(f"{quoted[0].html}\n{folded.html}",
+                          f"{quoted[0].visible}\n{folded.visible}")
+            if utf16_len(whole.visible) <= TELEGRAM_LIMIT:
+                quoted = [whole]
+        blocks.extend(quoted)
     return pack(blocks)
 
 

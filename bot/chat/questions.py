@@ -138,7 +138,9 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
                 update_id))
     shown = answer.quotes[:svc.settings.max_quotes]
     pages = await loop.run_in_executor(
-        svc.executor, lambda: render.answer_html(answer, quotes=shown, tr=tr))
+        svc.executor, lambda: render.answer_html(
+            answer, quotes=shown, tr=tr,
+            paragraphs=[svc.engine.paragraph(q) for q in shown]))
     reach = (await loop.run_in_executor(
         svc.executor, lambda: reach_of(answer, svc, context.bot.username, tr))
         if progress.answer_id is not None else None)

@@ -1,6 +1,6 @@
 """Verbatim in every chat, against the fake Bot API server with the real bot process: inline
 quote cards and the message a chosen card posts, guest mode, links to a quote (/start q_<id>)
-with the Share / Copy / Link buttons, the welcome when added to a group and the leaving
+with the Share / Copy / Link buttons, the paragraph folded under a quote, the welcome when added to a group and the leaving
 recorded, group and private menus, and a reaction stored as feedback."""
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ def test_guest_mention_answers_in_place_from_the_replied_claim(api, bot):
 def test_a_link_to_a_quote_opens_it_and_the_share_and_copy_buttons(api, bot):
     chat = 4300
     reply = _say(api, chat, QUESTION)
+    # The quote's whole paragraph folded under it (Telegram's expandable blockquote).
+    folded = reply["html"].split("<blockquote expandable>", 1)[1].split("</blockquote>")[0]
+    assert "The Qasr Bin Ghashir area is about 26 km from Tripoli" in folded
+    assert len(folded) > len("The Qasr Bin Ghashir area is about 26 km from Tripoli, ") * 3
     buttons = _buttons(reply)
     assert buttons["Share"]["switch_inline_query"] == QUESTION
     copy = buttons["Copy"]["copy_text"]["text"]

@@ -23,6 +23,7 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot import render
+from bot.article_page import article_page_url
 from bot.chat.context import ChatContext, Services
 from bot.chat.limits import SLOW_DOWN, over_limit
 from bot.chat.links import deep_link, link_id, share_query
@@ -42,17 +43,22 @@ ASK_THIS = N_("Ask this")
 NOT_ANSWERED = N_("The articles do not answer that")
 NOT_ANSWERED_TEXT = N_("The articles I hold do not answer “{question}”.")
 OPEN_BOT = N_("Open the bot")
+OPEN_ARTICLE = N_("Open in article")
 
 
-def card_html(quote: Quote, link: str | None, tr: Translator) -> str | None:
-    """The message a card posts: the quote as a blockquote, its attribution, and the link to
-    it; None when the quote does not fit one message."""
+def card_html(quote: Quote, link: str | None, tr: Translator,
+              page: str | None = None) -> str | None:
+    """The message a card posts: the quote as a blockquote, its attribution, and the links to
+    it (the bot; its article page when PUBLIC_URL is set); None when it does not fit one
+    message."""
     blocks = render.quote_blocks(quote.text, render.attribution_html(quote, tr), tr=tr)
     if len(blocks) != 1:
         return None
     html = blocks[0].html
-    if link:
-        html += f'\n<a href="{escape(link)}">{escape(tr.say(OPEN_BOT))}</a>'
+    links = [f'<a href="{escape(url)}">{escape(tr.say(label))}</a>'
+             for url, label in ((page, OPEN_ARTICLE), (link, OPEN_BOT)) if url]
+    if links:
+        html += "\n" + " · ".join(links)
     return html if render.utf16_len(blocks[0].visible) + 40 <= render.TELEGRAM_LIMIT else None
 
 
@@ -81,7 +87,7 @@ def cards(answer: Answer, svc: Services, username: str | None, tr: Translator,
         svc.state.link_quote(quote_link, quote.article_id, quote.start, quote.end, quote.text,
                              answer.index_version)
         link = deep_link(username, quote_link)
-        html = card_html(quote, link, tr)
+        html = card_html(quote, link, tr, article_page_url(svc.settings.public_url, quote))
         if html is None:
             continue
         buttons = [InlineKeyboardButton(tr.gettext(N_("Share")),
@@ -171,6 +177,12 @@ def guest_question(message: Message) -> str:
     own = " ".join(_MENTION.sub(" ", message.text or "").split())
     replied = message.reply_to_message
     quoted = (replied.text or replied.caption or "") if replied is not None else ""
+    if not quoted:  # the Bot API may carry the replied-to messages as reference_messages
+        for reference in message.api_kwargs.get("reference_messages") or ():
+            if isinstance(reference, dict) and (reference.get("text") or
+                                                reference.get("caption")):
+                quoted = reference.get("text") or reference.get("caption") or ""
+                break
     if quoted and len(own.split()) <= 4:  # "is this true?", "source?": the claim is asked
         return " ".join(quoted.split())
     return own

@@ -14,6 +14,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot import render
+from bot.article_page import article_page_url
 from bot.chat.buttons import keyboard
 from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import within_limits
@@ -165,7 +166,7 @@ def reach_of(answer: Answer, svc: Services, username: str | None,
                          answer.index_version)
     link = deep_link(username, quote_link)
     return Reach(share=share_query(answer.question), copy=copy_text(quote, link, tr),
-                 link=link)
+                 link=link, page=article_page_url(svc.settings.public_url, quote))
 
 
 def leaned_on(message: Message, bot_id: int, svc: Services) -> Exchange | None:

@@ -156,6 +156,21 @@ def test_the_quote_is_highlighted_and_in_view_on_a_phone(browser, site, corpus, 
     assert highlighted_pixels(seen.screenshot) > 2000
 
 
+def test_an_answer_opens_its_quote_in_the_article_page(api, browser, site, corpus):
+    """The "Open in article" button under an answer leads to the page, its quote marked."""
+    _, quote = corpus
+    before = len(api.messages_to(4600))
+    api.user_message(4600, "How far is Qasr Bin Ghashir from Tripoli?", user_id=4600)
+    reply = api.wait_for(lambda m: m["chat"]["id"] == 4600
+                         and len(api.messages_to(4600)) > before, timeout=60)[before]
+    (url,) = [b["url"] for row in reply["reply_markup"]["inline_keyboard"] for b in row
+              if b["text"] == "Open in article"]
+    assert url.startswith(site + "/a/")
+    dom = lxml.html.fromstring(browser.visit(url, LAYOUT).html)
+    marked = dom.xpath('//mark[@id="quote"]')[0].text_content()
+    assert marked == quote.text and marked in reply["text"]
+
+
 def test_without_its_script_the_page_opens_at_the_top(browser, site, corpus):
     """The check above means something: with scripts off the same page stays at the top and
     the quote is below the first screen, its highlight out of view."""

@@ -1,7 +1,8 @@
 """Verbatim in every chat, against the fake Bot API server with the real bot process: inline
 quote cards and the message a chosen card posts, guest mode, links to a quote (/start q_<id>)
-with the Share / Copy / Link buttons, the paragraph folded under a quote, the welcome when added to a group and the leaving
-recorded, group and private menus, and a reaction stored as feedback."""
+with the Share / Copy / Link buttons, the paragraph folded under a quote, the welcome when
+added to a group and the leaving recorded, group and private menus, and a reaction stored as
+feedback."""
 
 from __future__ import annotations
 

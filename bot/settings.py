@@ -29,6 +29,7 @@ class TelegramSettings(BaseConfig):
     telegram_webhook_max_connections: int = Field(40, ge=1, le=100)
     # The base URL people reach the bot's web server at (article pages); None: no pages.
     public_url: str | None = None
+    article_web_app: bool = False  # "Open in article" as a Mini App in private chats (https)
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     answer_workers: int = Field(2, ge=1, le=64)

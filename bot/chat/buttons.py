@@ -13,6 +13,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     Update,
+    WebAppInfo,
 )
 
 from bot import render
@@ -69,7 +70,9 @@ def reach_rows(reach: Reach, tr: Translator = ENGLISH) -> list[list[InlineKeyboa
         row.append(InlineKeyboardButton(tr.gettext(N_("Link")), url=reach.link))
     rows = [row]
     if reach.page:
-        rows.append([InlineKeyboardButton(tr.gettext(N_("Open in article")), url=reach.page)])
+        label = tr.gettext(N_("Open in article"))
+        rows.append([InlineKeyboardButton(label, web_app=WebAppInfo(reach.page))
+                     if reach.web_app else InlineKeyboardButton(label, url=reach.page)])
     return rows
 
 

@@ -29,6 +29,7 @@ class Reach:
     copy: str | None = None
     link: str | None = None
     page: str | None = None
+    web_app: bool = False  # open the page as a Mini App (private chats, https only)
 
 
 def link_id(quote: Quote, index_version: str | None) -> str:

@@ -143,7 +143,8 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
             answer, quotes=shown, tr=tr,
             paragraphs=[svc.engine.paragraph(q) for q in shown]))
     reach = (await loop.run_in_executor(
-        svc.executor, lambda: reach_of(answer, svc, context.bot.username, tr))
+        svc.executor, lambda: reach_of(answer, svc, context.bot.username, tr,
+                                       private=not is_group(message)))
         if progress.answer_id is not None else None)
     markup = keyboard(answer, progress.answer_id, more=len(answer.quotes) > len(shown), tr=tr,
                       reach=reach)
@@ -154,10 +155,11 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
             message.chat_id, sent, answer_id))
 
 
-def reach_of(answer: Answer, svc: Services, username: str | None,
-             tr: Translator) -> Reach | None:
-    """The Share, Copy and Link buttons of an answer (its first quote's link kept in the
-    state database); None when it quotes nothing."""
+def reach_of(answer: Answer, svc: Services, username: str | None, tr: Translator,
+             private: bool = False) -> Reach | None:
+    """The Share, Copy, Link and Open in article buttons of an answer (its first quote's
+    link kept in the state database); None when it quotes nothing. `private`: a private chat
+    (where Telegram allows a Mini App button)."""
     if answer.abstained or not answer.quotes:
         return None
     quote = answer.quotes[0]
@@ -165,8 +167,11 @@ def reach_of(answer: Answer, svc: Services, username: str | None,
     svc.state.link_quote(quote_link, quote.article_id, quote.start, quote.end, quote.text,
                          answer.index_version)
     link = deep_link(username, quote_link)
+    page = article_page_url(svc.settings.public_url, quote)
+    web_app = (svc.settings.article_web_app and private and page is not None
+               and page.startswith("https://"))
     return Reach(share=share_query(answer.question), copy=copy_text(quote, link, tr),
-                 link=link, page=article_page_url(svc.settings.public_url, quote))
+                 link=link, page=page, web_app=web_app)
 
 
 def leaned_on(message: Message, bot_id: int, svc: Services) -> Exchange | None:

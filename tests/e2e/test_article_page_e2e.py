@@ -96,9 +96,9 @@ def webhook(corpus, tmp_path_factory):
     data = tmp_path_factory.mktemp("webhook-data")
     bot = BotProcess(api, settings.model_copy(update={"data_dir": data}),
                      {"TELEGRAM_WEBHOOK_URL": f"{base}/hook", "TELEGRAM_WEBHOOK_PORT": str(port),
-                      "PUBLIC_URL": "https://bot.example.org/"})
+                      "PUBLIC_URL": "https://bot.example.org/", "ARTICLE_WEB_APP": "true"})
     try:
-        yield bot, base
+        yield bot, base, api
     finally:
         bot.stop()
         api.stop()
@@ -229,7 +229,7 @@ def test_the_headers_are_strict_and_errors_are_pages(site, corpus):
 
 
 def test_the_webhook_server_serves_the_pages_beside_healthz(webhook, corpus):
-    bot, base = webhook
+    bot, base, _ = webhook
     _, quote = corpus
     wait_for(f"{base}/healthz", bot, status=200)
     url = article_page_url("https://bot.example.org", quote) or ""
@@ -238,3 +238,22 @@ def test_the_webhook_server_serves_the_pages_beside_healthz(webhook, corpus):
     assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     mark = lxml.html.fromstring(page.text).xpath('//mark[@id="quote"]')[0]
     assert mark.text_content() == quote.text
+
+
+def test_open_in_article_is_a_mini_app_in_private_chats_and_a_link_in_groups(webhook):
+    """ARTICLE_WEB_APP with an https PUBLIC_URL: a web_app button where Telegram allows one
+    (private chats; the fake server refuses it in groups, as Telegram does), a link elsewhere."""
+    bot, base, api = webhook
+    wait_for(f"{base}/healthz", bot, status=200)
+    api.add_chat(-4701, "supergroup", "Desk")
+    found = {}
+    for chat, text in ((4700, QUESTION), (-4701, f"/ask {QUESTION}")):
+        before = len(api.messages_to(chat))
+        api.user_message(chat, text, user_id=4700)
+        reply = api.wait_for(lambda m, c=chat, b=before: m["chat"]["id"] == c
+                             and len(api.messages_to(c)) > b, timeout=60)[before]
+        (found[chat],) = [b for row in reply["reply_markup"]["inline_keyboard"] for b in row
+                          if b["text"] == "Open in article"]
+    assert found[4700]["web_app"]["url"].startswith("https://bot.example.org/a/")
+    assert "url" not in found[4700]
+    assert found[-4701]["url"].startswith("https://bot.example.org/a/")

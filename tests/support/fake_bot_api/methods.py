@@ -38,36 +38,44 @@ BUTTON_KINDS = ("url", "callback_data", "web_app", "login_url", "switch_inline_q
                 "copy_text", "callback_game", "pay")
 
 
-def check_markup(markup: Any) -> None:
+def check_markup(markup: Any, chat_type: str | None = None) -> None:
     """Refuse an inline keyboard as Telegram does: each button a text and exactly one action,
-    callback data of 1-64 bytes, copy text of 1-256 characters, http(s) or tg:// URLs."""
+    callback data of 1-64 bytes, copy text of 1-256 characters, http(s) or tg:// URLs, Mini
+    App (web_app) buttons only with https and only in private chats."""
     if not markup:
         return
     rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
-    if rows is None:
-        return  # a reply keyboard or a removal: not used by the bot
-    for row in rows:
+    for row in rows or ():  # None: a reply keyboard or a removal, not used by the bot
         for button in row:
-            if not str(button.get("text") or "").strip():
-                raise BadRequest("Bad Request: text buttons are unallowed in the inline keyboard")
-            kinds = [k for k in BUTTON_KINDS if k in button]
-            if len(kinds) != 1:
-                raise BadRequest("Bad Request: can't parse inline keyboard button: exactly one "
-                                 "of the optional fields must be used")
-            data = button.get("callback_data")
-            if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
-                raise BadRequest("Bad Request: BUTTON_DATA_INVALID")
-            copy = button.get("copy_text")
-            if copy is not None and not 1 <= len((copy or {}).get("text") or "") \
-                    <= COPY_TEXT_LIMIT:
-                raise BadRequest("Bad Request: BUTTON_COPY_TEXT_INVALID")
-            url = button.get("url")
-            if url is not None and not re.match(r"(https?|tg)://[^\s]+$", str(url)):
-                raise BadRequest(f"Bad Request: inline keyboard button URL '{url}' is invalid: "
-                                 "wrong HTTP URL")
-            query = button.get("switch_inline_query")
-            if query is not None and len(str(query)) > 256:
-                raise BadRequest("Bad Request: BUTTON_SWITCH_INLINE_INVALID")
+            refusal = _button_refusal(button, chat_type)
+            if refusal:
+                raise BadRequest(f"Bad Request: {refusal}")
+
+
+def _button_refusal(button: dict[str, Any], chat_type: str | None) -> str | None:
+    if not str(button.get("text") or "").strip():
+        return "text buttons are unallowed in the inline keyboard"
+    if len([k for k in BUTTON_KINDS if k in button]) != 1:
+        return ("can't parse inline keyboard button: exactly one of the optional fields must "
+                "be used")
+    data = button.get("callback_data")
+    if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
+        return "BUTTON_DATA_INVALID"
+    copy = button.get("copy_text")
+    if copy is not None and not 1 <= len((copy or {}).get("text") or "") <= COPY_TEXT_LIMIT:
+        return "BUTTON_COPY_TEXT_INVALID"
+    url = button.get("url")
+    if url is not None and not re.match(r"(https?|tg)://[^\s]+$", str(url)):
+        return f"inline keyboard button URL '{url}' is invalid: wrong HTTP URL"
+    query = button.get("switch_inline_query")
+    if query is not None and len(str(query)) > 256:
+        return "BUTTON_SWITCH_INLINE_INVALID"
+    web_app = button.get("web_app")
+    if web_app is not None and chat_type != "private":
+        return "BUTTON_TYPE_INVALID"
+    if web_app is not None and not str((web_app or {}).get("url") or "").startswith("https://"):
+        return "BUTTON_URL_INVALID"
+    return None
 
 
 def _language_code(params: dict[str, Any]) -> str:
@@ -140,9 +148,9 @@ class BotMethods(TelegramState):
             raise BadRequest("Bad Request: message text is empty")
         if utf16_length(visible) > MESSAGE_LIMIT:
             raise BadRequest("Bad Request: message is too long")
-        check_markup(params.get("reply_markup"))
         with self.lock:
             chat = self._chat_for(params)
+            check_markup(params.get("reply_markup"), chat.type)
             message: dict[str, Any] = {
                 "message_id": self._next_message_id(chat.id), "date": int(time.time()),
                 "chat": self._chat_json(chat),
@@ -175,7 +183,7 @@ class BotMethods(TelegramState):
             return {k: v for k, v in record.items() if k in MESSAGE_FIELDS}
 
     def api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any] | bool:
-        check_markup(params.get("reply_markup"))
+        check_markup(params.get("reply_markup"), self._chat_for(params).type)
         with self.lock:
             record = self._sent_record(self._chat_for(params), params.get("message_id"))
             record["reply_markup"] = params.get("reply_markup")

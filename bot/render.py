@@ -223,14 +223,52 @@ def _head(title: str, url: str | None, tr: Translator = ENGLISH) -> str:
     return f"<b>{shown}</b>"
 
 
+def date_html(published: str, tr: Translator = ENGLISH) -> str:
+    """A publication date as a Telegram date_time entity (the reader's app shows it in their
+    language, long form), its text the date as stored (what older apps show). A date without
+    a time is taken at noon UTC, which is the same calendar day from UTC-11 to UTC+11."""
+    shown = escape(tr.isolate(published))
+    moment = _moment(published)
+    return shown if moment is None else f'<tg-time unix="{moment}" format="D">{shown}</tg-time>'
+
+
+def _moment(published: str) -> int | None:
+    """Unix time of an ISO date or time (UTC unless it says otherwise); None when unreadable."""
+    try:
+        if len(published) == 10:
+            day = dt.date.fromisoformat(published)
+            return int(dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.UTC).timestamp())
+        moment = dt.datetime.fromisoformat(published.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    stamp = int(moment.timestamp())
+    return stamp if stamp >= 0 else None
+
+
+def _meta_html(values: Sequence[tuple[str | None, bool]], tr: Translator) -> tuple[str, str]:
+    """Source · date ... as (HTML, visible text); (value, is_date) pairs, unknown ones left
+    out."""
+    html, visible = [], []
+    for value, is_date in values:
+        if not value:
+            continue
+        text = tr.isolate(value if is_date else shorten(value))
+        html.append(date_html(value, tr) if is_date else escape(text))
+        visible.append(text)
+    return " · ".join(html), " · ".join(visible)
+
+
 def attribution_html(quote: Quote, tr: Translator = ENGLISH) -> Block:
     """— title (linked) · source · date · paragraph, leaving out what is unknown."""
     title = shorten(quote.title)
     head = _head(title, quote.url, tr)
-    rest = [tr.isolate(shorten(value)) for value in (quote.source, quote.published) if value]
-    rest.append(tr.say(PARAGRAPH, number=quote.paragraph))
-    tail = " · ".join(rest)
-    return Block(f"— {head} · {escape(tail)}", f"— {tr.isolate(title)} · {tail}")
+    meta, shown = _meta_html([(quote.source, False), (quote.published, True)], tr)
+    number = tr.say(PARAGRAPH, number=quote.paragraph)
+    tail_html = f"{meta} · {escape(number)}" if meta else escape(number)
+    tail = f"{shown} · {number}" if shown else number
+    return Block(f"— {head} · {tail_html}", f"— {tr.isolate(title)} · {tail}")
 
 
 def _blockquote(text: str, tr: Translator) -> Block:
@@ -370,9 +408,8 @@ def _article_line(article: ArticleRef, tr: Translator) -> Block:
     """Title (linked) · source · date."""
     title = shorten(article.title)
     head = _head(title, article.url, tr)
-    rest = " · ".join(tr.isolate(shorten(value))
-                      for value in (article.source, article.published) if value)
-    return Block(head + (f" · {escape(rest)}" if rest else ""),
+    meta, rest = _meta_html([(article.source, False), (article.published, True)], tr)
+    return Block(head + (f" · {meta}" if meta else ""),
                  tr.isolate(title) + (f" · {rest}" if rest else ""))
 
 

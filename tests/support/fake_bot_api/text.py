@@ -8,7 +8,8 @@ import re
 from tests.support.fake_bot_api.errors import BadRequest
 
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-                "a", "code", "pre", "blockquote", "tg-emoji"}
+                "a", "code", "pre", "blockquote", "tg-emoji", "tg-time"}
+DATE_TIME_FORMAT = re.compile(r"r|w?[dD]?[tT]?")  # Bot API date_time entities
 MESSAGE_LIMIT = 4096  # UTF-16 code units of visible text
 CALLBACK_TEXT_LIMIT = 200  # characters of an answerCallbackQuery notification
 
@@ -26,6 +27,13 @@ class _TelegramHTML(html.parser.HTMLParser):
             raise BadRequest(f"Bad Request: can't parse entities: unsupported start tag \"{tag}\"")
         if tag == "a" and not dict(attrs).get("href"):
             raise BadRequest("Bad Request: can't parse entities: <a> without href")
+        if tag == "tg-time":
+            values = dict(attrs)
+            if not (values.get("unix") or "").isdigit():
+                raise BadRequest("Bad Request: can't parse entities: <tg-time> needs a unix "
+                                 "time")
+            if not DATE_TIME_FORMAT.fullmatch(values.get("format") or ""):
+                raise BadRequest("Bad Request: can't parse entities: invalid date time format")
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:

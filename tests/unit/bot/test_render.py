@@ -65,3 +65,15 @@ def test_abstention_and_errors_render_plainly():
     assert "do not answer" in html
     (err,) = answer_html(Answer("<b>", True, error="The question is too long (5 > 1) <b>"))
     assert "&lt;b&gt;" in err
+
+
+def test_publication_dates_are_date_time_entities_with_the_stored_date_as_text():
+    dated = attribution_html(quote(source="Example News", published="2026-12-03"))
+    # Noon UTC: the same calendar day for readers from UTC-11 to UTC+11; "D": long date.
+    assert '<tg-time unix="1796299200" format="D">2026-12-03</tg-time>' in dated.html
+    assert plain_text(dated.html, "HTML") == dated.visible  # the fake parses it as Telegram
+    assert dated.visible == "— Title · Example News · 2026-12-03 · paragraph 2"
+    timed = attribution_html(quote(published="2024-05-01T09:00:00Z"))
+    assert 'unix="1714554000"' in timed.html
+    odd = attribution_html(quote(published="spring 2024"))  # unreadable: plain text
+    assert "tg-time" not in odd.html and "spring 2024" in odd.html

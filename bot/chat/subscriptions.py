@@ -40,7 +40,7 @@ async def on_latest(update: Update, context: ChatContext) -> None:
         await reply(message, escape(engine_message(UNAVAILABLE, tr)))
         return
     period = None
-    if said:  # "/latest last week", "/latest 10 since Monday"
+    if any(c.isalpha() for c in said):  # "/latest last week", "/latest 10 since Monday"
         period, left = find_period(said, tr.language, dt.date.today())
         if period is None or topic_words(left):
             await reply(message, tr.say_html(N_(

@@ -1,5 +1,5 @@
-"""Indexing: corpus files to a versioned index of immutable segments (FAISS + SQLite) on disk:
-build, merge, publish, read."""
+"""Indexing: corpus files to a versioned index of immutable segments (FAISS + SQLite) on disk,
+or to tables in PostgreSQL with pgvector (index.pg): build, merge, publish, read."""
 
 from index.build import BuildSummary, build_index, encoded_texts
 from index.chunk import (
@@ -17,6 +17,7 @@ from index.languages import primary as primary_language
 from index.languages import same_language
 from index.lexical import Bm25
 from index.merge import MergeSummary, merge_index
+from index.pg import PgIndex, PgSource, build_pg_index
 from index.publish import (
     FORMAT_VERSION,
     MANIFEST,
@@ -30,6 +31,7 @@ from index.publish import (
 from index.reader import REBUILD, ArticleInfo, IndexUnavailableError, LoadedIndex, load_index
 from index.segment import CATALOG, LEXICAL, PASSAGES, SENTENCES, Segment, SegmentInfo
 from index.store import FaissStore, VectorStore, choose_kind
+from index.view import IndexView, Lexical
 
 __all__ = [
     "CATALOG",
@@ -48,15 +50,20 @@ __all__ = [
     "FaissStore",
     "IndexBusyError",
     "IndexUnavailableError",
+    "IndexView",
+    "Lexical",
     "LoadedIndex",
     "Manifest",
     "MergeSummary",
     "Passage",
+    "PgIndex",
+    "PgSource",
     "Segment",
     "SegmentInfo",
     "Span",
     "VectorStore",
     "build_index",
+    "build_pg_index",
     "choose_kind",
     "current_version",
     "detect_language",

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import logging
 import shutil
+import sqlite3
 import time
 from collections import defaultdict
 from contextlib import closing
@@ -60,6 +61,7 @@ class BuildSummary:
     deleted_articles: int = 0
     converted: bool = False
     merges: list[str] = field(default_factory=list)
+    location: str | None = None  # where a PostgreSQL index is (None: the FAISS index)
 
     def lines(self) -> list[str]:
         rate = self.embedded_passages / self.seconds if self.seconds else 0.0
@@ -75,7 +77,11 @@ class BuildSummary:
             f"Time: {self.seconds:.1f} s, {rate:.1f} passages/s "
             f"({self.embedded_texts} texts encoded in {self.embed_seconds:.1f} s)",
             f"Index size on disk: {self.size_bytes / 1e6:.1f} MB in {self.segments} segments "
-            f"({self.deleted_articles} deleted articles kept until a merge); {state}",
+            f"({self.deleted_articles} deleted articles kept until a merge); {state}"
+            if self.location is None else
+            f"Index size in {self.location}: {self.size_bytes / 1e6:.1f} MB "
+            f"({self.deleted_articles} retired articles kept for readers of the version "
+            f"before); {state}",
         ]
         if self.converted:
             lines.insert(0, "Converted the index to segments (format "
@@ -329,32 +335,42 @@ def _new_segment(root: Path, articles: list[Article], encoder: Encoder, settings
     each article's row in `rows`); its manifest entry."""
     folder = root / segment.new_name()
     folder.mkdir()
+    with closing(catalog.connect(folder / segment.CATALOG)) as conn:
+        catalog.create(conn)
+        passage_vectors, sentence_vectors = embed_articles(conn, articles, encoder, settings,
+                                                           summary, progress, ids, rows)
+        return segment.finish(folder, conn, passage_vectors, sentence_vectors, settings)
+
+
+def embed_articles(conn: sqlite3.Connection, articles: list[Article], encoder: Encoder,
+                   settings: IndexSettings, summary: BuildSummary, progress: bool, ids: RowIds,
+                   rows: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Insert `articles` into the (created) catalog of `conn`, committed, with ids from `ids`
+    (each article's row recorded in `rows`), and embed them: the passage and the sentence
+    vectors in id order (a passage of one sentence lends it its vector). Both backends build
+    through this, so their passages, sentences and vectors are the same."""
     chunks, texts = encoded_texts(articles, settings.max_passage_words)
     vectors = _encode_once(encoder, texts, progress, summary)
     added_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     passage_vectors: list[np.ndarray] = []
     sentence_vectors: list[np.ndarray] = []
     at = 0
-    with closing(catalog.connect(folder / segment.CATALOG)) as conn:
-        catalog.create(conn)
-        for article, article_passages in zip(articles, chunks, strict=True):
-            rows[article.article_id] = ids.article
-            for p in article_passages:
-                passage_vectors.append(vectors[at])
-                at += 1
-                if len(p.sentences) > 1:
-                    sentence_vectors.extend(vectors[at:at + len(p.sentences)])
-                    at += len(p.sentences)
-                else:
-                    sentence_vectors.extend([vectors[at - 1]] * len(p.sentences))
-            summary.embedded_passages += len(article_passages)
-            catalog.insert_article(conn, article, article_passages, added_at, ids)
-        conn.commit()
-        dimension = encoder.dimension
-        return segment.finish(folder, conn,
-                              np.asarray(passage_vectors, np.float32).reshape(-1, dimension),
-                              np.asarray(sentence_vectors, np.float32).reshape(-1, dimension),
-                              settings)
+    for article, article_passages in zip(articles, chunks, strict=True):
+        rows[article.article_id] = ids.article
+        for p in article_passages:
+            passage_vectors.append(vectors[at])
+            at += 1
+            if len(p.sentences) > 1:
+                sentence_vectors.extend(vectors[at:at + len(p.sentences)])
+                at += len(p.sentences)
+            else:
+                sentence_vectors.extend([vectors[at - 1]] * len(p.sentences))
+        summary.embedded_passages += len(article_passages)
+        catalog.insert_article(conn, article, article_passages, added_at, ids)
+    conn.commit()
+    dimension = encoder.dimension
+    return (np.asarray(passage_vectors, np.float32).reshape(-1, dimension),
+            np.asarray(sentence_vectors, np.float32).reshape(-1, dimension))
 
 
 def convert_legacy(old: Path, folder: Path, settings: IndexSettings

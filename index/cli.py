@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from index.build import build_index
 from index.encoders import ModelError
 from index.merge import merge_index
+from index.pg import IndexDatabaseError, build_pg_index
 from index.publish import IndexBusyError, current_version
 from index.settings import BaseConfig, IndexSettings, SourceSettings, describe_error
 from index.sources import (
@@ -118,9 +119,13 @@ def _read(args: argparse.Namespace, settings: IndexSettings) -> Corpus | int:
 def _build(args: argparse.Namespace, settings: IndexSettings, corpus: Corpus) -> int:
     """Build and print the summary; 0, 2 (model, busy index, disk) or 130 (interrupted)."""
     index_dir = args.index_dir or settings.resolved_index_dir
-    summary = _writing(index_dir, lambda: build_index(
-        corpus, index_dir, settings, full=args.full,
-        progress=not args.quiet and sys.stderr.isatty()))
+    progress = not args.quiet and sys.stderr.isatty()
+    if settings.index_backend == "postgresql":
+        summary = _writing(index_dir, lambda: build_pg_index(corpus, settings, full=args.full,
+                                                             progress=progress))
+    else:
+        summary = _writing(index_dir, lambda: build_index(
+            corpus, index_dir, settings, full=args.full, progress=progress))
     if isinstance(summary, int):
         return summary
     for line in summary.lines():
@@ -131,6 +136,9 @@ def _build(args: argparse.Namespace, settings: IndexSettings, corpus: Corpus) ->
 def _merge(args: argparse.Namespace, settings: IndexSettings) -> int:
     """`--merge`: every segment into one; 0, or 2 (no index, busy, disk)."""
     index_dir = args.index_dir or settings.resolved_index_dir
+    if settings.index_backend == "postgresql":
+        print("Nothing to merge: the PostgreSQL index has no segments")
+        return 0
     if current_version(index_dir) is None:
         print(f"error: no index in {index_dir} to merge", file=sys.stderr)
         return 2
@@ -156,6 +164,8 @@ def _writing(index_dir: Path, write: Callable[[], Result]) -> Result | int:
         print(f"error: {err}", file=sys.stderr)
     except IndexBusyError as err:
         print(f"error: {err}; try again when it has finished", file=sys.stderr)
+    except IndexDatabaseError as err:
+        print(f"error: {err}", file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted: nothing published, the previous index is intact", file=sys.stderr)
         return 130

@@ -90,6 +90,11 @@ class LoadedIndex:
                                                          len(v.gone_sentences))
                                   for s, v in zip(self.segments, self.views, strict=True))
 
+    @property
+    def location(self) -> str:
+        """The index directory, for messages."""
+        return str(self.folder.parent.parent)
+
     def path(self, segment: Segment) -> Path:
         """This version's folder of a segment (its links, held by this version's lock)."""
         return self.folder / publish.SEGMENTS / segment.info.name

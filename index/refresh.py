@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from index.build import build_index
 from index.encoders import Encoder
+from index.pg import build_pg_index
 from index.settings import SourceSettings
 from index.sources import SCAN_CACHE, FetchSummary, Ledger, fetch_locked, read_corpus
 
@@ -21,5 +22,8 @@ def fetch_and_build(settings: SourceSettings, ledger: Ledger,
         corpus = read_corpus([settings.corpus_dir],
                              follow_symlinks=settings.corpus_follow_symlinks,
                              scan_cache=settings.resolved_index_dir / SCAN_CACHE)
-        build_index(corpus, settings.resolved_index_dir, settings, encoder=encoder)
+        if settings.index_backend == "postgresql":
+            build_pg_index(corpus, settings, encoder=encoder)
+        else:
+            build_index(corpus, settings.resolved_index_dir, settings, encoder=encoder)
     return summary

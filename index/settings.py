@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["DEFAULT_MODELS_DIR", "PACKAGED_MODEL", "BaseConfig", "CorpusSettings",
            "EncoderSettings", "FetchSettings", "IndexSettings", "SourceSettings",
-           "StoreSettings", "describe_error", "split_list"]
+           "StoreSettings", "describe_error", "postgres_url", "split_list"]
 
 PACKAGED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODELS_DIR = Path("data/models")
@@ -76,6 +76,36 @@ class StoreSettings(BaseConfig):
     merge_factor: int = Field(8, ge=0, le=100)
     merge_floor_passages: int = Field(2_000, ge=1)
     merge_max_deleted: float = Field(0.25, gt=0, le=1)
+    # Where the index lives: FAISS segments in INDEX_DIR, or tables in PostgreSQL (pgvector).
+    index_backend: Literal["faiss", "postgresql"] = "faiss"
+    index_database_url: str | None = None  # None: DATABASE_URL when that is PostgreSQL
+    database_url: str | None = None  # the state database (bot.settings), read for the default
+
+    @field_validator("index_database_url", "database_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("index_database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and postgres_url(value) is None:
+            raise ValueError("should be a PostgreSQL URL, e.g. postgresql://user:pw@host/db")
+        return value
+
+    @model_validator(mode="after")
+    def _index_database(self) -> StoreSettings:
+        if self.index_backend == "postgresql" and self.resolved_index_database_url is None:
+            raise ValueError("INDEX_DATABASE_URL is required with INDEX_BACKEND=postgresql "
+                             "(DATABASE_URL is not PostgreSQL)")
+        return self
+
+    @property
+    def resolved_index_database_url(self) -> str | None:
+        """The PostgreSQL index database (libpq form), None when there is none."""
+        if self.index_database_url is not None:
+            return postgres_url(self.index_database_url)
+        return postgres_url(self.database_url) if self.database_url else None
 
 
 class IndexSettings(CorpusSettings, EncoderSettings, StoreSettings):
@@ -110,10 +140,22 @@ class SourceSettings(IndexSettings, FetchSettings):
     """The fetcher writes corpus files and rebuilds the index: both groups."""
 
 
+def postgres_url(url: str) -> str | None:
+    """A PostgreSQL URL as libpq takes it (`postgresql+psycopg://` as SQLAlchemy spells it
+    becomes `postgresql://`); None for any other database."""
+    scheme, sep, rest = url.strip().partition("://")
+    if sep and scheme.lower() in ("postgresql", "postgres", "postgresql+psycopg"):
+        return f"postgresql://{rest}"
+    return None
+
+
 def describe_error(err: ValidationError) -> str:
     """One clear line per wrong setting, naming it as an environment variable."""
     lines = []
     for item in err.errors():
-        name = ".".join(str(p) for p in item["loc"]).upper() or "settings"
+        name = ".".join(str(p) for p in item["loc"]).upper()
+        if not name:  # a check across settings: its message names them (no input: secrets)
+            lines.append(f"Settings are invalid: {item['msg'].removeprefix('Value error, ')}")
+            continue
         lines.append(f"Setting {name} is invalid: {item['msg']} (got {item.get('input')!r})")
     return "\n".join(lines)

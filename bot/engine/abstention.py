@@ -11,7 +11,7 @@ from bot.engine.lookups import lead
 from bot.engine.quote import Quote
 from bot.engine.ranking import title_stems
 from bot.engine.search import QueryTerms, stems, terms
-from index import LoadedIndex, primary_language, same_language
+from index import IndexView, primary_language, same_language
 from index.encoders import MULTILINGUAL_MODEL
 from index.settings import PACKAGED_MODEL
 
@@ -101,7 +101,7 @@ def rare_coverage(query: QueryTerms, text_stems: frozenset[str]) -> float:
     return query.coverage(text_stems, weights)
 
 
-def related(index: LoadedIndex, query: QueryTerms, scored: Scored) -> Quote | None:
+def related(index: IndexView, query: QueryTerms, scored: Scored) -> Quote | None:
     """The lead of the nearest article when its title holds most of the question's rare
     words (the question is about that article, though no sentence of it answers); None
     otherwise."""

@@ -37,7 +37,9 @@ from bot.engine.topics import Topic, best_match
 from bot.settings import Settings
 from index import (
     IndexUnavailableError,
+    IndexView,
     LoadedIndex,
+    PgSource,
     current_version,
     detect_language,
     load_index,
@@ -144,11 +146,12 @@ class Engine:
         self.settings = settings
         self.encoder = encoder or query_encoder(settings, settings.resolved_index_dir)
         rarity("warm")  # loads wordfreq's English table now, not during the first question
-        self._state: tuple[LoadedIndex, Retriever] | None = None
+        self._state: tuple[IndexView, Retriever] | None = None
         self._reload_lock = threading.Lock()
+        self._database: PgSource | None = None  # INDEX_BACKEND=postgresql: where it reads
 
     @property
-    def index(self) -> LoadedIndex | None:
+    def index(self) -> IndexView | None:
         """The loaded index (for benchmarks and tests; front ends use the methods below)."""
         state = self._state
         return state[0] if state else None
@@ -262,12 +265,10 @@ class Engine:
     def load(self) -> bool:
         """Load the live index if it is newer than the one in use; keep the old one on failure."""
         with self._reload_lock:
-            folder = current_version(self.settings.resolved_index_dir)
-            if self._state is not None and folder == self._state[0].folder:
+            loaded = (self._load_database() if self.settings.index_backend == "postgresql"
+                      else self._load_folder())
+            if loaded is None:
                 return False
-            loaded = load_index(self.settings.resolved_index_dir, self.encoder.name,
-                                self.settings.hnsw_ef_search,
-                                previous=self._state[0] if self._state else None)
             self.encoder = self._compatible_encoder(loaded)
             old = self._state
             self._state = (loaded, Retriever(loaded))
@@ -277,14 +278,36 @@ class Engine:
                 old[0].close()
             return True
 
-    def _compatible_encoder(self, loaded: LoadedIndex) -> Encoder:
+    def _load_folder(self) -> LoadedIndex | None:
+        """The live version of INDEX_DIR when it is not the one in use."""
+        folder = current_version(self.settings.resolved_index_dir)
+        previous = self._state[0] if self._state else None
+        if isinstance(previous, LoadedIndex) and folder == previous.folder:
+            return None
+        return load_index(self.settings.resolved_index_dir, self.encoder.name,
+                          self.settings.hnsw_ef_search,
+                          previous=previous if isinstance(previous, LoadedIndex) else None)
+
+    def _load_database(self) -> IndexView | None:
+        """The newest version of the PostgreSQL index when it is not the one in use (one
+        query when it is)."""
+        if self._database is None:
+            url = self.settings.resolved_index_database_url
+            assert url is not None  # the settings refuse INDEX_BACKEND=postgresql without one
+            self._database = PgSource(url, self.settings.hnsw_ef_search)
+        version, name = self._database.newest()
+        if self._state is not None and self._state[0].version == name:
+            return None
+        return self._database.load(self.encoder.name, version)
+
+    def _compatible_encoder(self, loaded: IndexView) -> Encoder:
         """The question encoder whose vectors agree with the index's passage encoder on the
         probe set: the fastest one, or its torch fp32 fallback; none is a rebuild message."""
         try:
             return check_compatible(self.encoder, loaded.probe)
         except IncompatibleEncoderError as err:  # "<backend> <cosine>, ...; needed <minimum>"
             raise IndexUnavailableError(
-                f"The index in {loaded.folder.parent.parent} was built with "
+                f"The index in {loaded.location} was built with "
                 f"{loaded.manifest.encoder_backend}, whose vectors no question encoder here "
                 f"agrees with ({err}): rebuild it with `python build_index.py --full`.") from err
 
@@ -367,7 +390,7 @@ class Engine:
                       suggestions=[{"article_id": a.article_id, "title": a.title,
                                     "published": a.published or ""} for a in nearest])
 
-    def _listing(self, text: str, index: LoadedIndex, among: np.ndarray, limit: int) -> Answer:
+    def _listing(self, text: str, index: IndexView, among: np.ndarray, limit: int) -> Answer:
         """A question with a period or publisher and nothing else ("What happened last
         week?"): the newest of those articles, each by its first sentence."""
         allowed = set(among.tolist())
@@ -473,7 +496,7 @@ def recency_bonus(dates: list[str | None], weight: float = RECENCY_WEIGHT) -> li
     return [weight * (1 - rank[d] / len(ordered)) if d else 0.0 for d in dates]
 
 
-def suggestions(index: LoadedIndex, hits: list[Hit], limit: int = 3) -> list[dict[str, str]]:
+def suggestions(index: IndexView, hits: list[Hit], limit: int = 3) -> list[dict[str, str]]:
     """The nearest distinct article titles, offered when the articles do not answer."""
     result: list[dict[str, str]] = []
     seen: set[int] = set()

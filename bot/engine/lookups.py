@@ -10,10 +10,10 @@ import re
 
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote
 from bot.engine.records import ArticleRef
-from index import ArticleInfo, LoadedIndex, is_fragment, paragraphs, sentences, word_count
+from index import ArticleInfo, IndexView, is_fragment, paragraphs, sentences, word_count
 
 
-def paragraph(index: LoadedIndex | None, quote: Quote) -> Quote | None:
+def paragraph(index: IndexView | None, quote: Quote) -> Quote | None:
     """The whole paragraph around a quote given earlier, if its article is still indexed."""
     found = locate(index, quote) if index else None
     if found is None:
@@ -25,7 +25,7 @@ def paragraph(index: LoadedIndex | None, quote: Quote) -> Quote | None:
     return None
 
 
-def lead(index: LoadedIndex | None, article_id: str) -> Quote | None:
+def lead(index: IndexView | None, article_id: str) -> Quote | None:
     """An article's first paragraph that is not a fragment (a heading, a dateline), verbatim:
     the lead that pushes, "This may be related:" and follows read."""
     info = index.by_article_id.get(article_id) if index else None
@@ -37,7 +37,7 @@ def lead(index: LoadedIndex | None, article_id: str) -> Quote | None:
     return quote_at(info, text, lead.start, lead.end, spans.index(lead) + 1, score=1.0)
 
 
-def still_there(index: LoadedIndex | None, quote: Quote) -> Quote | None:
+def still_there(index: IndexView | None, quote: Quote) -> Quote | None:
     """A quote given earlier, re-checked against the live index (it may have changed)."""
     found = locate(index, quote) if index else None
     if found is None:
@@ -46,7 +46,7 @@ def still_there(index: LoadedIndex | None, quote: Quote) -> Quote | None:
     return quote_at(info, text, start, start + len(quote.text), quote.paragraph, score=quote.score)
 
 
-def examples(index: LoadedIndex | None, count: int = 3) -> list[str]:
+def examples(index: IndexView | None, count: int = 3) -> list[str]:
     """Example questions made from names that recur in the newest articles."""
     if index is None:
         return []
@@ -70,7 +70,7 @@ _NAME = re.compile(r"(?<![.!?]\s)\b[A-Z][a-z]+(?:[ -](?:bin|al|de|of|the|[A-Z][a
                    r"[ -][A-Z][a-z]+\b")
 
 
-def locate(index: LoadedIndex, quote: Quote) -> tuple[ArticleInfo, str, int] | None:
+def locate(index: IndexView, quote: Quote) -> tuple[ArticleInfo, str, int] | None:
     """Where a quoted text stands now: same offsets, else found again in the same article."""
     info = index.by_article_id.get(quote.article_id)
     if info is None:
@@ -98,7 +98,7 @@ def article_ref(info: ArticleInfo) -> ArticleRef:
                       url=info.url, published=info.published)
 
 
-def first_sentence(index: LoadedIndex, info: ArticleInfo) -> Quote | None:
+def first_sentence(index: IndexView, info: ArticleInfo) -> Quote | None:
     """The first sentence of an article's lead paragraph (a heading or fragment is skipped)."""
     quote = lead(index, info.article_id)
     if quote is None:
@@ -112,7 +112,7 @@ def first_sentence(index: LoadedIndex, info: ArticleInfo) -> Quote | None:
     return quote_at(info, text, first.start, first.end, quote.paragraph, score=1.0)
 
 
-def newest(index: LoadedIndex, count: int) -> list[ArticleInfo]:
+def newest(index: IndexView, count: int) -> list[ArticleInfo]:
     """Newest first by published date; undated articles after the dated, in corpus order."""
     dated = sorted((a for a in index.articles.values() if a.published),
                    key=lambda a: (a.published or "", -a.position), reverse=True)
@@ -121,6 +121,6 @@ def newest(index: LoadedIndex, count: int) -> list[ArticleInfo]:
     return (dated + undated)[:count]
 
 
-def in_order(index: LoadedIndex) -> list[ArticleInfo]:
+def in_order(index: IndexView) -> list[ArticleInfo]:
     """All articles in corpus order."""
     return sorted(index.articles.values(), key=lambda a: a.position)

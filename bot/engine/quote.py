@@ -12,7 +12,7 @@ import numpy as np
 
 from bot.engine.ranking import passage_sentences, rank_score
 from bot.engine.search import Hit, QueryTerms
-from index import LoadedIndex, word_count
+from index import IndexView, word_count
 
 MIN_QUOTE_WORDS = 8
 MAX_QUOTE_SENTENCES = 3
@@ -82,7 +82,7 @@ def widen(text: str, spans: list[tuple[int, int]], stem_sets: list[frozenset[str
     return lo, hi
 
 
-def best_quote(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
+def best_quote(index: IndexView, query: QueryTerms, vector: np.ndarray,
                hit: Hit) -> tuple[Quote, float, dict[str, float]]:
     """The passage's best-ranked sentence (with a neighbour when it is too short or when it
     carries more of the question), its paragraph, a confidence and the evidence ("rank" is the

@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.engine.answer_types import AnswerType, holds_answer
 from bot.engine.search import Hit, QueryTerms, similarities, stems, terms
-from index import LoadedIndex, is_fragment, paragraphs, word_count
+from index import IndexView, is_fragment, paragraphs, word_count
 
 PASSAGE_WEIGHTS = {"dense": 5.97, "sentence": 5.31, "lexical_top": 0.59, "title": 8.54}
 SENTENCE_WEIGHTS = {"cosine": 4.86, "coverage": 6.29, "typed": 3.44, "lead": -1.64,
@@ -54,7 +54,7 @@ def rank_score(features: dict[str, float]) -> float:
             + sum(w * features[k] for k, w in SENTENCE_WEIGHTS.items()))
 
 
-def passage_sentences(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
+def passage_sentences(index: IndexView, query: QueryTerms, vector: np.ndarray,
                       hit: Hit) -> PassageSentences:
     """The passage's sentences and their evidence for the question."""
     article_row, _, p_start, p_end = index.passage(hit.passage_id)
@@ -83,7 +83,7 @@ def passage_sentences(index: LoadedIndex, query: QueryTerms, vector: np.ndarray,
                             [fragments[n] for n in numbers], numbers, features)
 
 
-def sentence_stems(index: LoadedIndex, article_row: int, text: str, start: int,
+def sentence_stems(index: IndexView, article_row: int, text: str, start: int,
                    end: int) -> frozenset[str]:
     """A sentence's stems, computed once per index version (the same sentences come back)."""
     key = ("stems", article_row, start, end)
@@ -95,7 +95,7 @@ def sentence_stems(index: LoadedIndex, article_row: int, text: str, start: int,
     return found  # type: ignore[return-value]
 
 
-def title_stems(index: LoadedIndex, article_row: int) -> frozenset[str]:
+def title_stems(index: IndexView, article_row: int) -> frozenset[str]:
     """An article's title stems, once per index version."""
     key = ("title", article_row)
     found = index.memo.get(key)
@@ -104,7 +104,7 @@ def title_stems(index: LoadedIndex, article_row: int) -> frozenset[str]:
     return found  # type: ignore[return-value]
 
 
-def article_paragraphs(index: LoadedIndex, article_row: int,
+def article_paragraphs(index: IndexView, article_row: int,
                        text: str) -> tuple[list[int], list[bool]]:
     """Where an article's paragraphs start and which are fragments, once per index version."""
     key = ("paragraphs", article_row)

@@ -17,7 +17,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.engine.answer_types import AnswerType, asked_type
 from bot.engine.filters import Filters, Period, SourceNames, published_day
-from index import LoadedIndex, same_language
+from index import IndexView, same_language
 from index import detect_language as detect
 from index.encoders import MULTILINGUAL_MODEL
 
@@ -47,12 +47,12 @@ DEMONYM_ENDINGS = ("n", "an", "ian", "i", "ean")  # Libya(n), Iraq(i), Europ(ean
 SIMILARITY_SCALES = {MULTILINGUAL_MODEL: (0.70, 3.6)}  # cosine -> (cosine - offset) * scale
 
 
-def similarity_scale(index: LoadedIndex) -> tuple[float, float]:
+def similarity_scale(index: IndexView) -> tuple[float, float]:
     """(offset, scale) mapping the index's model's cosines onto the fitted scale."""
     return SIMILARITY_SCALES.get(index.manifest.model or "", (0.0, 1.0))
 
 
-def similarities(index: LoadedIndex, cosines: np.ndarray) -> np.ndarray:
+def similarities(index: IndexView, cosines: np.ndarray) -> np.ndarray:
     """Cosines of the index's model on the fitted scale."""
     offset, scale = similarity_scale(index)
     return (cosines - offset) * scale if scale != 1.0 or offset else cosines
@@ -145,7 +145,7 @@ class Hit:
 class Retriever:
     """Ranks passages of one loaded index for a question vector and its words."""
 
-    def __init__(self, index: LoadedIndex, dense_k: int = 50, lexical_k: int = 50) -> None:
+    def __init__(self, index: IndexView, dense_k: int = 50, lexical_k: int = 50) -> None:
         self.index = index
         self.dense_k = dense_k
         self.lexical_k = lexical_k

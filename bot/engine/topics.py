@@ -16,7 +16,7 @@ from bot.engine.lookups import lead, quote_at
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
 from bot.engine.ranking import sentence_stems, title_stems
 from bot.engine.search import Hit, QueryTerms, similarities, terms
-from index import ArticleInfo, LoadedIndex, sentences, word_count
+from index import ArticleInfo, IndexView, sentences, word_count
 
 NAMED = 0.999  # share of a topic's (idf-weighted) words a text must hold to name it
 SENTENCE_TOPIC_WORDS = 4  # a topic this long may match by meaning; a shorter one must be named
@@ -36,7 +36,7 @@ class Topic:
     query: QueryTerms
 
 
-def best_match(index: LoadedIndex, info: ArticleInfo, topic: Topic,
+def best_match(index: IndexView, info: ArticleInfo, topic: Topic,
                threshold: float) -> Quote | None:
     """The article's sentence that best matches a topic, when the article is about it: its
     headline or lead names the topic, a sentence names it, or (by the answers' confidence
@@ -65,7 +65,7 @@ def best_match(index: LoadedIndex, info: ArticleInfo, topic: Topic,
     return best[0]
 
 
-def _named_in_lead(index: LoadedIndex, info: ArticleInfo, query: QueryTerms) -> Quote | None:
+def _named_in_lead(index: IndexView, info: ArticleInfo, query: QueryTerms) -> Quote | None:
     """The lead's sentence that names most of the topic, when the title and the lead together
     name all of it; None otherwise."""
     opening = lead(index, info.article_id)

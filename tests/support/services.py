@@ -1,12 +1,15 @@
 """PostgreSQL and nginx for the scale-out tests: started in temporary folders on 127.0.0.1,
 as an unprivileged user where the server refuses root, and stopped by the pid we started.
 
-`tests/install_services.sh` (run by `make test`) installs them from Debian's packages.
+`tests/install_services.sh` (run by `make test`) installs them from Debian's packages. The
+PostgreSQL index (pgvector) runs on the PostgreSQL 16 with pgvector 0.6 that the PyPI package
+`pgserver` ships (a test dependency): `Postgres.with_pgvector()`.
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import re
@@ -46,6 +49,15 @@ def postgres_bin() -> Path | None:
     return Path(candidates[-1]).parent if candidates else None
 
 
+def pgserver_bin() -> Path | None:
+    """The binaries of the `pgserver` package (initdb, postgres with pgvector), if installed."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    found = Path(spec.origin).parent / "pginstall" / "bin"
+    return found if (found / "postgres").exists() else None
+
+
 def _wait_port(port: int, timeout: float, proc: subprocess.Popen, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -73,10 +85,11 @@ def stop_server(proc: subprocess.Popen | None, sig: signal.Signals, wait: float,
 
 
 class Postgres:
-    """A throwaway PostgreSQL server; `url` is what DATABASE_URL takes."""
+    """A throwaway PostgreSQL server; `url` is what DATABASE_URL takes. `bindir`: whose
+    binaries (default: Debian's)."""
 
-    def __init__(self) -> None:
-        bindir = postgres_bin()
+    def __init__(self, bindir: Path | None = None) -> None:
+        bindir = bindir or postgres_bin()
         if bindir is None:
             missing("PostgreSQL")
         self.bindir = bindir
@@ -88,9 +101,27 @@ class Postgres:
         self.proc: subprocess.Popen | None = None
         self.log = self.root / "postgres.log"
 
+    @classmethod
+    def with_pgvector(cls) -> Postgres:
+        """A server with the pgvector extension, from the `pgserver` package; skips the test
+        when the package is missing."""
+        bindir = pgserver_bin()
+        if bindir is None:
+            pytest.skip("the PyPI package pgserver (PostgreSQL 16 with pgvector) is not "
+                        "installed: make setup installs it (.[dev])")
+        return cls(bindir)
+
     @property
     def url(self) -> str:
         return f"postgresql://verbatim@127.0.0.1:{self.port}/verbatim"
+
+    def database_url(self, database: str) -> str:
+        """The URL of another database on this server (`create_database` makes one)."""
+        return f"postgresql://verbatim@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, database: str) -> str:
+        self.sql("postgres", f"CREATE DATABASE {database}")
+        return self.database_url(database)
 
     def _run(self, *args: str, **kwargs) -> subprocess.Popen:
         extra = ({"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}

@@ -1,0 +1,111 @@
+"""What the engine reads of one index version, whichever backend holds it: the FAISS segments
+on disk (index.reader.LoadedIndex) or the tables in PostgreSQL (index.pg.PgIndex).
+
+Passage ids, article rows and offsets mean the same in both; every text is an article's stored
+text, and a quote is `article_text(row)[start:end]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+import numpy as np
+
+from index.publish import Manifest
+from index.segment import ArticleInfo
+
+__all__ = ["IndexView", "Lexical"]
+
+
+class Lexical(Protocol):
+    """BM25 over the version's live passages (index.lexical.Bm25's ranking)."""
+
+    def search(self, phrases: list[str], k: int) -> list[int]:
+        """Passage ids by the sum of each phrase's BM25 score, best first; ties by id."""
+        ...
+
+    def ranked(self, phrases: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The passage ids `search` gives, and their scores."""
+        ...
+
+
+class IndexView(Protocol):
+    """One index version as the engine and the article page read it."""
+
+    memo: dict[object, object]  # per-version caches of derived values (quoting)
+
+    @property
+    def manifest(self) -> Manifest: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def location(self) -> str:
+        """Where the index is, for messages (a folder, a database without its password)."""
+        ...
+
+    @property
+    def probe(self) -> np.ndarray | None:
+        """The passage encoder's vectors of the probe sentences (index.encoders)."""
+        ...
+
+    @property
+    def articles(self) -> Mapping[int, ArticleInfo]:
+        """Live articles by row, iterated in corpus order."""
+        ...
+
+    @property
+    def by_article_id(self) -> Mapping[str, ArticleInfo]: ...
+
+    @property
+    def lexical(self) -> Lexical: ...
+
+    @property
+    def vocabulary(self) -> Mapping[str, int]:
+        """Live terms (as stored: porter stems) and how many live passages hold each."""
+        ...
+
+    @property
+    def passage_count(self) -> int: ...
+
+    @property
+    def sentence_count(self) -> int: ...
+
+    def terms_like(self, first: str, length: int) -> list[str]:
+        """Live alphabetic terms starting with `first`, of `length` letters."""
+        ...
+
+    def article_text(self, article_row: int) -> str: ...
+
+    def passage(self, passage_id: int) -> tuple[int, int, int, int]:
+        """(article row, paragraph, start, end) of a passage."""
+        ...
+
+    def passage_vector(self, passage_id: int) -> np.ndarray: ...
+
+    def sentence_spans(self, passage_id: int) -> np.ndarray:
+        """(start, end) of each of a passage's sentences, in order."""
+        ...
+
+    def sentence_vectors(self, passage_id: int) -> np.ndarray: ...
+
+    def article_passages(self, article_row: int) -> list[int]: ...
+
+    def search_passages(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` live passages nearest to `vector`: (cosines, passage ids), best first."""
+        ...
+
+    def search_sentences(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` live sentences nearest to `vector`: (cosines, their passage ids)."""
+        ...
+
+    def search_within(self, vector: np.ndarray, article_rows: np.ndarray, k: int,
+                      passages: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """`search_passages` (or `search_sentences`) among some live articles only."""
+        ...
+
+    def disk_bytes(self) -> int: ...
+
+    def close(self) -> None: ...

@@ -37,6 +37,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ask.add_argument("--index-dir", type=Path)
     ask.add_argument("--json", action="store_true")
     ask.add_argument("--lang", default="en", metavar="CODE", help=LANG_HELP)
+    compare = sub.add_parser("compare", help="one quote per publisher, and where they differ")
+    compare.add_argument("question")
+    compare.add_argument("--index-dir", type=Path)
+    compare.add_argument("--json", action="store_true")
+    compare.add_argument("--lang", default="en", metavar="CODE", help=LANG_HELP)
     return parser.parse_args(argv)
 
 
@@ -62,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                       "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     command = args.command or "run"
-    if command == "ask":
+    if command in ("ask", "compare"):
         return ask(args, settings)
     if command == "migrate":
         state = State(settings.resolved_database_url)
@@ -78,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 def ask(args: argparse.Namespace, settings: Settings) -> int:
     """Answer one question (or a file of them) on standard output."""
     tr = translator(args.lang)
-    if (args.question is None) == (args.questions_file is None):
+    if (args.question is None) == (getattr(args, "questions_file", None) is None):
         print(tr.say("error: give a QUESTION or --questions-file F (not both)"),
               file=sys.stderr)
         return 2
@@ -90,6 +95,11 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(tr.say("error: {problem}", problem=problem or ""), file=sys.stderr)
         return 2
+    if args.command == "compare":
+        answer = engine.compare(args.question)
+        print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json
+              else as_text(answer, tr))
+        return 2 if answer.error else 0
     if args.questions_file is not None:
         return ask_many(engine, args.questions_file)
     answer = engine.answer(args.question)

@@ -36,6 +36,11 @@ NEAREST_DATED = N_("The nearest dated articles:")
 NONE_DATED = N_("None of the articles I hold is dated.")
 UNKNOWN_SOURCE = N_("I have no articles from {source}. The sources I have: {sources}.")
 NO_SOURCES = N_("I have no articles from {source}; the articles I hold name no publisher.")
+ALSO_REPORTED = N_("Also reported by:")
+EACH_OUTLET = N_("Each outlet in its own words:")
+ONE_OUTLET = N_("Only one outlet answers this.")
+DIFFERENCES = {"numbers": N_("Numbers differ: {said}"), "days": N_("Days differ: {said}"),
+               "spellings": N_("Spelled differently: {said}")}
 UNTIL = N_("until {date}")
 SINCE = N_("since {date}")
 NEW_CONVERSATION = N_("New conversation: the next question starts fresh.")  # /new
@@ -187,9 +192,24 @@ def as_text(answer: Answer, tr: Translator = ENGLISH) -> str:
             lines.append(tr.say(NEAREST, titles=Html(titles)))
         return "\n".join(lines)
     quotes = "\n\n".join(_quoted(quote, tr) for quote in answer.quotes)
+    if answer.compared:
+        quotes = f"{tr.say(EACH_OUTLET)}\n{quotes}"
+        quotes += "".join(f"\n{line}" for line in difference_lines(answer, tr))
+    if answer.also_reported:
+        quotes += f"\n\n{tr.say(ALSO_REPORTED)}" + "".join(
+            f"\n• {tr.isolate(q.source or '')}: {_quoted(q, tr)}" for q in answer.also_reported)
     if answer.followup_of:
         return f"{tr.say(FOLLOWING_UP, question=answer.followup_of)}\n{quotes}"
     return quotes
+
+
+def difference_lines(answer: Answer, tr: Translator = ENGLISH) -> list[str]:
+    """/compare: where the outlets' quotes differ ("Numbers differ: 48 (Al Jazeera) / more
+    than 40 (Anadolu Agency)"), or that only one outlet answers."""
+    if len({q.source for q in answer.quotes}) < 2:
+        return [tr.say(ONE_OUTLET)]
+    return [tr.say(DIFFERENCES[kind], said=" / ".join(
+        f"{words} ({source})" for words, source in said)) for kind, said in answer.differences]
 
 
 def _unfiltered(answer: Answer) -> Answer:
@@ -375,33 +395,65 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None,
         return pack([Block(escape(head), head), *(Block(page, page) for page in rest)],
                     separator="\n")
     if answer.abstained:
-        if answer.related is not None:
-            said = f"{tr.say(NO_ANSWER)} {tr.say(RELATED)}"
-            return pack([Block(escape(said), said),
-                          *quote_blocks(answer.related.text,
-                                        attribution_html(answer.related, tr), tr=tr)])
-        text = tr.say(NO_ANSWER)
-        if answer.suggestions:
-            text += " " + tr.say(NEAREST_BELOW)
-        return [escape(text)]
+        return _abstention_html(answer, tr)
     blocks: list[Block] = []
     if answer.followup_of:
         said = tr.say(FOLLOWING_UP, question=answer.followup_of)
         blocks.append(Block(escape(said), said))
     shown = quotes if quotes is not None else answer.quotes
     around = list(paragraphs) if paragraphs is not None else [None] * len(shown)
+    if answer.compared:
+        blocks.append(Block(escape(tr.say(EACH_OUTLET)), tr.say(EACH_OUTLET)))
     for quote, paragraph in zip(shown, around, strict=True):
-        quoted = quote_blocks(quote.text, attribution_html(quote, tr), tr=tr)
-        if paragraph is not None and len(quoted) == 1 and paragraph.text.strip() != \
-                quote.text.strip():
-            folded = Block(f"<blockquote expandable>{escape(tr.isolate(paragraph.text), False)}"
-                           "</blockquote>", tr.isolate(paragraph.text))
-            whole = Block(f"{quoted[0].html}\n{folded.html}",
-                          f"{quoted[0].visible}\n{folded.visible}")
-            if utf16_len(whole.visible) <= TELEGRAM_LIMIT:
-                quoted = [whole]
-        blocks.extend(quoted)
+        blocks.extend(_with_paragraph(quote, paragraph, tr))
+    if answer.compared:
+        blocks.extend(Block(escape(line), line) for line in difference_lines(answer, tr))
+    if answer.also_reported:
+        blocks.append(_also_block(answer.also_reported, tr))
     return pack(blocks)
+
+
+def _abstention_html(answer: Answer, tr: Translator) -> list[str]:
+    """The articles do not answer: with "This may be related:" and a lead, or a pointer to
+    the nearest articles' buttons."""
+    if answer.related is not None:
+        said = f"{tr.say(NO_ANSWER)} {tr.say(RELATED)}"
+        return pack([Block(escape(said), said),
+                     *quote_blocks(answer.related.text, attribution_html(answer.related, tr),
+                                   tr=tr)])
+    text = tr.say(NO_ANSWER)
+    if answer.suggestions:
+        text += " " + tr.say(NEAREST_BELOW)
+    return [escape(text)]
+
+
+def _with_paragraph(quote: Quote, paragraph: Quote | None, tr: Translator) -> list[Block]:
+    """A quote and its attribution, its whole paragraph folded under it when all of it fits
+    one message."""
+    quoted = quote_blocks(quote.text, attribution_html(quote, tr), tr=tr)
+    if paragraph is None or len(quoted) != 1 or paragraph.text.strip() == quote.text.strip():
+        return quoted
+    folded = Block(f"<blockquote expandable>{escape(tr.isolate(paragraph.text), False)}"
+                   "</blockquote>", tr.isolate(paragraph.text))
+    whole = Block(f"{quoted[0].html}\n{folded.html}", f"{quoted[0].visible}\n{folded.visible}")
+    return [whole] if utf16_len(whole.visible) <= TELEGRAM_LIMIT else quoted
+
+
+def _also_block(quotes: Sequence[Quote], tr: Translator) -> Block:
+    """Also reported by: one line per outlet, its sentence verbatim and where it stands."""
+    head = tr.say(ALSO_REPORTED)
+    html, visible = [escape(head)], [head]
+    for quote in quotes:
+        source = tr.isolate(shorten(quote.source or ""))
+        text = tr.isolate(f"“{quote.text}”")
+        title = shorten(quote.title)
+        meta, shown = _meta_html([(quote.published, True)], tr)
+        html.append(f"• <b>{escape(source)}</b>: {escape(text, False)} — "
+                    f"{_head(title, quote.url, tr)}" + (f" · {meta}" if meta else ""))
+        visible.append(f"• {source}: {text} — {tr.isolate(title)}"
+                       + (f" · {shown}" if shown else ""))
+    block = Block("\n".join(html), "\n".join(visible))
+    return block if utf16_len(block.visible) <= TELEGRAM_LIMIT else Block(html[0], visible[0])
 
 
 def _article_line(article: ArticleRef, tr: Translator) -> Block:

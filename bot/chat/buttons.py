@@ -50,6 +50,9 @@ def keyboard(answer: Answer, answer_id: int | None, more: bool,
     if more:
         first.append(InlineKeyboardButton(tr.gettext(N_("More sources")),
                                           callback_data=f"m:{answer_id}"))
+    if answer.also_reported and not answer.compared:
+        first.append(InlineKeyboardButton(tr.gettext(N_("Compare outlets")),
+                                          callback_data=f"c:{answer_id}"))
     rows = [first, [
         InlineKeyboardButton("👍", callback_data=f"f:{answer_id}:1"),
         InlineKeyboardButton("👎", callback_data=f"f:{answer_id}:-1"),
@@ -158,6 +161,10 @@ def button_pages(engine: Engine, record: dict[str, Any], kind: str, arg: int,
         quotes = [engine.still_there(Quote.from_dict(q)) for q in stored[max_quotes:]]
     elif kind == "a" and 0 <= arg < len(record["suggestions"]):
         quotes = [engine.lead(record["suggestions"][arg]["article_id"])]
+    elif kind == "c":  # Compare outlets: the question asked again, one quote per publisher
+        compared = engine.compare(record["question"])
+        return ("" if not compared.abstained else GONE), (
+            render.answer_html(compared, tr=tr) if not compared.abstained else [])
     found = [q for q in quotes if q is not None]
     if not found:
         return (GONE if quotes else NOTHING_MORE), []

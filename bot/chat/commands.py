@@ -62,6 +62,8 @@ async def on_help(update: Update, context: ChatContext) -> None:
 COMMANDS: tuple[Command, ...] = (
     Command("ask", questions.on_ask, N_("Ask a question about the news articles"),
             chats="group"),
+    Command("compare", questions.on_compare,
+            N_("Each outlet's own words on a question, e.g. /compare How many died?")),
     Command("new", questions.on_new,
             N_("Start afresh: the next question does not follow up the last answer")),
     Command("latest", subscriptions.on_latest,

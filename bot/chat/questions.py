@@ -24,15 +24,26 @@ from bot.engine import Answer, Exchange
 from bot.i18n import N_, Translator, translator_for
 from bot.render import NEW_CONVERSATION
 
-__all__ = ["addressed_question", "answer_and_reply", "leaned_on", "on_ask", "on_new", "on_other",
-           "on_text", "reach_of"]
+__all__ = [
+    "addressed_question",
+    "answer_and_reply",
+    "leaned_on",
+    "on_ask",
+    "on_compare",
+    "on_new",
+    "on_other",
+    "on_text",
+    "reach_of",
+]
 
 log = logging.getLogger(__name__)
 TEXT_ONLY = N_("I can only read text. Please type your question about the news articles.")
 ASK_HOW = N_("Ask a question after /ask, for example: /ask How far is Qasr Bin Ghashir from "
              "Tripoli?")
+COMPARE_HOW = N_("Ask a question after /compare, for example: /compare How many fighters were "
+                 "killed?")
 MORE_LIMIT = 6
-_ANSWER_BUTTON = re.compile(r"^[afmp]:(\d+)(?::|$)")  # the answer id in its buttons' data
+_ANSWER_BUTTON = re.compile(r"^[acfmp]:(\d+)(?::|$)")  # the answer id in its buttons' data
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
@@ -89,6 +100,20 @@ async def on_ask(update: Update, context: ChatContext) -> None:
                            update.update_id)
 
 
+async def on_compare(update: Update, context: ChatContext) -> None:
+    """/compare <question>: one quote per publisher, and where they differ."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    parts = message.text.split(maxsplit=1)
+    question = parts[1] if len(parts) > 1 else ""
+    if not question.strip():
+        await reply(message, escape(translator_for(update.effective_user).say(COMPARE_HOW)))
+        return
+    await answer_and_reply(message, context, question, context.progress(update),
+                           update.update_id, compare=True)
+
+
 async def on_new(update: Update, context: ChatContext) -> None:
     """/new: the next question in this chat (or topic) does not follow up the last answer."""
     message = update.effective_message
@@ -110,7 +135,8 @@ async def on_other(update: Update, context: ChatContext) -> None:
 
 
 async def answer_and_reply(message: Message, context: ChatContext, question: str,
-                           progress: Progress, update_id: int | None = None) -> None:
+                           progress: Progress, update_id: int | None = None,
+                           compare: bool = False) -> None:
     """Answer a question and reply; the answer is stored (for its buttons) unless its user
     ran /forget meanwhile (`update_id`: the asking update, looked for in the inbox). The bot's
     own words are in the language of the user who asked."""
@@ -128,8 +154,8 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
         svc.executor, lambda: leaned_on(message, context.bot.id, svc))
     chosen = await loop.run_in_executor(svc.executor, svc.state.chat_sources, message.chat_id)
     answer: Answer = await loop.run_in_executor(
-        svc.executor, lambda: svc.engine.answer(question, limit=MORE_LIMIT, context=earlier,
-                                                sources=chosen))
+        svc.executor, lambda: svc.engine.compare(question, sources=chosen) if compare
+        else svc.engine.answer(question, limit=MORE_LIMIT, context=earlier, sources=chosen))
     stored = [q.to_dict() for q in answer.quotes]
     if progress.answer_id is None and not answer.error and not answer.help:
         user = message.from_user.id if message.from_user else None

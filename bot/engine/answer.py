@@ -30,9 +30,11 @@ from bot.engine.lookups import (
     paragraph,
     still_there,
 )
+from bot.engine.outlets import also_reported, disagreements, one_per_source
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
 from bot.engine.records import ArticleRef, ArticleText, Catalog, IndexSummary
 from bot.engine.search import Hit, QueryTerms, Retriever, terms
+from bot.engine.stories import Stories, Story, stories_of
 from bot.engine.topics import Topic, best_match
 from bot.settings import Settings
 from index import (
@@ -92,6 +94,10 @@ class Answer:
     filters: Filters | None = None  # the period and publishers the question was searched in
     outside_period: bool = False  # no article is dated in the period; suggestions: the nearest
     available_sources: list[str] = field(default_factory=list)  # when it named an unknown one
+    also_reported: list[Quote] = field(default_factory=list)  # other outlets of the story
+    story: Story | None = None  # the first quote's story (several publishers on one event)
+    compared: bool = False  # /compare: one quote per publisher
+    differences: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
 
     def exchange(self) -> Exchange | None:
         """This answer as the context of a next question (None when it answered nothing)."""
@@ -117,6 +123,13 @@ class Answer:
             data["error"] = self.error
         if self.help is not None:
             data["help"] = self.help
+        data["also_reported"] = [{k: v for k, v in q.to_dict().items() if k != "passage_id"}
+                                 for q in self.also_reported]
+        data["story"] = self.story.to_json() if self.story is not None else None
+        if self.compared:
+            data["differences"] = [{"kind": kind, "said": [{"words": w, "source": src}
+                                                          for w, src in said]}
+                                   for kind, said in self.differences]
         if self.available_sources:
             data["available_sources"] = self.available_sources
         if self.related is not None:
@@ -185,6 +198,11 @@ class Engine:
                             newest_published=max(dates) if dates else None,
                             built_at=None if built_at is None else str(built_at),
                             model=None if model is None else str(model), size_bytes=size)
+
+    def stories(self) -> Stories:
+        """The stories of the served index (articles of several publishers on one event)."""
+        index = self.index
+        return stories_of(index) if index is not None else Stories()
 
     def examples(self, count: int = 3) -> list[str]:
         """Example questions about names that recur in the newest articles."""
@@ -470,7 +488,27 @@ class Engine:
             quotes.append(quote)
             if len(quotes) >= limit:
                 break
-        return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence)
+        stories = stories_of(index)
+        story = stories.by_article.get(quotes[0].article_id)
+        also = (also_reported(retriever, stories, query, vector, quotes[0])
+                if story is not None else [])
+        return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence,
+                      also_reported=also, story=story)
+
+    def compare(self, question: str, sources: Sequence[str] = (),
+                today: dt.date | None = None) -> Answer:
+        """/compare: one quote per publisher (the first quote's story's outlets first, then
+        other publishers that answer), and where their quotes differ on a number, a day or
+        a name's spelling."""
+        answer = self.answer(question, limit=10, sources=sources, today=today)
+        if answer.abstained or not answer.quotes:
+            return answer
+        quotes = one_per_source([answer.quotes[0], *answer.also_reported, *answer.quotes[1:]])
+        answer.quotes = quotes or answer.quotes[:1]
+        answer.also_reported = []
+        answer.compared = True
+        answer.differences = disagreements(answer.quotes)
+        return answer
 
 
 def open_engine(settings: Settings) -> tuple[Engine | None, str | None]:

@@ -1,0 +1,87 @@
+"""The same fact in every outlet's own words, on the outlets fixture (several publishers'
+reports of the same events, and near misses) with the real model: stories, "Also reported
+by", /compare and its flags, all quotes verbatim."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.render import as_text
+from tests.support.outlets import load_fixture, write_corpus
+from tests.support.workspace import build, make_settings
+
+AIRPORT = ("aljazeera/airport.md", "anadolu/airport.md", "wire/airport.md")
+
+
+@pytest.fixture(scope="module")
+def outlets(tmp_path_factory, encoder):
+    from bot.engine.answer import Engine
+
+    settings = make_settings(tmp_path_factory.mktemp("outlets"))
+    write_corpus(load_fixture()["articles"], settings.corpus_dir)
+    build(settings, encoder)
+    engine = Engine(settings, encoder=encoder)
+    engine.load()
+    return engine, settings
+
+
+def test_reports_of_one_event_are_one_story_and_near_misses_are_not(outlets):
+    engine, _ = outlets
+    stories = engine.stories()
+    airport = stories.by_article["aljazeera/airport.md"]
+    assert set(airport.article_ids) == set(AIRPORT)
+    assert set(airport.sources) == {"Al Jazeera", "Anadolu Agency", "Example Wire"}
+    # Same place, a week later; same day and city, another event; same topic, elsewhere.
+    for miss in ("aljazeera/airport-flights.md", "wire/lavrov.md", "aljazeera/marin-flood.md",
+                 "wire/port-strike.md"):
+        assert miss not in stories.by_article, miss
+
+
+def test_an_answer_adds_who_else_reports_it_in_their_own_words(outlets):
+    engine, _ = outlets
+    answer = engine.answer("How many bodies were recovered after the airport was retaken?")
+    assert answer.quotes[0].article_id == "aljazeera/airport.md"
+    assert "48 bodies" in answer.quotes[0].text
+    (wire,) = answer.also_reported
+    assert wire.source == "Example Wire" and "at least 45 bodies" in wire.text
+    text = engine.index.article_text(engine.index.by_article_id[wire.article_id].row)
+    assert text[wire.start:wire.end] == wire.text  # verbatim, where it stands
+    data = answer.to_json()
+    assert data["also_reported"][0]["source"] == "Example Wire"
+    assert set(data["story"]["sources"]) == {"Al Jazeera", "Anadolu Agency", "Example Wire"}
+    assert "Also reported by:\n• Example Wire: “A government spokesman said at least 45 " \
+           "bodies had been found in the area.”" in as_text(answer)
+
+
+def test_compare_sets_the_outlets_side_by_side_and_says_where_numbers_differ(outlets):
+    engine, _ = outlets
+    compared = engine.compare("How many fighters were killed at the airport?")
+    sources = [q.source for q in compared.quotes]
+    assert len(sources) == len(set(sources)) >= 2 and "Anadolu Agency" in sources
+    ((_, said),) = [d for d in compared.differences if d[0] == "numbers"]
+    assert ("More than 40", "Anadolu Agency") in said and ("48", "Al Jazeera") in said
+    assert "Numbers differ: More than 40 (Anadolu Agency) / 48 (Al Jazeera)" in \
+        as_text(compared)
+    # Where the outlets agree (or quote no number), nothing is flagged.
+    agreed = engine.compare("Where did the Libya ceasefire talks resume?")
+    assert len(agreed.quotes) == 2 and not agreed.differences
+
+
+def test_an_undated_corpus_has_no_stories(seed_engine):
+    answer = seed_engine.answer("How far is Qasr Bin Ghashir from Tripoli?")
+    assert answer.story is None and answer.also_reported == []
+    assert answer.to_json()["also_reported"] == [] and answer.to_json()["story"] is None
+
+
+def test_compare_on_the_command_line_as_json(outlets):
+    from tests.unit.bot.test_answer import run_bot
+
+    _, settings = outlets
+    result = run_bot("compare", "How many people were evacuated from the valley?", "--json",
+                     settings=settings)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {q["source"] for q in data["quotes"]} == {"Kessel Courier", "Example Wire"}
+    assert data["differences"][0]["kind"] == "numbers"

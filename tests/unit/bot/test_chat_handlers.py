@@ -33,6 +33,7 @@ HELP = (  # /help as it has always read
     "/about shows what I know."
 )
 MENU = [("ask", "Ask a question about the news articles"),
+        ("compare", "Each outlet's own words on a question, e.g. /compare How many died?"),
         ("new", "Start afresh: the next question does not follow up the last answer"),
         ("latest", "The newest articles, e.g. /latest or /latest last week"),
         ("sources", "Choose the publishers questions search"),
@@ -109,7 +110,9 @@ def test_the_menu_and_help_are_made_from_the_command_table(chat):
     assert "ask" in group and "start" not in group and "sources" in group
     assert "start" in private and "ask" not in private
     assert [c["command"] for c in chat.api.scoped_commands[("all_group_chats", "ar")]] == group
-    assert chat.api.scoped_commands[("all_private_chats", "fr")][0]["description"] == (
+    french = {c["command"]: c["description"]
+              for c in chat.api.scoped_commands[("all_private_chats", "fr")]}
+    assert french["new"] == (
         "Repartir de zéro : la prochaine question ne fait pas suite à la dernière réponse")
     assert chat.api.descriptions[""].startswith("Ask about the news articles I hold")
     assert chat.api.descriptions["de"].startswith("Frag mich zu den Nachrichtenartikeln")

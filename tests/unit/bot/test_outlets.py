@@ -5,12 +5,15 @@ by", /compare and its flags, all quotes verbatim."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
 from bot.render import as_text
 from tests.support.outlets import load_fixture, write_corpus
-from tests.support.workspace import build, make_settings
+from tests.support.workspace import ROOT, build, make_settings
 
 AIRPORT = ("aljazeera/airport.md", "anadolu/airport.md", "wire/airport.md")
 
@@ -76,11 +79,12 @@ def test_an_undated_corpus_has_no_stories(seed_engine):
 
 
 def test_compare_on_the_command_line_as_json(outlets):
-    from tests.unit.bot.test_answer import run_bot
-
     _, settings = outlets
-    result = run_bot("compare", "How many people were evacuated from the valley?", "--json",
-                     settings=settings)
+    env = {**os.environ, "INDEX_DIR": str(settings.resolved_index_dir),
+           "DATA_DIR": str(settings.data_dir)}
+    result = subprocess.run([sys.executable, "-m", "bot", "compare",
+                             "How many people were evacuated from the valley?", "--json"],
+                            capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert {q["source"] for q in data["quotes"]} == {"Kessel Courier", "Example Wire"}

@@ -504,7 +504,9 @@ def _encode_once(encoder: Encoder, texts: list[str], progress: bool,
     return vectors
 
 
-def _fill_from_manifest(summary: BuildSummary, manifest: Manifest, folder: Path) -> None:
+def fill_summary(summary: BuildSummary, manifest: Manifest) -> None:
+    """The summary's figures of an index version that was already up to date (any
+    backend): model, encoder, sizes and version as its manifest records them."""
     summary.model = manifest.model or ""
     summary.backend = manifest.encoder_backend or "torch-fp32"
     summary.dimension = manifest.dimension
@@ -513,6 +515,10 @@ def _fill_from_manifest(summary: BuildSummary, manifest: Manifest, folder: Path)
     summary.passages = manifest.passages or 0
     summary.sentences = manifest.sentences
     summary.version = manifest.version
+
+
+def _fill_from_manifest(summary: BuildSummary, manifest: Manifest, folder: Path) -> None:
+    fill_summary(summary, manifest)
     summary.segments = len(manifest.segments)
     summary.deleted_articles = manifest.deleted_articles
     summary.size_bytes = publish.disk_bytes(folder)

@@ -19,7 +19,7 @@ from bot.chat.buttons import keyboard
 from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import within_limits
 from bot.chat.links import Reach, copy_text, deep_link, link_id, share_query
-from bot.chat.replies import is_group, reply, send_pages, topic_thread
+from bot.chat.replies import argument, is_group, reply, send_pages, topic_thread
 from bot.engine import Answer, Exchange
 from bot.i18n import N_, Translator, translator_for
 from bot.render import NEW_CONVERSATION
@@ -88,30 +88,26 @@ async def on_text(update: Update, context: ChatContext) -> None:
 
 
 async def on_ask(update: Update, context: ChatContext) -> None:
-    message = update.effective_message
-    if message is None or message.text is None:
-        return
-    parts = message.text.split(maxsplit=1)
-    question = parts[1] if len(parts) > 1 else ""
-    if not question.strip():
-        await reply(message, escape(translator_for(update.effective_user).say(ASK_HOW)))
-        return
-    await answer_and_reply(message, context, question, context.progress(update),
-                           update.update_id)
+    await _command_question(update, context, ASK_HOW)
 
 
 async def on_compare(update: Update, context: ChatContext) -> None:
     """/compare <question>: one quote per publisher, and where they differ."""
+    await _command_question(update, context, COMPARE_HOW, compare=True)
+
+
+async def _command_question(update: Update, context: ChatContext, how: str,
+                            compare: bool = False) -> None:
+    """The question after a command (/ask, /compare) answered; `how` said when there is none."""
     message = update.effective_message
     if message is None or message.text is None:
         return
-    parts = message.text.split(maxsplit=1)
-    question = parts[1] if len(parts) > 1 else ""
-    if not question.strip():
-        await reply(message, escape(translator_for(update.effective_user).say(COMPARE_HOW)))
+    question = argument(message)
+    if not question:
+        await reply(message, escape(translator_for(update.effective_user).say(how)))
         return
     await answer_and_reply(message, context, question, context.progress(update),
-                           update.update_id, compare=True)
+                           update.update_id, compare=compare)
 
 
 async def on_new(update: Update, context: ChatContext) -> None:

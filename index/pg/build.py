@@ -22,7 +22,14 @@ import psycopg
 
 import index.catalog as catalog
 import index.publish as publish
-from index.build import BuildSummary, chunking, corpus_fingerprint, embed_articles, manifest_of
+from index.build import (
+    BuildSummary,
+    chunking,
+    corpus_fingerprint,
+    embed_articles,
+    fill_summary,
+    manifest_of,
+)
 from index.catalog import RowIds
 from index.encoders import Encoder, agrees, passage_encoder, resolve_model
 from index.lexical import Postings
@@ -312,14 +319,7 @@ def disk_bytes(conn: psycopg.Connection) -> int:
 
 
 def _fill_from(summary: BuildSummary, manifest: Manifest, conn: psycopg.Connection) -> None:
-    summary.model = manifest.model or ""
-    summary.backend = manifest.encoder_backend or "torch-fp32"
-    summary.dimension = manifest.dimension
-    summary.index_kind = manifest.index_kind or {}
-    summary.articles = manifest.articles
-    summary.passages = manifest.passages or 0
-    summary.sentences = manifest.sentences
-    summary.version = manifest.version
+    fill_summary(summary, manifest)
     summary.deleted_articles = _one(conn, f"SELECT count(*) FROM {S}.articles "
                                           "WHERE removed_in IS NOT NULL")
     summary.size_bytes = disk_bytes(conn)

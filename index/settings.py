@@ -79,14 +79,17 @@ class StoreSettings(BaseConfig):
     # Where the index lives: FAISS segments in INDEX_DIR, or tables in PostgreSQL (pgvector).
     index_backend: Literal["faiss", "postgresql"] = "faiss"
     index_database_url: str | None = None  # None: DATABASE_URL when that is PostgreSQL
+    # Questions read the index here (a read replica); builds always write INDEX_DATABASE_URL.
+    index_database_read_url: str | None = None  # None: INDEX_DATABASE_URL
     database_url: str | None = None  # the state database (bot.settings), read for the default
 
-    @field_validator("index_database_url", "database_url", mode="before")
+    @field_validator("index_database_url", "index_database_read_url", "database_url",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("index_database_url")
+    @field_validator("index_database_url", "index_database_read_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is not None and postgres_url(value) is None:
@@ -106,6 +109,20 @@ class StoreSettings(BaseConfig):
         if self.index_database_url is not None:
             return postgres_url(self.index_database_url)
         return postgres_url(self.database_url) if self.database_url else None
+
+    @property
+    def resolved_index_read_url(self) -> str | None:
+        """Where questions read the PostgreSQL index: INDEX_DATABASE_READ_URL (a read replica)
+        when set, else the primary that builds write (resolved_index_database_url)."""
+        if self.index_database_read_url is not None:
+            return postgres_url(self.index_database_read_url)
+        return self.resolved_index_database_url
+
+    @property
+    def index_read_setting(self) -> str:
+        """The setting that names the database questions read, for messages."""
+        return ("INDEX_DATABASE_READ_URL" if self.index_database_read_url is not None
+                else "INDEX_DATABASE_URL")
 
 
 class IndexSettings(CorpusSettings, EncoderSettings, StoreSettings):

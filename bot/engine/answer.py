@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import re
 import threading
 import time
@@ -57,6 +58,7 @@ from index.encoders import (
 )
 from index.errors import VerbatimError
 
+log = logging.getLogger(__name__)
 _SMALL_TALK = re.compile(
     r"^(hi|hello|hey|hiya|howdy|yo|thanks|thank you|thank you very much|thx|ty|cheers|ok|okay|"
     r"cool|great|nice|bye|goodbye|good (morning|afternoon|evening|night)|help|start|"
@@ -309,10 +311,11 @@ class Engine:
     def _load_database(self) -> IndexView | None:
         """The newest version of the PostgreSQL index when it is not the one in use (one
         query when it is)."""
-        if self._database is None:
-            url = self.settings.resolved_index_database_url
+        if self._database is None:  # questions read the read replica when there is one
+            url = self.settings.resolved_index_read_url
             assert url is not None  # the settings refuse INDEX_BACKEND=postgresql without one
-            self._database = PgSource(url, self.settings.hnsw_ef_search)
+            self._database = PgSource(url, self.settings.hnsw_ef_search,
+                                      self.settings.index_read_setting)
         version, name = self._database.newest()
         if self._state is not None and self._state[0].version == name:
             return None
@@ -332,6 +335,17 @@ class Engine:
     def answer(self, question: str, mode: str = "hybrid", limit: int | None = None,
                context: Exchange | None = None, sources: Sequence[str] = (),
                today: dt.date | None = None) -> Answer:
+        """_answer_question's answer; an index that fails while it is read (the PostgreSQL
+        index's database gone) is the UNAVAILABLE answer, and the next question retries."""
+        try:
+            return self._answer_question(question, mode, limit, context, sources, today)
+        except IndexUnavailableError as err:
+            log.warning("question not answered: %s", err)
+            return Answer(question=question, abstained=True, error=UNAVAILABLE)
+
+    def _answer_question(self, question: str, mode: str, limit: int | None,
+                         context: Exchange | None, sources: Sequence[str],
+                         today: dt.date | None) -> Answer:
         """The quotes that answer `question`, or an abstention; with `context` (the last
         exchange), a question that leans on it ("Where did they flee?") is asked about it. A
         period or publisher the question names ("last week", "according to Reuters") limits

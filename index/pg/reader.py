@@ -58,8 +58,9 @@ class Connections:
     """Autocommit connections to the index database, one per thread, shared by every version
     read from it (questions in flight on a version replaced keep theirs)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, setting: str = "INDEX_DATABASE_URL") -> None:
         self.url = url
+        self.setting = setting
         self._local = threading.local()
         self._all: list[psycopg.Connection] = []
         self._lock = threading.Lock()
@@ -67,7 +68,7 @@ class Connections:
     def get(self) -> psycopg.Connection:
         conn: psycopg.Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:
-            conn = self._local.conn = connect(self.url)
+            conn = self._local.conn = connect(self.url, setting=self.setting)
             self._local.ef_search = None
             with self._lock:
                 self._all = [c for c in self._all if not c.closed] + [conn]
@@ -84,7 +85,7 @@ class Connections:
             return conn.execute(sql, params).fetchall()
         except psycopg.OperationalError as err:
             raise IndexDatabaseError(
-                f"The index database {where(self.url)} (INDEX_DATABASE_URL) failed "
+                f"The index database {where(self.url)} ({self.setting}) failed "
                 f"({short(err)}); the bot retries.") from err
 
     def close(self) -> None:
@@ -95,16 +96,21 @@ class Connections:
 
 
 class PgSource:
-    """The PostgreSQL index of one database: its newest version, and readers of it."""
+    """The PostgreSQL index of one database: its newest version, and readers of it. `url`
+    may be a read replica (`setting` INDEX_DATABASE_READ_URL): a replica that lags behind
+    the primary serves the newest version it has (each build is one transaction, so a
+    replica sees a version row with all its rows or not at all)."""
 
-    def __init__(self, url: str, ef_search: int = 128) -> None:
+    def __init__(self, url: str, ef_search: int = 128,
+                 setting: str = "INDEX_DATABASE_URL") -> None:
         self.url = url
         self.ef_search = ef_search
-        self.connections = Connections(url)
+        self.setting = setting
+        self.connections = Connections(url, setting)
 
     @property
     def location(self) -> str:
-        return f"PostgreSQL {where(self.url)} (INDEX_DATABASE_URL)"
+        return f"PostgreSQL {where(self.url)} ({self.setting})"
 
     def newest(self) -> tuple[int, str]:
         """(id, name) of the newest published version; IndexUnavailableError when there is
@@ -115,7 +121,7 @@ class PgSource:
                 f"SELECT id, name FROM {S}.versions ORDER BY id DESC LIMIT 1").fetchone()
         except psycopg.Error as err:
             raise IndexDatabaseError(
-                f"The index database {where(self.url)} (INDEX_DATABASE_URL) cannot be read "
+                f"The index database {where(self.url)} ({self.setting}) cannot be read "
                 f"({short(err)}): build the index with `{REBUILD}` "
                 "(INDEX_BACKEND=postgresql).") from err
         if not found:

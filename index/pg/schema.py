@@ -114,15 +114,16 @@ def where(url: str) -> str:
     return f"{host}{port}{parts.path or '/'}"
 
 
-def connect(url: str, autocommit: bool = True) -> psycopg.Connection:
-    """A connection to the index database; IndexDatabaseError (naming INDEX_DATABASE_URL)
-    when it cannot be reached."""
+def connect(url: str, autocommit: bool = True,
+            setting: str = "INDEX_DATABASE_URL") -> psycopg.Connection:
+    """A connection to the index database; IndexDatabaseError (naming `setting`) when it
+    cannot be reached."""
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT,
                                application_name="verbatim-index")
     except psycopg.Error as err:
         raise IndexDatabaseError(
-            f"The index database {where(url)} (INDEX_DATABASE_URL) is unreachable "
+            f"The index database {where(url)} ({setting}) is unreachable "
             f"({short(err)}): start it or fix the setting, then build the index with "
             f"`{REBUILD}` (INDEX_BACKEND=postgresql).") from err
 

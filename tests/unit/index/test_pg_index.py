@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from bot.engine.answer import Engine
+from bot.engine.answer import UNAVAILABLE, Engine
 from index import IndexUnavailableError, load_index
 from index.cli import main as build_main
 from index.pg import SCHEMA, PgSource, build_pg_index
@@ -253,3 +253,53 @@ def test_the_backend_settings() -> None:
         IndexSettings(_env_file=None, index_database_url="sqlite:///x")
     with pytest.raises(ValidationError):
         IndexSettings(_env_file=None, index_backend="elastic")
+
+
+def test_questions_read_the_read_url_and_builds_write_the_primary(server, encoder,
+                                                                  tmp_path) -> None:
+    """INDEX_DATABASE_READ_URL (a read replica): the bot's reader answers from it while
+    INDEX_DATABASE_URL, where builds write, is unreachable; the build names the primary."""
+    replica = server.create_database("read_replica")
+    built = make_settings(tmp_path, index_backend="postgresql", index_database_url=replica)
+    corpus_of(built)
+    pg_build(built, encoder)
+    primary_down = f"postgresql://u:secret@127.0.0.1:{free_port()}/primary"
+    bot = built.model_copy(update={"index_database_url": primary_down,
+                                   "index_database_read_url": replica})
+    assert bot.resolved_index_read_url == replica and bot.index_read_setting == (
+        "INDEX_DATABASE_READ_URL")
+    engine = Engine(bot, encoder=encoder)
+    assert engine.load() and "26 km" in engine.answer(QUESTION).quotes[0].text
+    assert "INDEX_DATABASE_READ_URL" in engine.index.location
+    with pytest.raises(IndexUnavailableError, match=r"/primary \(INDEX_DATABASE_URL\) is unr"):
+        pg_build(bot, encoder)
+    away = bot.model_copy(update={"index_database_read_url": primary_down})
+    with pytest.raises(IndexUnavailableError, match=r"\(INDEX_DATABASE_READ_URL\) is unr"):
+        Engine(away, encoder=encoder).load()
+    default = IndexSettings(_env_file=None, index_backend="postgresql",
+                            index_database_url="postgres://u@primary/db")
+    assert default.resolved_index_read_url == "postgresql://u@primary/db"
+    assert default.index_read_setting == "INDEX_DATABASE_URL"
+    with pytest.raises(ValidationError, match="PostgreSQL URL"):
+        IndexSettings(_env_file=None, index_database_read_url="sqlite:///x")
+
+
+def test_a_database_gone_while_serving_is_the_unavailable_answer(server, encoder,
+                                                                 tmp_path) -> None:
+    """Connections refused and cut while an index is loaded: questions get the engine's
+    UNAVAILABLE answer (not an exception), and are answered again once it is back."""
+    settings = make_settings(tmp_path, index_backend="postgresql",
+                             index_database_url=server.create_database("flaky"))
+    corpus_of(settings)
+    pg_build(settings, encoder)
+    engine = Engine(settings, encoder=encoder)
+    assert engine.load() and engine.answer(QUESTION).quotes
+    server.sql("postgres", "ALTER DATABASE flaky ALLOW_CONNECTIONS false")
+    server.sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = 'flaky'")
+    gone = engine.answer(QUESTION)
+    assert gone.abstained and gone.error == UNAVAILABLE and not gone.quotes
+    with pytest.raises(IndexUnavailableError):
+        engine.load()  # the reload check says so too, and the loaded version is kept
+    server.sql("postgres", "ALTER DATABASE flaky ALLOW_CONNECTIONS true")
+    assert "26 km" in engine.answer(QUESTION).quotes[0].text

@@ -75,18 +75,31 @@ class Connections:
         return conn
 
     def query(self, sql: str, params: Any = None, ef_search: int | None = None) -> list[tuple]:
-        """The rows of one statement; IndexDatabaseError when the database fails."""
+        """The rows of one statement; IndexDatabaseError when the database fails. A connection
+        the server dropped (a restart, a failover) is replaced once, so the first question
+        after an outage is answered."""
         conn = self.get()
         try:
-            if ef_search is not None and self._local.ef_search != ef_search:
-                conn.execute("SELECT set_config('hnsw.ef_search', %s, false)",
-                             (str(ef_search),))
-                self._local.ef_search = ef_search
-            return conn.execute(sql, params).fetchall()
+            return self._run(conn, sql, params, ef_search)
         except psycopg.OperationalError as err:
-            raise IndexDatabaseError(
-                f"The index database {where(self.url)} ({self.setting}) failed "
-                f"({short(err)}); the bot retries.") from err
+            if not conn.broken:
+                raise self._failed(err) from err
+        try:
+            return self._run(self.get(), sql, params, ef_search)
+        except psycopg.OperationalError as err:
+            raise self._failed(err) from err
+
+    def _run(self, conn: psycopg.Connection, sql: str, params: Any,
+             ef_search: int | None) -> list[tuple]:
+        if ef_search is not None and self._local.ef_search != ef_search:
+            conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef_search),))
+            self._local.ef_search = ef_search
+        return conn.execute(sql, params).fetchall()
+
+    def _failed(self, err: psycopg.Error) -> IndexDatabaseError:
+        return IndexDatabaseError(
+            f"The index database {where(self.url)} ({self.setting}) failed "
+            f"({short(err)}); the bot retries.")
 
     def close(self) -> None:
         with self._lock:

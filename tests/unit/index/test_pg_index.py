@@ -303,3 +303,6 @@ def test_a_database_gone_while_serving_is_the_unavailable_answer(server, encoder
         engine.load()  # the reload check says so too, and the loaded version is kept
     server.sql("postgres", "ALTER DATABASE flaky ALLOW_CONNECTIONS true")
     assert "26 km" in engine.answer(QUESTION).quotes[0].text
+    server.sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = 'flaky'")  # a restart: the dropped one is replaced
+    assert "26 km" in engine.answer(QUESTION).quotes[0].text

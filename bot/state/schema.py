@@ -188,6 +188,7 @@ rate_counters = sa.Table(
 )
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATE_LOCK = 0x76657264  # pg_advisory_xact_lock key of `migrate` ("verd")
 
 
 def migrate(engine: Engine) -> None:
@@ -198,5 +199,8 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # replicas starting at once: one at a time
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATE_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

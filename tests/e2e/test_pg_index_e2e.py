@@ -48,6 +48,10 @@ class PgIndexCluster:
         self.nginx = Nginx(self.ports[:2], HOOK_PATH)  # replicas 0 and 1; 2 joins later
         self.api = FakeTelegram()
         self.replicas: list[BotProcess] = []
+        self.index_url = ""
+
+    def start(self) -> None:
+        """Everything but the third replica; `close` stops whatever got started."""
         self.state_pg.start()
         self.index_pg.start()
         self.index_url = self.index_pg.create_database("verbatim_index")  # empty until built
@@ -121,6 +125,7 @@ class PgIndexCluster:
 def cluster(tmp_path_factory):
     made = PgIndexCluster(tmp_path_factory.mktemp("pg-index"))
     try:
+        made.start()
         yield made
     finally:
         made.close()

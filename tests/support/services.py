@@ -153,6 +153,24 @@ class Postgres:
                                   stdout=log, stderr=subprocess.STDOUT)
         _wait_port(self.port, 60, self.proc, "postgres")
 
+    @classmethod
+    def standby_of(cls, primary: Postgres) -> Postgres:
+        """A streaming read replica of a running `primary` (pg_basebackup -R: hot standby),
+        with the same binaries; `sql(..., "SELECT pg_wal_replay_pause()")` makes it lag."""
+        standby = cls(primary.bindir)
+        copy = standby._run("pg_basebackup", "-D", str(standby.root / "data"), "-R", "-X",
+                            "stream", "-c", "fast", "-h", "127.0.0.1", "-p", str(primary.port),
+                            "-U", "verbatim", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            _, err = copy.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            stop_server(copy, signal.SIGTERM, 5, standby.root)
+            raise
+        if copy.returncode != 0:
+            raise RuntimeError(f"pg_basebackup failed: {err.decode(errors='replace')}")
+        standby._serve()
+        return standby
+
     def halt(self) -> None:
         """Stop the server (fast shutdown), keeping its data for `resume`: an outage."""
         if self.proc is not None and self.proc.poll() is None:

@@ -21,10 +21,12 @@ from index.cli import main as build_main
 from index.pg import SCHEMA, PgSource, build_pg_index
 from index.settings import IndexSettings, describe_error
 from index.sources import read_corpus
+from tests.support.botproc import wait_until
 from tests.support.services import Postgres, free_port
 from tests.support.texts import FUNDS, LIBYA, QUESTION
 from tests.support.workspace import SEED, build, make_settings
 
+GENEVA = "Where did the ceasefire talks take place?"
 QUESTIONS = [QUESTION, "Who retook Tripoli International Airport?",
              "Where did the ceasefire talks take place?", "How much money did Libya receive?",
              "Who won the football world cup in 2010?"]
@@ -306,3 +308,43 @@ def test_a_database_gone_while_serving_is_the_unavailable_answer(server, encoder
     server.sql("postgres", "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                            "WHERE datname = 'flaky'")  # a restart: the dropped one is replaced
     assert "26 km" in engine.answer(QUESTION).quotes[0].text
+
+
+def test_a_streaming_read_replica_serves_what_it_has_received(server, encoder,
+                                                              tmp_path) -> None:
+    """Builds write the primary, the bot reads a real hot standby (INDEX_DATABASE_READ_URL):
+    while the standby lags (replay paused) the bot serves the version it sees, and moves to
+    the new one once it is replayed."""
+    primary = server.create_database("replicated")
+    standby = Postgres.standby_of(server)
+    try:
+        settings = make_settings(tmp_path, index_backend="postgresql",
+                                 index_database_url=primary,
+                                 index_database_read_url=standby.database_url("replicated"))
+        corpus_of(settings)
+        pg_build(settings, encoder)
+        engine = Engine(settings, encoder=encoder)
+        wait_until(lambda: engine_loaded(engine), 30, "the standby never had the index")
+        assert "26 km" in engine.answer(QUESTION).quotes[0].text
+        assert f":{standby.port}/replicated (INDEX_DATABASE_READ_URL)" in engine.index.location
+        first = engine.version
+        standby.sql("postgres", "SELECT pg_wal_replay_pause()")
+        (settings.corpus_dir / "libya.md").write_text(LIBYA, encoding="utf-8")
+        assert pg_build(settings, encoder).written  # on the primary only, for now
+        assert not engine.load() and engine.version == first
+        assert "26 km" in engine.answer(QUESTION).quotes[0].text  # the lagging one still serves
+        assert not any("Geneva" in q.text for q in engine.answer(GENEVA).quotes)
+        standby.sql("postgres", "SELECT pg_wal_replay_resume()")
+        wait_until(lambda: engine_loaded(engine), 30, "the standby never replayed the build")
+        assert engine.version != first
+        assert "Geneva" in engine.answer(GENEVA).quotes[0].text
+    finally:
+        standby.stop()
+
+
+def engine_loaded(engine: Engine) -> bool:
+    """Whether load() found a new version (False while there is none to load)."""
+    try:
+        return engine.load()
+    except IndexUnavailableError:
+        return False

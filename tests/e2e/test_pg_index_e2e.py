@@ -193,5 +193,6 @@ def test_the_index_database_stopped_is_said_and_recovered(cluster):
     for chat, via in ((952, 0), (953, 1), (954, 2)):
         reply = cluster.ask(chat, QUESTION, via=via)
         assert "26 km" in quoted(reply)[0], reply["text"]
-    assert cluster.state_pg.sql("verbatim", "SELECT count(*) FROM inbox "
-                                            "WHERE status = 'pending'")[0][0] == 0
+    pending = "SELECT update_id, payload FROM inbox WHERE status = 'pending'"
+    wait_until(lambda: not cluster.state_pg.sql("verbatim", pending), 10,
+               f"updates left pending: {cluster.state_pg.sql('verbatim', pending)}")

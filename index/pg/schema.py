@@ -20,6 +20,8 @@ from index.reader import REBUILD, IndexUnavailableError
 SCHEMA = "verbatim_index"
 LOCK_KEY = 0x76657262  # pg_advisory_xact_lock: one build at a time per database ("verb")
 CONNECT_TIMEOUT = 5  # seconds
+HNSW_SINCE = (0, 5, 0)  # pgvector's first version with HNSW indexes
+PGVECTOR_NEEDED = ".".join(map(str, HNSW_SINCE))
 
 # {dim}, {m}, {ef} are filled in when the tables are created (the model's dimension).
 TABLES = """
@@ -133,9 +135,30 @@ def short(err: BaseException) -> str:
     return text[0][:200] if text else type(err).__name__
 
 
+def hnsw_ready(version: str) -> bool:
+    """Whether a pgvector version has HNSW indexes (0.5.0 and later)."""
+    parts = [int(p) if p.isdigit() else 0 for p in version.split(".")[:3]]
+    return tuple(parts + [0] * (3 - len(parts))) >= HNSW_SINCE
+
+
 def create_tables(conn: psycopg.Connection, dimension: int, m: int, ef_construction: int) -> None:
-    """The extension, the schema and its tables (those missing)."""
-    conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    """The extension, the schema and its tables (those missing); IndexDatabaseError saying
+    what to do when pgvector cannot be had or has no HNSW."""
+    place = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+    try:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    except psycopg.Error as err:
+        raise IndexDatabaseError(
+            f"The index database {place} cannot create the pgvector extension "
+            f"({short(err)}): use a server with pgvector {PGVECTOR_NEEDED} or later (the "
+            "pgvector/pgvector image; on a managed PostgreSQL, allow-list `vector`), or have "
+            "an administrator run `CREATE EXTENSION vector;` in that database once.") from err
+    row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+    if row is None or not hnsw_ready(str(row[0])):
+        raise IndexDatabaseError(
+            f"pgvector {row[0] if row else '?'} in the index database {place} has no HNSW "
+            f"indexes: {PGVECTOR_NEEDED} or later is needed (update the server's pgvector, "
+            "then `ALTER EXTENSION vector UPDATE;`).")
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     for statement in TABLES.format(schema=SCHEMA, dim=dimension, m=m,
                                    ef=ef_construction).split(";"):

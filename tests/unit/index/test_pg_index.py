@@ -19,6 +19,7 @@ from bot.engine.answer import UNAVAILABLE, Engine
 from index import IndexUnavailableError, load_index
 from index.cli import main as build_main
 from index.pg import SCHEMA, PgSource, build_pg_index
+from index.pg.schema import hnsw_ready
 from index.settings import IndexSettings, describe_error
 from index.sources import read_corpus
 from tests.support.botproc import wait_until
@@ -348,3 +349,24 @@ def engine_loaded(engine: Engine) -> bool:
         return engine.load()
     except IndexUnavailableError:
         return False
+
+
+def test_pgvector_that_cannot_be_had_is_a_clear_build_error(server, encoder,
+                                                             tmp_path) -> None:
+    """A role that may not create the extension: the build says who can (nothing written);
+    HNSW needs pgvector 0.5.0."""
+    server.sql("postgres", "CREATE ROLE weak LOGIN")
+    server.create_database("no_vector")
+    server.sql("no_vector", "GRANT CREATE ON DATABASE no_vector TO weak")
+    settings = make_settings(tmp_path, index_backend="postgresql",
+                             index_database_url=server.database_url("no_vector").replace(
+                                 "verbatim@", "weak@"))
+    corpus_of(settings)
+    with pytest.raises(IndexUnavailableError, match=r"cannot create the pgvector extension "
+                                                    r".*CREATE EXTENSION vector;"):
+        pg_build(settings, encoder)
+    assert server.sql("no_vector", f"SELECT to_regclass('{SCHEMA}.versions')") == [(None,)]
+    server.sql("no_vector", "CREATE EXTENSION vector")  # an administrator, once
+    assert pg_build(settings, encoder).written
+    assert [hnsw_ready(v) for v in ("0.4.4", "0.5.0", "0.6", "0.10.1")] == [False, True, True,
+                                                                            True]

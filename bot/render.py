@@ -9,9 +9,9 @@ import dataclasses
 import datetime as dt
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 
 from babel.dates import format_date, format_interval, format_skeleton
 
@@ -478,15 +478,63 @@ def push_html(push: PushPayload, tr: Translator = ENGLISH) -> list[str]:
     return pack(blocks)
 
 
-def digest_html(payloads: Sequence[PushPayload], tr: Translator = ENGLISH) -> list[str]:
-    """One message listing many new articles instead of a flood."""
+def _outlets(articles: Sequence[ArticleRef], tr: Translator) -> Block:
+    """Other outlets' reports of a story: each publisher (or title) linked to its article."""
+    html, visible = [], []
+    for article in articles:
+        name = shorten(article.source or article.title)
+        html.append(_head(name, article.url, tr))
+        visible.append(tr.isolate(name))
+    return Block(", ".join(html), ", ".join(visible))
+
+
+def with_also(page: str, articles: Sequence[ArticleRef], tr: Translator = ENGLISH) -> str | None:
+    """A push's (last) message with the story's later outlets added under it ("Also:
+    Reuters, AP"); None when that would not fit one message."""
+    if not articles:
+        return page
+    names = _outlets(articles, tr)
+    head = "➕ " + tr.say(N_("Also: {outlets}"), outlets="\0")
+    html = escape(head).replace("\0", names.html)
+    visible = head.replace("\0", names.visible)
+    if utf16_len(visible_text(page)) + 1 + utf16_len(visible) > TELEGRAM_LIMIT:
+        return None
+    return f"{page}\n{html}"
+
+
+def addition_html(push: PushPayload, tr: Translator = ENGLISH) -> list[str]:
+    """Another outlet's report of a story pushed earlier, as a short message of its own (when
+    the push can no longer be edited): who, with its title, link and date."""
+    line = _article_line(push.article, tr)
+    head = "➕ " + tr.say(N_("Also on this story:")) + " "
+    return pack([Block(escape(head) + line.html, head + line.visible)])
+
+
+def visible_text(page: str) -> str:
+    """What Telegram shows of an HTML message: its text without tags and entities."""
+    return unescape(re.sub(r"<[^>]*>", "", page))
+
+
+def digest_html(payloads: Sequence[PushPayload], tr: Translator = ENGLISH,
+                also: Mapping[str, Sequence[ArticleRef]] | None = None) -> list[str]:
+    """One message listing many new articles instead of a flood; an article's story's other
+    outlets (`also`, by article id) on its line."""
+    also = also or {}
     head = "🆕 " + tr.nsay("{count} new article:", "{count} new articles:", len(payloads))
     blocks = [Block(escape(head), head)]
     for push in payloads:
         line = _article_line(push.article, tr)
         topic = (" " + tr.say(N_("(on “{topic}”)"), topic=push.topic or "")
                  if push.kind == "follow" else "")
-        blocks.append(Block(f"• {line.html}{escape(topic)}", f"• {line.visible}{topic}"))
+        others = also.get(push.article.article_id, ())
+        extra = Block("", "")
+        if others:
+            names = _outlets(others, tr)
+            said = " — " + tr.say(N_("also: {outlets}"), outlets="\0")
+            extra = Block(escape(said).replace("\0", names.html),
+                          said.replace("\0", names.visible))
+        blocks.append(Block(f"• {line.html}{escape(topic)}{extra.html}",
+                            f"• {line.visible}{topic}{extra.visible}"))
     return pack(blocks, separator="\n")
 
 

@@ -1,4 +1,5 @@
-"""The sender: drains the push queue to Telegram, a digest when many arrive at once. A push has
+"""The sender: drains the push queue to Telegram, a digest when many arrive at once, one
+message per story (later outlets are added to it by an edit, else a short reply). A push has
 no user at hand and the state stores no chat language, so its words are English (PUSH_WORDS)."""
 
 from __future__ import annotations
@@ -8,11 +9,11 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import render
-from bot.engine import PushPayload
+from bot.engine import ArticleRef, PushPayload
 from bot.i18n import ENGLISH
 from bot.state import State, worker_id
 
@@ -31,43 +32,158 @@ async def deliver(bot: Bot, state: State, digest_over: int) -> int:
         by_chat[row["chat_id"]].append(row)
     delivered = 0
     for chat_id, items in by_chat.items():
-        ids = [item["id"] for item in items]
-        payloads = [PushPayload.from_dict(item["payload"]) for item in items]  # also old rows
-        if len(items) > digest_over:
-            batches = [(ids, await asyncio.to_thread(render.digest_html, payloads,
-                                                     PUSH_WORDS))]
-        else:  # rendered off the event loop: a long quote must not stall the answers
-            batches = [([item["id"]], await asyncio.to_thread(render.push_html, payload,
-                                                              PUSH_WORDS))
-                       for item, payload in zip(items, payloads, strict=True)]
-        for batch_ids, pages in batches:
-            status = await _send(bot, state, chat_id, pages)
-            await asyncio.to_thread(state.finish_outbox, batch_ids, status)
-            if status == "sent":
-                delivered += len(batch_ids)
-            if status == "dropped":
-                await asyncio.to_thread(state.finish_outbox,
-                                        [i for i in ids if i not in batch_ids], "dropped")
-                break
+        delivered += await _deliver_chat(bot, state, chat_id, items, digest_over)
     return delivered
 
 
-async def _send(bot: Bot, state: State, chat_id: int, pages: list[str]) -> str:
-    """Send a push's pages: `sent`, `failed`, `pending` (try again) or `dropped` (chat gone)."""
+async def _deliver_chat(bot: Bot, state: State, chat_id: int, items: list[dict[str, Any]],
+                        digest_over: int) -> int:
+    """One chat's queued pushes: one message per story (its later outlets added under it),
+    a digest when more than `digest_over` stories arrive at once."""
+    payloads = {item["id"]: PushPayload.from_dict(item["payload"]) for item in items}
+    pushes = [item for item in items if payloads[item["id"]].kind != "also"]
+    leads = {payloads[item["id"]].article.article_id: item["id"] for item in pushes}
+    joined: dict[int, list[int]] = defaultdict(list)  # a push -> its story's later outlets
+    later: list[int] = []  # later outlets of stories pushed before
+    for item in items:
+        payload = payloads[item["id"]]
+        if payload.kind == "also":
+            if payload.lead in leads:
+                joined[leads[payload.lead]].append(item["id"])
+            else:
+                later.append(item["id"])
+
+    def also(push_id: int) -> list[ArticleRef]:
+        return [payloads[i].article for i in joined[push_id]]
+
+    if len(pushes) > digest_over:
+        pages = await asyncio.to_thread(
+            render.digest_html, [payloads[item["id"]] for item in pushes], PUSH_WORDS,
+            {payloads[item["id"]].article.article_id: also(item["id"]) for item in pushes})
+        batches: list[tuple[list[int], list[str], list[ArticleRef] | None]] = [
+            ([item["id"] for item in pushes], pages, None)]
+    else:  # rendered off the event loop: a long quote must not stall the answers
+        batches = [([item["id"]], await asyncio.to_thread(render.push_html, payloads[item["id"]],
+                                                          PUSH_WORDS), also(item["id"]))
+                   for item in pushes]
+    delivered = 0
+    for batch, pages, added in batches:
+        status = await _send_push(bot, state, chat_id, batch, pages, added)
+        done = batch + [i for push_id in batch for i in joined[push_id]]
+        await asyncio.to_thread(state.finish_outbox, done, status)
+        if status == "sent":
+            delivered += len(done)
+        if status == "dropped":
+            await asyncio.to_thread(state.finish_outbox, list(payloads), "dropped")
+            return delivered
+    for push_id in later:
+        status = await _add_to_story(bot, state, chat_id, push_id, payloads[push_id])
+        await asyncio.to_thread(state.finish_outbox, [push_id], status)
+        if status == "sent":
+            delivered += 1
+        if status == "dropped":
+            return delivered
+    return delivered
+
+
+async def _send_push(bot: Bot, state: State, chat_id: int, batch: list[int], pages: list[str],
+                     added: list[ArticleRef] | None) -> str:
+    """Send a push (or a digest, `added` None) and remember the message that shows it, so
+    its story's later outlets can be added to it by an edit."""
+    shown = pages
+    composed = render.with_also(pages[-1], added, PUSH_WORDS) if added is not None else None
+    if composed is not None:
+        shown = [*pages[:-1], composed]
+    elif added:  # too long to add to: each outlet a short message of its own
+        for article in added:
+            shown = shown + render.addition_html(
+                PushPayload(kind="also", topic=None, article=article, quote=None), PUSH_WORDS)
+    status, sent = await _send(bot, state, chat_id, shown)
+    if status == "sent":
+        message_id = sent[len(pages) - 1]
+        for push_id in batch:  # a digest's or too long a push's message is replied to
+            await asyncio.to_thread(state.record_push_message, push_id, message_id,
+                                    pages[-1] if composed is not None else None,
+                                    [a.to_dict() for a in added or []])
+    return status
+
+
+async def _add_to_story(bot: Bot, state: State, chat_id: int, push_id: int,
+                        payload: PushPayload) -> str:
+    """Another outlet of a story the chat was pushed: added to that push's message ("Also:
+    Reuters, AP") when Telegram lets it be edited, else a short follow-up replying to it."""
+    lead = await asyncio.to_thread(state.push_message, chat_id, payload.lead or "")
+    if lead is not None and lead["status"] == "pending":
+        return "pending"  # its story's push is not out yet (another replica may be sending it)
+    if lead is None or lead["status"] != "sent":  # that push never arrived: this one leads
+        pages = await asyncio.to_thread(render.push_html, PushPayload(
+            kind="new", topic=None, article=payload.article, quote=payload.quote), PUSH_WORDS)
+        return await _send_push(bot, state, chat_id, [push_id], pages, [])
+    also = [*lead["also"], payload.article.to_dict()]
+    if lead["message_id"] and lead["message_html"]:
+        page = render.with_also(lead["message_html"], [ArticleRef.from_dict(a) for a in also],
+                                PUSH_WORDS)
+        status = "failed" if page is None else await _edit(bot, state, chat_id,
+                                                           lead["message_id"], page)
+        if status == "sent":
+            await asyncio.to_thread(state.record_push_message, lead["id"], lead["message_id"],
+                                    lead["message_html"], also)
+        if status != "failed":
+            return status
+    pages = await asyncio.to_thread(render.addition_html, payload, PUSH_WORDS)
+    status, _ = await _send(bot, state, chat_id, pages, reply_to=lead["message_id"])
+    return status
+
+
+async def _edit(bot: Bot, state: State, chat_id: int, message_id: int, page: str) -> str:
+    """Edit a sent push: `sent`, `failed` (it cannot be: deleted, too old), `pending` or
+    `dropped` (chat gone)."""
+    try:
+        await bot.edit_message_text(page, chat_id=chat_id, message_id=message_id,
+                                    parse_mode="HTML",
+                                    link_preview_options=LinkPreviewOptions(is_disabled=True))
+        return "sent"
+    except Forbidden as err:
+        log.info("chat %s blocked the bot (%s): unsubscribed", chat_id, err)
+    except BadRequest as err:
+        reason = str(err).lower()
+        if "not modified" in reason:
+            return "sent"  # already shows it (a repeated delivery)
+        if not any(gone in reason for gone in GONE_CHAT):
+            log.info("push %s in %s cannot be edited (%s): a follow-up instead", message_id,
+                     chat_id, err)
+            return "failed"
+        log.info("chat %s is gone (%s): unsubscribed", chat_id, err)
+    except TelegramError as err:
+        log.warning("push %s in %s not edited yet: %s", message_id, chat_id, err)
+        return "pending"
+    await asyncio.to_thread(state.forget_chat, chat_id)
+    return "dropped"
+
+
+async def _send(bot: Bot, state: State, chat_id: int, pages: list[str],
+                reply_to: int | None = None) -> tuple[str, list[int]]:
+    """Send a push's pages: `sent`, `failed`, `pending` (try again) or `dropped` (chat
+    gone), with the ids of the messages sent; the first page replies to `reply_to`."""
+    sent: list[int] = []
     try:
         for page in pages:
-            await bot.send_message(chat_id, page, parse_mode="HTML",
-                                   link_preview_options=LinkPreviewOptions(is_disabled=True))
-        return "sent"
+            reply = (ReplyParameters(reply_to, allow_sending_without_reply=True)
+                     if reply_to and not sent else None)
+            message = await bot.send_message(
+                chat_id, page, parse_mode="HTML", reply_parameters=reply,
+                link_preview_options=LinkPreviewOptions(is_disabled=True))
+            sent.append(message.message_id)
+        return "sent", sent
     except Forbidden as err:
         log.info("chat %s blocked the bot (%s): unsubscribed", chat_id, err)
     except BadRequest as err:
         if not any(reason in str(err).lower() for reason in GONE_CHAT):
             log.warning("push to %s refused: %s", chat_id, err)
-            return "failed"
+            return "failed", sent
         log.info("chat %s is gone (%s): unsubscribed", chat_id, err)
     except TelegramError as err:
         log.warning("push to %s not delivered yet: %s", chat_id, err)
-        return "pending"
+        return "pending", sent
     await asyncio.to_thread(state.forget_chat, chat_id)
-    return "dropped"
+    return "dropped", sent

@@ -1,7 +1,9 @@
 """Updates: which new articles go to which chats (subscriptions, followed topics), as a queue.
 
 Planning claims new articles atomically in the state database, so with several replicas each
-article is planned once; the queue (outbox) is drained by the sender in `bot.chat.delivery`.
+article is planned once; a chat gets one push per story (articles of several publishers on one
+event): a later outlet's article is queued as an addition to the push the chat already has;
+the queue (outbox) is drained by the sender in `bot.chat.delivery`.
 Articles, their first sentences and topic matches come from the engine's facade; a queued
 push is a `PushPayload` (stored as its `to_dict()`).
 """
@@ -9,9 +11,10 @@ push is a `PushPayload` (stored as its `to_dict()`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from bot.engine import ArticleRef, Engine, PushPayload, Topic
+from bot.engine import ArticleRef, Engine, PushPayload, Story, Topic
 from bot.state import State
 
 __all__ = ["PushPayload", "plan_pushes"]
@@ -20,7 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def plan_pushes(engine: Engine, state: State, threshold: float) -> int:
-    """Queue a message per (chat, new article) for subscribers and matching followers."""
+    """Queue a message per (chat, new article) for subscribers and matching followers; an
+    article of a story a chat was already pushed is queued as an addition to that push."""
     catalog = engine.catalog()
     if catalog is None:
         return 0
@@ -34,14 +38,48 @@ def plan_pushes(engine: Engine, state: State, threshold: float) -> int:
     follows = state.following()
     topics = {t: engine.topic(t) for t in {topic for _, topic in follows}}
     subscribers = state.subscribers()
+    readers = set(subscribers) | {chat for chat, _ in follows}
     articles = {a.article_id: a for a in catalog.articles}
+    stories = engine.stories().by_article
+    planned: dict[str, dict[int, str]] = {}  # story -> chat -> its lead article, this run
     items: list[dict[str, Any]] = []
-    for article_id in claimed:
-        items.extend(_pushes(engine, articles[article_id], follows, topics, subscribers,
-                             threshold))
+    for article_id in _story_order(claimed, stories):
+        rows = _pushes(engine, articles[article_id], follows, topics, subscribers, threshold)
+        story = stories.get(article_id)
+        if story is None:
+            items.extend(rows)
+            continue
+        leads = state.story_pushes([a for a in story.article_ids if a != article_id])
+        leads = {**planned.get(story.id, {}), **leads}
+        items.extend(row for row in rows if row["chat_id"] not in leads)
+        planned.setdefault(story.id, {}).update(
+            {row["chat_id"]: article_id for row in rows if row["chat_id"] not in leads})
+        items.extend(_addition(engine, articles[article_id], chat_id, lead)
+                     for chat_id, lead in leads.items() if chat_id in readers)
     queued = state.enqueue(items)
     log.info("%d new articles; %d pushes queued", len(claimed), queued)
     return queued
+
+
+def _story_order(claimed: list[str], stories: Mapping[str, Story]) -> list[str]:
+    """The claimed articles in corpus order, except that a story's articles come together at
+    its first one's place, in publication order (so its first report leads)."""
+    wanted, seen = set(claimed), set()
+    order: list[str] = []
+    for article_id in claimed:
+        story = stories.get(article_id)
+        group = [a for a in story.article_ids if a in wanted] if story else [article_id]
+        order.extend(a for a in group if a not in seen)
+        seen.update(group)
+    return order
+
+
+def _addition(engine: Engine, article: ArticleRef, chat_id: int, lead: str) -> dict[str, Any]:
+    """The outbox row adding another outlet's article to the chat's push of `lead`."""
+    payload = PushPayload(kind="also", topic=None, article=article,
+                          quote=engine.first_sentence(article.article_id), lead=lead)
+    return {"chat_id": chat_id, "article_id": article.article_id, "reason": "story",
+            "payload": payload.to_dict()}
 
 
 def _pushes(engine: Engine, article: ArticleRef, follows: list[tuple[int, str]],

@@ -13,6 +13,7 @@ from bot.engine.filters import Filters, Period, find_period
 from bot.engine.followup import Exchange
 from bot.engine.quote import Quote
 from bot.engine.records import ArticleRef, ArticleText, Catalog, IndexSummary, PushPayload
+from bot.engine.stories import Stories, Story
 from bot.engine.topics import Topic, topic_words
 from index import IndexUnavailableError
 
@@ -32,6 +33,8 @@ __all__ = [
     "PushPayload",
     "QuestionError",
     "Quote",
+    "Stories",
+    "Story",
     "Topic",
     "find_period",
     "open_engine",

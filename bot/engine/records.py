@@ -64,12 +64,15 @@ class Catalog(NamedTuple):
 @dataclass(frozen=True)
 class PushPayload:
     """A queued push: a new article (`kind` "new") or a match for a followed topic
-    ("follow"), with the quote shown under it. `to_dict` is the JSON stored in the outbox."""
+    ("follow"), with the quote shown under it; or another outlet's report of a story the
+    chat was pushed (`kind` "also", `lead` the article of that push), added to that push.
+    `to_dict` is the JSON stored in the outbox."""
 
     kind: str
     topic: str | None
     article: ArticleRef
     quote: Quote | None
+    lead: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stored shape: `topic` only for follows, `quote` always (null when none)."""
@@ -78,6 +81,8 @@ class PushPayload:
             data["topic"] = self.topic
         data["article"] = self.article.to_dict()
         data["quote"] = self.quote.to_dict() if self.quote is not None else None
+        if self.lead is not None:
+            data["lead"] = self.lead
         return data
 
     @classmethod
@@ -86,4 +91,4 @@ class PushPayload:
         quote = data.get("quote")
         return cls(kind=data["kind"], topic=data.get("topic"),
                    article=ArticleRef.from_dict(data["article"]),
-                   quote=Quote.from_dict(quote) if quote else None)
+                   quote=Quote.from_dict(quote) if quote else None, lead=data.get("lead"))

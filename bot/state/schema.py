@@ -162,6 +162,11 @@ outbox = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
+    # A sent push as Telegram shows it (its last message), so later outlets of its story can
+    # be added to it: "Also: Reuters, AP" (`also`: their articles as JSON, in arrival order).
+    sa.Column("message_id", sa.BigInteger),
+    sa.Column("message_html", sa.Text),
+    sa.Column("also", sa.Text),
     sa.UniqueConstraint("chat_id", "article_id", name="outbox_once_per_chat"),
 )
 

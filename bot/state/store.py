@@ -313,6 +313,45 @@ class State:
                 count += result.first() is not None
         return count
 
+    def story_pushes(self, article_ids: list[str]) -> dict[int, str]:
+        """The chats pushed (or about to be) one of these articles: chat -> the first such
+        article, whose push the story's later outlets are added to."""
+        keys = {fit_key(a, ARTICLE_KEY_CHARS): a for a in article_ids}
+        if not keys:
+            return {}
+        query = (sa.select(outbox.c.chat_id, outbox.c.article_id)
+                 .where(outbox.c.article_id.in_(list(keys)),
+                        outbox.c.status.in_(["pending", "sent"]))
+                 .order_by(outbox.c.id))
+        leads: dict[int, str] = {}
+        with self.engine.connect() as conn:
+            for chat_id, key in conn.execute(query):
+                leads.setdefault(chat_id, keys[key])
+        return leads
+
+    def push_message(self, chat_id: int, article_id: str) -> dict[str, Any] | None:
+        """A chat's push of an article: its outbox id, status, the message that shows it
+        and the other outlets added to it (`also`, a list); None when there is none."""
+        query = sa.select(outbox.c.id, outbox.c.status, outbox.c.message_id,
+                          outbox.c.message_html, outbox.c.also).where(
+            outbox.c.chat_id == chat_id,
+            outbox.c.article_id == fit_key(article_id, ARTICLE_KEY_CHARS))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        return {**row, "also": json.loads(row["also"]) if row["also"] else []}
+
+    def record_push_message(self, push_id: int, message_id: int, html: str | None,
+                            also: list[dict[str, Any]]) -> None:
+        """Remember the message a push was sent as (its last one) and its text (None: a
+        digest, answered by replies), with the outlets shown as `also` in it, so later outlets
+        of the story can be added by an edit."""
+        with self.engine.begin() as conn:
+            conn.execute(outbox.update().where(outbox.c.id == push_id).values(
+                message_id=message_id, message_html=html,
+                also=json.dumps(also, ensure_ascii=False)))
+
     def claim_outbox(self, worker: str, limit: int = 200,
                      lease_seconds: float = 120.0) -> list[dict[str, Any]]:
         """Pending pushes for this worker; a claim older than the lease may be taken over."""

@@ -17,6 +17,9 @@ from tests.support.fake_bot_api.text import (
 )
 
 LANGUAGE_CODE = re.compile(r"[a-z]{2}")  # setMyCommands takes ISO 639-1 codes only ("zh")
+NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply "
+                "markup of the message are exactly the same as a current content and reply "
+                "markup of the message")
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 MESSAGE_FIELDS = ("message_id", "date", "chat", "from", "text", "reply_markup")
 ADMIN_RIGHTS = dict(can_be_edited=False, is_anonymous=False, can_manage_chat=True,
@@ -132,9 +135,16 @@ class BotMethods(TelegramState):
 
     def _sent_record(self, chat: Chat, message_id: Any) -> dict[str, Any]:
         for record in self.sent:
-            if record["chat"]["id"] == chat.id and record["message_id"] == message_id:
+            if (record["chat"]["id"] == chat.id and record["message_id"] == message_id
+                    and not record.get("deleted")):
                 return record
         raise BadRequest("Bad Request: message to edit not found")
+
+    def delete_by_user(self, chat_id: int, message_id: int) -> None:
+        """The user deletes one of the bot's messages (for both sides, as in private chats):
+        it can no longer be edited or replied to."""
+        with self.lock:
+            self._sent_record(self.chats[chat_id], message_id)["deleted"] = True
 
     def api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Verbatim", "username": self.username,
@@ -176,7 +186,12 @@ class BotMethods(TelegramState):
             raise BadRequest("Bad Request: message is too long")
         with self.lock:
             record = self._sent_record(self._chat_for(params), params.get("message_id"))
-            record.update(text=visible, html=text, edited=True)
+            if (text == record["html"] and params.get("parse_mode") == record["parse_mode"]
+                    and params.get("reply_markup", record.get("reply_markup"))
+                    == record.get("reply_markup")):
+                raise BadRequest(NOT_MODIFIED)
+            record.update(text=visible, html=text, parse_mode=params.get("parse_mode"),
+                          edited=True)
             if "reply_markup" in params:
                 record["reply_markup"] = params["reply_markup"]
             self.lock.notify_all()

@@ -218,7 +218,7 @@ class Engine:
         if index is None:
             return []
         found = (newest(index, count) if period is None else
-                 [a for a in newest(index, len(index.articles)) if period.contains(a.published)])
+                 [a for a in newest(index) if period.contains(a.published)])
         return [(article_ref(info), first_sentence(index, info)) for info in found[:count]]
 
     def sources(self) -> list[str]:
@@ -426,7 +426,7 @@ class Engine:
         """A question with a period or publisher and nothing else ("What happened last
         week?"): the newest of those articles, each by its first sentence."""
         allowed = set(among.tolist())
-        chosen = [info for info in newest(index, len(index.articles)) if info.row in allowed]
+        chosen = [info for info in newest(index) if info.row in allowed]
         quotes = [q for info in chosen[:limit] if (q := first_sentence(index, info))]
         return Answer(question=text, abstained=not quotes, quotes=quotes)
 

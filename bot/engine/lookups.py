@@ -112,13 +112,17 @@ def first_sentence(index: IndexView, info: ArticleInfo) -> Quote | None:
     return quote_at(info, text, first.start, first.end, quote.paragraph, score=1.0)
 
 
-def newest(index: IndexView, count: int) -> list[ArticleInfo]:
-    """Newest first by published date; undated articles after the dated, in corpus order."""
-    dated = sorted((a for a in index.articles.values() if a.published),
-                   key=lambda a: (a.published or "", -a.position), reverse=True)
-    undated = sorted((a for a in index.articles.values() if not a.published),
-                     key=lambda a: a.position)
-    return (dated + undated)[:count]
+def newest(index: IndexView, count: int | None = None) -> list[ArticleInfo]:
+    """Newest first by published date; undated articles after the dated, in corpus order
+    (sorted once per index version); the first `count`, or all."""
+    order = index.memo.get("newest")
+    if not isinstance(order, list):
+        dated = sorted((a for a in index.articles.values() if a.published),
+                       key=lambda a: (a.published or "", -a.position), reverse=True)
+        undated = sorted((a for a in index.articles.values() if not a.published),
+                         key=lambda a: a.position)
+        order = index.memo["newest"] = dated + undated
+    return order[:count] if count is not None else order
 
 
 def in_order(index: IndexView) -> list[ArticleInfo]:

@@ -83,36 +83,43 @@ def passage_sentences(index: IndexView, query: QueryTerms, vector: np.ndarray,
                             [fragments[n] for n in numbers], numbers, features)
 
 
+def _cache(index: IndexView, name: str) -> dict[object, object]:
+    """One of a version's bounded caches (`name`): started over past MEMO_LIMIT entries, so
+    a long-running bot's memory stays flat; the version's other memos (stories) stay."""
+    cache = index.memo.get(name)
+    if not isinstance(cache, dict) or len(cache) > MEMO_LIMIT:
+        cache = index.memo[name] = {}
+    return cache
+
+
 def sentence_stems(index: IndexView, article_row: int, text: str, start: int,
                    end: int) -> frozenset[str]:
     """A sentence's stems, computed once per index version (the same sentences come back)."""
-    key = ("stems", article_row, start, end)
-    found = index.memo.get(key)
+    cache, key = _cache(index, "stems"), (article_row, start, end)
+    found = cache.get(key)
     if found is None:
-        if len(index.memo) > MEMO_LIMIT:
-            index.memo.clear()
-        found = index.memo[key] = frozenset(stems(terms(text[start:end])))
+        found = cache[key] = frozenset(stems(terms(text[start:end])))
     return found  # type: ignore[return-value]
 
 
 def title_stems(index: IndexView, article_row: int) -> frozenset[str]:
     """An article's title stems, once per index version."""
-    key = ("title", article_row)
-    found = index.memo.get(key)
+    cache = _cache(index, "titles")
+    found = cache.get(article_row)
     if found is None:
-        found = index.memo[key] = frozenset(stems(terms(index.articles[article_row].title)))
+        found = cache[article_row] = frozenset(stems(terms(index.articles[article_row].title)))
     return found  # type: ignore[return-value]
 
 
 def article_paragraphs(index: IndexView, article_row: int,
                        text: str) -> tuple[list[int], list[bool]]:
     """Where an article's paragraphs start and which are fragments, once per index version."""
-    key = ("paragraphs", article_row)
-    found = index.memo.get(key)
+    cache = _cache(index, "paragraphs")
+    found = cache.get(article_row)
     if found is None:
         paras = paragraphs(text)
-        found = index.memo[key] = ([p.start for p in paras],
-                                   [is_fragment(text, p) for p in paras])
+        found = cache[article_row] = ([p.start for p in paras],
+                                      [is_fragment(text, p) for p in paras])
     return found  # type: ignore[return-value]
 
 

@@ -23,7 +23,9 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, T
 
 from bot.chat.context import ChatApp, ChatContext
 from bot.chat.retry import Backoff, pause
+from bot.engine import IndexUnavailableError
 from bot.i18n import N_, translator_for
+from bot.render import ENGINE_UNAVAILABLE
 from bot.state import DatabaseUnavailable, State, worker_id
 
 __all__ = ["InboxWorker", "is_transient", "on_error", "tell_failure"]
@@ -41,18 +43,20 @@ def is_transient(error: BaseException) -> bool:
     refusal (BadRequest is a NetworkError in python-telegram-bot) nor a bug."""
     if isinstance(error, BadRequest):
         return False
-    return isinstance(error, (DatabaseUnavailable, NetworkError, RetryAfter, TimeoutError))
+    return isinstance(error, (DatabaseUnavailable, IndexUnavailableError, NetworkError,
+                              RetryAfter, TimeoutError))
 
 
-async def tell_failure(update: Update) -> None:
-    """Once an update is given up on: one line to its chat (plain text); a pending press is
-    answered."""
+async def tell_failure(update: Update, error: BaseException | None = None) -> None:
+    """Once an update is given up on: one line to its chat (plain text), saying the index is
+    unavailable when that was the error (its database away); a pending press is answered."""
     if update.callback_query is not None:
         with contextlib.suppress(TelegramError):
             await update.callback_query.answer()
     if update.effective_message is not None:
         with contextlib.suppress(TelegramError):
-            sorry = translator_for(update.effective_user).say(SORRY)
+            sorry = translator_for(update.effective_user).say(
+                ENGINE_UNAVAILABLE if isinstance(error, IndexUnavailableError) else SORRY)
             await update.effective_message.reply_text(sorry, parse_mode=None,
                                                       link_preview_options=None)
 
@@ -175,7 +179,7 @@ class InboxWorker:
                 if not is_transient(error) or attempt == HANDLER_ATTEMPTS:
                     log.warning("update %s failed (%s: %s); the user is told", update.update_id,
                                 type(error).__name__, error)
-                    await tell_failure(update)
+                    await tell_failure(update, error)
                     return
                 delay = backoff.next()
                 log.warning("update %s failed (%s: %s); retrying in %.0f s", update.update_id,

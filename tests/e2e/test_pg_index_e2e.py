@@ -188,6 +188,8 @@ def test_the_index_database_stopped_is_said_and_recovered(cluster):
         for chat, via in ((950, None), (951, 2)):
             reply = cluster.ask(chat, QUESTION, via=via)
             assert ENGINE_UNAVAILABLE in reply["text"] and not quoted(reply)
+        # Not only questions: a command reading the index says so (after its retries).
+        assert ENGINE_UNAVAILABLE in cluster.ask(955, "/latest", via=0)["text"]
     finally:
         cluster.index_pg.resume()
     for chat, via in ((952, 0), (953, 1), (954, 2)):

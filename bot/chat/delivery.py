@@ -20,6 +20,7 @@ from bot.state import State, worker_id
 log = logging.getLogger(__name__)
 PUSH_WORDS = ENGLISH
 WORKER = worker_id()  # this process, as the outbox's claim column records it
+EDIT_TRIES = 3  # edits of one push racing another replica's before giving up
 GONE_CHAT = ("chat not found", "bot was kicked", "user is deactivated", "group chat was deleted",
              "bot was blocked", "chat_write_forbidden", "not enough rights")
 
@@ -119,20 +120,34 @@ async def _add_to_story(bot: Bot, state: State, chat_id: int, push_id: int,
         pages = await asyncio.to_thread(render.push_html, PushPayload(
             kind="new", topic=None, article=payload.article, quote=payload.quote), PUSH_WORDS)
         return await _send_push(bot, state, chat_id, [push_id], pages, [])
-    also = [*lead["also"], payload.article.to_dict()]
     if lead["message_id"] and lead["message_html"]:
-        page = render.with_also(lead["message_html"], [ArticleRef.from_dict(a) for a in also],
-                                PUSH_WORDS)
-        status = "failed" if page is None else await _edit(bot, state, chat_id,
-                                                           lead["message_id"], page)
-        if status == "sent":
-            await asyncio.to_thread(state.record_push_message, lead["id"], lead["message_id"],
-                                    lead["message_html"], also)
+        status = await _edit_story(bot, state, chat_id, payload.lead or "", lead,
+                                   payload.article)
         if status != "failed":
             return status
     pages = await asyncio.to_thread(render.addition_html, payload, PUSH_WORDS)
     status, _ = await _send(bot, state, chat_id, pages, reply_to=lead["message_id"])
     return status
+
+
+async def _edit_story(bot: Bot, state: State, chat_id: int, lead_article: str,
+                      lead: dict[str, Any], article: ArticleRef) -> str:
+    """Add an outlet to a story's push by editing its message; when another replica added
+    one meanwhile, edit again with both (so the message ends with every outlet)."""
+    for _ in range(EDIT_TRIES):
+        also = [*(a for a in lead["also"] if a.get("article_id") != article.article_id),
+                article.to_dict()]  # once, also when delivered again after a crash
+        page = render.with_also(lead["message_html"], [ArticleRef.from_dict(a) for a in also],
+                                PUSH_WORDS)
+        if page is None:
+            return "failed"  # no room left in that message
+        status = await _edit(bot, state, chat_id, lead["message_id"], page)
+        if status != "sent" or await asyncio.to_thread(state.replace_push_also, lead["id"],
+                                                       lead["also"], also):
+            return status
+        again = await asyncio.to_thread(state.push_message, chat_id, lead_article)
+        lead = again if again is not None else lead
+    return "sent"
 
 
 async def _edit(bot: Bot, state: State, chat_id: int, message_id: int, page: str) -> str:

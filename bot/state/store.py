@@ -352,6 +352,17 @@ class State:
                 message_id=message_id, message_html=html,
                 also=json.dumps(also, ensure_ascii=False)))
 
+    def replace_push_also(self, push_id: int, before: list[dict[str, Any]],
+                          after: list[dict[str, Any]]) -> bool:
+        """Set the outlets shown in a push's message to `after` if they are still `before`
+        (another replica may have added one meanwhile); whether they were."""
+        old = json.dumps(before, ensure_ascii=False)
+        with self.engine.begin() as conn:
+            changed = conn.execute(outbox.update().where(
+                outbox.c.id == push_id, sa.func.coalesce(outbox.c.also, "[]") == old).values(
+                also=json.dumps(after, ensure_ascii=False))).rowcount
+        return changed == 1
+
     def claim_outbox(self, worker: str, limit: int = 200,
                      lease_seconds: float = 120.0) -> list[dict[str, Any]]:
         """Pending pushes for this worker; a claim older than the lease may be taken over."""

@@ -100,3 +100,22 @@ def test_a_push_too_long_to_add_to_gets_a_reply_to_its_last_message_once(world):
     assert reply["reply_to"] == last["message_id"]
     assert not head.get("edited") and not last.get("edited")
     assert send(api, state) == 0 and len(api.messages_to(CHAT)) == 3  # sent once
+
+
+def test_two_replicas_adding_outlets_to_one_push_at_once_leave_both_in_it(world, monkeypatch):
+    api, state = world
+    state.enqueue([push("a", "Al Jazeera")])
+    send(api, state)
+    (message,) = api.messages_to(CHAT)
+    lead = state.push_message(CHAT, "a")
+    state.enqueue([addition("c", "Example Wire", lead="a"), addition("b", "Anadolu Agency",
+                                                                      lead="a")])
+    other, mine = state.claim_outbox("another-replica")
+    state.finish_outbox([mine["id"]], "pending")  # "b" is this replica's to add
+    # This replica reads the push as it was; the other one records its outlet just after.
+    real, stale = state.push_message, iter([lead])
+    monkeypatch.setattr(state, "push_message", lambda *key: next(stale, None) or real(*key))
+    assert state.replace_push_also(lead["id"], [], [other["payload"]["article"]])
+    assert send(api, state) == 1  # edited in again, beside the other replica's outlet
+    assert message["text"].endswith("\n➕ Also: Example Wire, Anadolu Agency")
+    assert [a["source"] for a in real(CHAT, "a")["also"]] == ["Example Wire", "Anadolu Agency"]

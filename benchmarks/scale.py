@@ -1,11 +1,17 @@
 """Scale-out: questions per second and reply latency with 1 and 2 replicas behind nginx,
-on SQLite and on PostgreSQL, side by side, against the fake Bot API by webhook (127.0.0.1).
+on the FAISS index and on the PostgreSQL (pgvector) index, side by side, against the fake Bot
+API by webhook (127.0.0.1); then each index backend's size, time to add 10 articles and the
+answer-quality figures of the same questions.
 
     .venv/bin/python -m benchmarks.scale [--index-dir DIR] [--questions 300] [--squad F]
+        [--configs faiss:1,faiss:2,postgresql:1,postgresql:2] [--state postgresql|sqlite]
 
+A config is INDEX_BACKEND:replicas; --state is the state database of every config.
 --index-dir defaults to the SQuAD + BBC index that `benchmarks.answer_quality` caches (BBC
-size); without it, an index of the seed and 3 SQuAD articles is built. PostgreSQL and nginx
-are started here in temporary folders (tests/support/services.py) and stopped by pid.
+size); the PostgreSQL index is built from the same corpus reusing that index's vectors
+(benchmarks/pg_index.py), so nothing is embedded again. Without it, an index of the seed and 3
+SQuAD articles is built (FAISS only). PostgreSQL (pgserver's, with pgvector) and nginx are
+started here in temporary folders (tests/support/services.py) and stopped by pid.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,8 +27,19 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 
-from benchmarks.common import ROOT, SHARED, parse_with_cpu_line, percentile, table
+from benchmarks.answer_quality import engine_answers, recall_row
+from benchmarks.common import (
+    OUT,
+    ROOT,
+    SHARED,
+    answerable,
+    load_squad,
+    parse_with_cpu_line,
+    percentile,
+    table,
+)
 from benchmarks.load import (
     QUESTIONS,
     Load,
@@ -31,12 +49,23 @@ from benchmarks.load import (
     stamped_api,
     wait_answered,
 )
+from benchmarks.pg_index import StoredVectors, database_sizes, ten_new_articles
+from bot.engine import Engine
+from bot.settings import Settings
+from index.encoders import passage_encoder
+from index.pg.build import build_pg_index
+from index.publish import read_manifest
+from index.sources import read_corpus
 from tests.support.fake_bot_api import FakeTelegram
 from tests.support.services import Nginx, Postgres, free_port
 
-CACHED = ROOT / "benchmarks" / "out" / "answer_quality" / "squad5+bbc" / "index"
+AQ = OUT / "aq-sentence-transformers_all-MiniLM-L6-v2"
+CACHED = AQ / "squad5+bbc" / "index"
+CORPUS = [AQ / "corpora" / "squad5", SHARED / "bbc_news.jsonl"]
 HOOK = "/telegram/webhook"
 CHATS = 50
+HEADERS = ["index", "replicas", "sent", "answered", "answers/s", "p50 ms", "p95 ms",
+           "peak RSS MB per replica"]
 
 
 def build_small_index(work: Path, squad: Path) -> Path:
@@ -46,25 +75,34 @@ def build_small_index(work: Path, squad: Path) -> Path:
     return work / "index"
 
 
-def run(index_dir: Path, backend: str, replicas: int, questions: list[str], count: int,
-        work: Path) -> list[object]:
-    """One configuration: `replicas` bots on `backend` behind nginx, a burst of `count`."""
+def index_env(backend: str, index_dir: Path, index_url: str | None, work: Path) -> dict:
+    """The environment that points a bot or build_index.py at the index of `backend`."""
+    if backend == "postgresql":
+        assert index_url is not None
+        empty = work / "no-index"
+        empty.mkdir(exist_ok=True)
+        return {"INDEX_BACKEND": "postgresql", "INDEX_DATABASE_URL": index_url,
+                "INDEX_DIR": str(empty)}
+    return {"INDEX_BACKEND": "faiss", "INDEX_DIR": str(index_dir)}
+
+
+def run(index: dict, state_url: str, replicas: int, questions: list[str], count: int,
+        work: Path, tag: str) -> list[object]:
+    """One configuration: `replicas` bots on the index `index` behind nginx, a burst."""
     api = stamped_api()
-    pg = Postgres().start() if backend == "postgresql" else None
-    url = pg.url if pg else f"sqlite:///{work / f'{backend}-{replicas}.sqlite3'}"
     ports = [free_port() for _ in range(replicas)]
     nginx = Nginx(ports, HOOK).start()
     procs: list[subprocess.Popen] = []
     try:
         for i, port in enumerate(ports):
-            env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token,
-                   "TELEGRAM_BASE_URL": api.base_url, "INDEX_DIR": str(index_dir),
-                   "DATA_DIR": str(work / f"data-{backend}-{replicas}-{i}"),
-                   "DATABASE_URL": url, "TELEGRAM_WEBHOOK_URL": nginx.url + HOOK,
+            env = {**os.environ, **index, "TELEGRAM_BOT_TOKEN": api.token,
+                   "TELEGRAM_BASE_URL": api.base_url,
+                   "DATA_DIR": str(work / f"data-{tag}-{i}"),
+                   "DATABASE_URL": state_url, "TELEGRAM_WEBHOOK_URL": nginx.url + HOOK,
                    "TELEGRAM_WEBHOOK_PORT": str(port), "TELEGRAM_WEBHOOK_SECRET": "bench",
                    "USER_QUESTIONS_PER_MINUTE": "10000", "CHAT_QUESTIONS_PER_MINUTE": "10000",
                    "LOG_LEVEL": "WARNING"}
-            with open(work / f"bot-{backend}-{replicas}-{i}.log", "w") as log:
+            with open(work / f"bot-{tag}-{i}.log", "w") as log:
                 procs.append(subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=env,
                                               stdout=subprocess.DEVNULL, stderr=log))
         wait_healthy(ports)
@@ -77,9 +115,7 @@ def run(index_dir: Path, backend: str, replicas: int, questions: list[str], coun
             proc.wait(30)
         nginx.stop()
         api.stop()
-        if pg:
-            pg.stop()
-    return [backend, replicas, total, done, per_second, p50, p95, max(rss)]
+    return [index["INDEX_BACKEND"], replicas, total, done, per_second, p50, p95, max(rss)]
 
 
 def wait_healthy(ports: list[int], timeout: float = 300) -> None:
@@ -111,29 +147,118 @@ def burst(api: FakeTelegram, questions: list[str],
     return total, done, done / seconds, percentile(latencies, 50), percentile(latencies, 95)
 
 
+def build_pg(index_dir: Path, url: str, work: Path) -> float:
+    """The FAISS index's corpus built into the PostgreSQL index at `url`, reusing its vectors;
+    prints and returns the build's seconds."""
+    settings = Settings(_env_file=None, index_backend="postgresql", index_database_url=url,
+                        data_dir=work / "pg-build", index_dir=work / "no-index")
+    version = (index_dir / "CURRENT").read_text().strip()
+    manifest = read_manifest(index_dir / "versions" / version)
+    base = passage_encoder(settings, index_dir, backend=manifest.encoder_backend)
+    encoder = StoredVectors(base, index_dir)
+    started = time.perf_counter()
+    summary = build_pg_index(read_corpus(CORPUS), settings, encoder=encoder)
+    seconds = time.perf_counter() - started
+    print(f"PostgreSQL index: {summary.passages} passages, {summary.sentences} sentences, "
+          f"{encoder.misses} texts encoded, {seconds:.1f} s (copy + HNSW indexes)", flush=True)
+    return seconds
+
+
+def add_ten(backend: str, index_dir: Path, index_url: str | None, work: Path,
+            bbc: Path) -> float:
+    """Seconds of `build_index.py` adding 10 new article files (the process, model load
+    included), on a copy of the FAISS index or on the PostgreSQL index itself."""
+    new = ten_new_articles(bbc, work / f"new-{backend}")
+    if backend == "faiss":
+        copy = work / "faiss-copy"
+        shutil.copytree(index_dir, copy, symlinks=True)
+        index_dir = copy
+    env = {**os.environ, **index_env(backend, index_dir, index_url, work)}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "build_index.py", "--quiet", "--corpus", *map(str, CORPUS),
+                    str(new)], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def quality(backend: str, index_dir: Path, index_url: str | None,
+            squad: Path) -> dict[str, float]:
+    """answer_quality's engine figures on the full index of `backend` (abstention off)."""
+    settings = Settings(_env_file=None, index_backend=backend, index_dir=index_dir,
+                        index_database_url=index_url, abstain_threshold=-1e9)
+    engine = Engine(settings)
+    engine.load()
+    answers = engine_answers(engine, answerable(load_squad(squad)))
+    _, r1, r5, mrr = recall_row(backend, [a["rank"] for a in answers])
+    return {"Recall@1": float(r1), "Recall@5": float(r5), "MRR@10": float(mrr),  # type: ignore[arg-type]
+            "quote hit": sum(a["hit"] for a in answers) / len(answers),
+            "mean quote words": float(np.mean([a["words"] for a in answers])),
+            "mean support": float(np.mean([a["confidence"] for a in answers]))}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index-dir", type=Path, default=CACHED)
     parser.add_argument("--questions", type=int, default=300, help="questions in the burst")
     parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev_subset.json")
-    parser.add_argument("--configs", default="sqlite:1,sqlite:2,postgresql:1,postgresql:2")
+    parser.add_argument("--bbc", type=Path, default=SHARED / "bbc_news.jsonl")
+    parser.add_argument("--configs", default="faiss:1,faiss:2,postgresql:1,postgresql:2")
+    parser.add_argument("--state", choices=("postgresql", "sqlite"), default="postgresql")
     args = parse_with_cpu_line(parser, argv)
     work = Path(tempfile.mkdtemp(prefix="verbatim-scale-"))
     index_dir = args.index_dir
+    configs = [(b, int(n)) for b, n in (c.split(":") for c in args.configs.split(","))]
     if not (index_dir / "CURRENT").exists():
         print(f"{index_dir} has no index; building a small one (seed + 3 SQuAD articles)")
         index_dir = build_small_index(work, args.squad)
+        configs = [c for c in configs if c[0] == "faiss"]
     print(f"index: {index_dir}")
+    pg = Postgres.with_pgvector().start()
+    try:
+        report(args, work, index_dir, configs, pg)
+    finally:
+        pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(args: argparse.Namespace, work: Path, index_dir: Path,
+           configs: list[tuple[str, int]], pg: Postgres) -> None:
+    """Build the PostgreSQL index, run the configs, then sizes, adds and quality."""
+    backends = list(dict.fromkeys(b for b, _ in configs))
+    index_url = pg.create_database("index") if "postgresql" in backends else None
+    if index_url:
+        pg.sql("postgres", "ALTER DATABASE index SET maintenance_work_mem = '4GB'")
+        pg.sql("postgres", "ALTER DATABASE index SET max_parallel_maintenance_workers = 1")
+        build_pg(index_dir, index_url, work)
     questions = QUESTIONS + squad_questions(args.squad)
     rows = []
-    for config in args.configs.split(","):
-        backend, replicas = config.split(":")
-        rows.append(run(index_dir, backend, int(replicas), questions, args.questions, work))
-        print(table(["state", "replicas", "sent", "answered", "answers/s", "p50 ms", "p95 ms",
-                     "peak RSS MB per replica"], rows[-1:]), flush=True)
-    print()
-    print(table(["state", "replicas", "sent", "answered", "answers/s", "p50 ms", "p95 ms",
-                 "peak RSS MB per replica"], rows))
+    for i, (backend, replicas) in enumerate(configs):
+        state = (pg.create_database(f"state{i}") if args.state == "postgresql"
+                 else f"sqlite:///{work / f'state{i}.sqlite3'}")
+        rows.append(run(index_env(backend, index_dir, index_url, work), state, replicas,
+                        questions, args.questions, work, f"{backend}-{replicas}"))
+        print(table(HEADERS, rows[-1:]), flush=True)
+    print(f"\nstate: {args.state}")
+    print(table(HEADERS, rows))
+    sizes: list[list[object]] = []
+    for backend in backends:
+        figures = quality(backend, index_dir, index_url, args.squad)
+        if backend == "postgresql" and index_url:
+            database, schema = database_sizes(index_url)
+        else:
+            database = schema = sum(f.stat().st_size for f in index_dir.rglob("*")
+                                    if f.is_file() and not f.is_symlink()) / 2**20
+        seconds = add_ten(backend, index_dir, index_url, work, args.bbc)
+        sizes.append([backend, database, schema, seconds, *figures.values()])
+        print(table(["index", "database MB", "index MB", "add 10 articles s",
+                     *figures], sizes[-1:]), flush=True)
+    print("\nSize, adding 10 articles (build_index.py, process included) and quality "
+          "(answer_quality's engine figures, abstention off)")
+    print(table(["index", "database MB", "index MB", "add 10 articles s",
+                 *figures], sizes))
+    if len(sizes) == 2:
+        print(table(["figure", "postgresql - faiss"],
+                    [[name, float(sizes[1][4 + i]) - float(sizes[0][4 + i])]  # type: ignore[arg-type]
+                     for i, name in enumerate(figures)]))
 
 
 if __name__ == "__main__":

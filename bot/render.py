@@ -17,6 +17,7 @@ from babel.dates import format_date, format_interval, format_skeleton
 
 from bot.engine import Answer, ArticleRef, Filters, Period, PushPayload, Quote
 from bot.i18n import ENGLISH, N_, Html, Translator
+from bot.render_speakers import speaker_label, speaker_lines
 from index import sentences
 from index.sources import is_web_url
 
@@ -86,8 +87,8 @@ def safe_url(url: str | None) -> str | None:
 
 
 def attribution(quote: Quote, tr: Translator = ENGLISH) -> str:
-    """Title · source · date · link · paragraph, leaving out what is unknown."""
-    parts = [shorten(quote.title)]
+    """Speaker · title · source · date · link · paragraph, leaving out what is unknown."""
+    parts = [*filter(None, [speaker_label(quote)]), shorten(quote.title)]
     if quote.source:
         parts.append(shorten(quote.source))
     if quote.published:
@@ -195,6 +196,7 @@ def as_text(answer: Answer, tr: Translator = ENGLISH) -> str:
     if answer.compared:
         quotes = f"{tr.say(EACH_OUTLET)}\n{quotes}"
         quotes += "".join(f"\n{line}" for line in difference_lines(answer, tr))
+        quotes += "".join(f"\n{line}" for line in speaker_lines(answer.quotes, tr))
     if answer.also_reported:
         quotes += f"\n\n{tr.say(ALSO_REPORTED)}" + "".join(
             f"\n• {tr.isolate(q.source or '')}: {_quoted(q, tr)}" for q in answer.also_reported)
@@ -281,14 +283,17 @@ def _meta_html(values: Sequence[tuple[str | None, bool]], tr: Translator) -> tup
 
 
 def attribution_html(quote: Quote, tr: Translator = ENGLISH) -> Block:
-    """— title (linked) · source · date · paragraph, leaving out what is unknown."""
+    """— speaker · title (linked) · source · date · paragraph, leaving out what is unknown."""
     title = shorten(quote.title)
     head = _head(title, quote.url, tr)
+    said = speaker_label(quote)
+    who = f"{tr.isolate(said)} · " if said else ""
+    who_html = escape(who)
     meta, shown = _meta_html([(quote.source, False), (quote.published, True)], tr)
     number = tr.say(PARAGRAPH, number=quote.paragraph)
     tail_html = f"{meta} · {escape(number)}" if meta else escape(number)
     tail = f"{shown} · {number}" if shown else number
-    return Block(f"— {head} · {tail_html}", f"— {tr.isolate(title)} · {tail}")
+    return Block(f"— {who_html}{head} · {tail_html}", f"— {who}{tr.isolate(title)} · {tail}")
 
 
 def _blockquote(text: str, tr: Translator) -> Block:
@@ -408,6 +413,7 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None,
         blocks.extend(_with_paragraph(quote, paragraph, tr))
     if answer.compared:
         blocks.extend(Block(escape(line), line) for line in difference_lines(answer, tr))
+        blocks.extend(Block(escape(line), line) for line in speaker_lines(answer.quotes, tr))
     if answer.also_reported:
         blocks.append(_also_block(answer.also_reported, tr))
     return pack(blocks)

@@ -34,7 +34,9 @@ from bot.engine.lookups import (
 from bot.engine.outlets import also_reported, disagreements, one_per_source
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
 from bot.engine.records import ArticleRef, ArticleText, Catalog, IndexSummary
+from bot.engine.said import attribute, named_speakers, speaker_quotes
 from bot.engine.search import Hit, QueryTerms, Retriever, terms
+from bot.engine.speakers import speakers_of
 from bot.engine.stories import Stories, Story, stories_of
 from bot.engine.topics import Topic, best_match
 from bot.settings import Settings
@@ -452,16 +454,32 @@ class Engine:
             query, vector = retriever.query_terms(own), self.encoder.encode_query(own)
         elif context is not None:  # no words of its own: still its kind of answer ("When?")
             query.asked = asked_type(own)
-        answer = self._compose(text, retriever, query, vector, hits, limit, news, context)
+        answer = self._compose(text, retriever, query, vector, hits, limit, news, context,
+                               self._speaking(own, retriever, vector, limit, among))
         answer.question_language = detect_language(text) if context else query.language
         t3 = time.perf_counter()
         answer.timings = {"encode_ms": (t1 - t0) * 1000, "search_ms": (t2 - t1) * 1000,
                           "select_ms": (t3 - t2) * 1000}
         return answer
 
+    @staticmethod
+    def _speaking(own: str, retriever: Retriever, vector: np.ndarray, limit: int,
+                  among: np.ndarray | None) -> list[Quote]:
+        """A question about a speaker ("What did Kanounou say?"): that speaker's sentences,
+        closest to the question first (within the question's articles)."""
+        index = retriever.index
+        found = named_speakers(own, speakers_of(index))
+        if among is not None:
+            allowed = set(among.tolist())
+            found = [said for said in found if said.row in allowed]
+        quotes = speaker_quotes(index, found, vector, limit)
+        for quote in quotes:
+            quote.language = retriever.passage_language(quote.passage_id)
+        return quotes
+
     def _compose(self, question: str, retriever: Retriever, query: QueryTerms,
                  vector: np.ndarray, hits: list[Hit], limit: int, news: bool = False,
-                 context: Exchange | None = None) -> Answer:
+                 context: Exchange | None = None, speaking: Sequence[Quote] = ()) -> Answer:
         index = retriever.index
         candidates = [best_quote(index, query, vector, hit) for hit in hits]
         bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
@@ -487,25 +505,18 @@ class Engine:
                                     weights=fitted.weights))
             evidence["cross_lingual"] = float(not same_language(query.language, first_language))
             evidence["dense_only"] = float(vectors_only)
-        if not scored or evidence["support"] < (threshold or 0.0):
+        if not speaking and (not scored or evidence["support"] < (threshold or 0.0)):
             return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
                           evidence=evidence, related=related(index, query, scored))
-        quotes: list[Quote] = []
-        seen: set[str] = set()
-        for quote, confidence, _ in scored:
-            if quotes and confidence < MORE_QUOTES_CONFIDENCE:
-                break
-            key = " ".join(quote.text.lower().split())
-            if key in seen:
-                continue
-            seen.add(key)
-            quotes.append(quote)
-            if len(quotes) >= limit:
-                break
+        quotes = chosen(scored, limit, speaking)
         stories = stories_of(index)
         story = stories.by_article.get(quotes[0].article_id)
         also = (also_reported(retriever, stories, query, vector, quotes[0])
                 if story is not None else [])
+        if speaking:  # the speaker's sentences in every outlet are the quotes: none twice
+            shown = {(q.article_id, q.start) for q in quotes}
+            also = [q for q in also if (q.article_id, q.start) not in shown]
+        attribute(index, speakers_of(index), [*quotes, *also])
         return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence,
                       also_reported=also, story=story)
 
@@ -537,6 +548,23 @@ def open_engine(settings: Settings) -> tuple[Engine | None, str | None]:
     except IndexUnavailableError as err:
         return engine, str(err)
     return engine, None
+
+
+def chosen(scored: Sequence[tuple[Quote, float, dict[str, float]]], limit: int,
+           first: Sequence[Quote] = ()) -> list[Quote]:
+    """The quotes an answer shows: `first` (a named speaker's), then the ranked quotes, those
+    after the first only with evidence of their own; each text once, at most `limit`."""
+    quotes: list[Quote] = list(first[:limit])
+    seen = {" ".join(quote.text.lower().split()) for quote in quotes}
+    for quote, confidence, _ in scored:
+        if len(quotes) >= limit or (quotes and confidence < MORE_QUOTES_CONFIDENCE):
+            break
+        key = " ".join(quote.text.lower().split())
+        if key in seen:
+            continue
+        seen.add(key)
+        quotes.append(quote)
+    return quotes
 
 
 def recency_bonus(dates: list[str | None], weight: float = RECENCY_WEIGHT) -> list[float]:

@@ -12,6 +12,7 @@ import numpy as np
 
 from bot.engine.ranking import passage_sentences, rank_score
 from bot.engine.search import Hit, QueryTerms
+from bot.engine.speakers import Speaker
 from index import IndexView, word_count
 
 MIN_QUOTE_WORDS = 8
@@ -37,6 +38,7 @@ class Quote:
     score: float
     passage_id: int = field(default=0, repr=False)
     language: str | None = None  # the article's ("en"), declared or read off its text
+    speaker: Speaker | None = None  # who the quoted sentence says spoke, when it names them
 
     def to_dict(self) -> dict[str, Any]:
         """All fields by name (as stored in the state database and push payloads)."""
@@ -49,7 +51,22 @@ class Quote:
                    source=data.get("source"), url=data.get("url"),
                    published=data.get("published"), paragraph=data["paragraph"],
                    start=data["start"], end=data["end"], score=data.get("score", 0.0),
-                   passage_id=data.get("passage_id", 0), language=data.get("language"))
+                   passage_id=data.get("passage_id", 0), language=data.get("language"),
+                   speaker=_speaker(data.get("speaker")))
+
+
+def _speaker(data: object) -> Speaker | None:
+    """A stored quote's speaker (None when it had none or it is unreadable)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
+        return None
+    role = data.get("role")
+    return Speaker(data["name"], int(data.get("start") or 0), int(data.get("end") or 0),
+                   role if isinstance(role, str) else None, _offset(data.get("role_start")),
+                   _offset(data.get("role_end")))
+
+
+def _offset(value: object) -> int | None:
+    return value if isinstance(value, int) else None
 
 
 def confidence_score(dense: float, sentence: float, quote_coverage: float,

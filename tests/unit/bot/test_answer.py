@@ -107,7 +107,7 @@ def test_ask_json_contract(seed_settings):
     assert data["question_language"] == "en"
     quote = data["quotes"][0]
     assert set(quote) == {"text", "article_id", "title", "source", "url", "published",
-                          "paragraph", "start", "end", "score", "language"}
+                          "paragraph", "start", "end", "score", "language", "speaker"}
     assert quote["language"] == "en"
     assert SEED_TEXT[quote["start"]:quote["end"]] == quote["text"]
     assert quote["source"] is None and quote["url"] is None and quote["published"] is None

@@ -21,7 +21,8 @@ _ROLES = ("spokesman|spokeswoman|spokesperson|minister|president|governor|direct
           "captain|lieutenant|sergeant|officer|official|secretary|ambassador|envoy|adviser|"
           "advisor|analyst|professor|correspondent|reporter|editor|mayor|senator|deputy|"
           "manager|coach|founder|ceo|premier|king|queen|prince|sheikh|emir|judge|prosecutor|"
-          "lawyer|economist|researcher|member|mp|chancellor|superintendent|inspector")
+          "lawyer|economist|researcher|member|mp|chancellor|superintendent|inspector|"
+          "representative|author|scientist|expert|activist")
 ROLE_WORDS = frozenset(_ROLES.split("|"))  # what a role is called ("spokesman")
 _ROLE = rf"(?i:{_ROLES})"
 _MODIFIERS = ("army|government|military|police|party|foreign|deputy|senior|former|interior|"
@@ -37,7 +38,11 @@ _STOP = ("He|She|It|They|We|I|You|This|That|These|Those|There|Here|The|A|An|His|
          "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|"
          "April|May|June|July|August|September|October|November|December|Some|Many|Most|"
          "Both|All|Several|Others|People|Everyone|Nobody|Someone|Airport|Organization|"
-         "Organisation|Association|Institute|Bank|Service|Services|Corporation|Inc|Ltd")
+         "Organisation|Association|Institute|Bank|Service|Services|Corporation|Inc|Ltd|"
+         "Shipyards?|Steel|Steelmaker|Carmaker|Automaker|Retailer|Insurer|Lender|Airlines?|"
+         "Operator|Firm|Holdings|Industries|Motors|Energy|Partners|Seafoods|Prosecutors|"
+         "Investigators|Doctors|Lawyers|Scientists|Researchers|Critics|Protesters|"
+         "Activists|Rebels|Militants|Troops|Soldiers|Voters|Workers|Regulators")
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
 _LOWER = "a-zß-öø-ÿ"
 _TOKEN = (rf"(?:(?:al|el|ad|as|ash|an)-)?(?!(?:{_STOP}|{_ROLES.title()})\b)"
@@ -63,6 +68,7 @@ _ACCORDING = re.compile(rf"\b[Aa]ccording to\s+{_PREFIX}?{_NAME}"
 _QUOTED = re.compile(rf"\bquot(?:ed|ing)\s+{_APPOS},\s+{_NAME},\s+as\s+saying\b")
 _CUE = re.compile(r"\b(?:said|says|told|added|warned|stated|declared|insisted|according to|"
                   r"as saying)\b", re.IGNORECASE)
+_PLURAL = re.compile(r"(?:ers|ors|ists|ants|ents|ians)$")
 _LOCK = threading.Lock()
 
 
@@ -141,7 +147,15 @@ def find_speakers(index: IndexView) -> Speakers:
 
 
 def find_speaker(text: str, start: int = 0, end: int | None = None) -> Speaker | None:
-    """The speaker `text[start:end]` (one sentence) names, or None."""
+    """The speaker `text[start:end]` (one sentence) names, or None (also for a lone word
+    that reads as a plural noun: "Prosecutors said")."""
+    found = _find(text, start, end)
+    if found is not None and " " not in found.name and _PLURAL.search(found.name):
+        return None
+    return found
+
+
+def _find(text: str, start: int, end: int | None) -> Speaker | None:
     sentence = text[start:len(text) if end is None else end]
     if not _CUE.search(sentence):
         return None

@@ -82,6 +82,9 @@ def test_the_outlets_speakers_are_read_off_their_sentences(article, words, expec
     "Haftar's forces withdrew towards Tarhuna, witnesses said.",
     '"The talks will resume," said on Monday a source close to the delegations.',
     "According to Reuters, the talks collapsed.",
+    "Prosecutors said he had steered contracts worth 2.4 million to a company.",  # plural noun
+    "Dorrit Shipyards said on Tuesday it would cut 300 jobs.",  # a company
+    "Steelmaker Halvard said on Tuesday it would shed nearly 1,000 jobs.",
     "Le ministre a déclaré lundi que les pourparlers reprendraient.",
     "وقال المتحدث باسم القوات إن المطار تحرر بالكامل.",
 ])

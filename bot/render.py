@@ -9,13 +9,13 @@ import dataclasses
 import datetime as dt
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape, unescape
+from html import escape
 
 from babel.dates import format_date, format_interval, format_skeleton
 
-from bot.engine import Answer, ArticleRef, Filters, Period, PushPayload, Quote
+from bot.engine import Answer, ArticleRef, Filters, Period, Quote
 from bot.i18n import ENGLISH, N_, Html, Translator
 from bot.render_speakers import speaker_label, speaker_lines
 from index import sentences
@@ -236,7 +236,7 @@ class Block:
     visible: str
 
 
-def _head(title: str, url: str | None, tr: Translator = ENGLISH) -> str:
+def title_html(title: str, url: str | None, tr: Translator = ENGLISH) -> str:
     """The title, linked when the article has an http(s) URL (isolated in an RTL reply)."""
     link = safe_url(url)
     shown = tr.isolate(escape(title))
@@ -285,7 +285,7 @@ def _meta_html(values: Sequence[tuple[str | None, bool]], tr: Translator) -> tup
 def attribution_html(quote: Quote, tr: Translator = ENGLISH) -> Block:
     """— speaker · title (linked) · source · date · paragraph, leaving out what is unknown."""
     title = shorten(quote.title)
-    head = _head(title, quote.url, tr)
+    head = title_html(title, quote.url, tr)
     said = speaker_label(quote)
     who = f"{tr.isolate(said)} · " if said else ""
     who_html = escape(who)
@@ -364,7 +364,7 @@ def paragraph_pages(quote: Quote, max_pages: int, tr: Translator = ENGLISH) -> l
     if len(pages) <= max_pages:
         return pages
     rest = len(pages) - max_pages
-    head = Html(_head(shorten(quote.title), quote.url, tr))
+    head = Html(title_html(shorten(quote.title), quote.url, tr))
     if safe_url(quote.url):
         note = tr.nsay_html(
             "(continues: paragraph {paragraph} of {title}, {count} more message; the whole "
@@ -455,93 +455,20 @@ def _also_block(quotes: Sequence[Quote], tr: Translator) -> Block:
         title = shorten(quote.title)
         meta, shown = _meta_html([(quote.published, True)], tr)
         html.append(f"• <b>{escape(source)}</b>: {escape(text, False)} — "
-                    f"{_head(title, quote.url, tr)}" + (f" · {meta}" if meta else ""))
+                    f"{title_html(title, quote.url, tr)}" + (f" · {meta}" if meta else ""))
         visible.append(f"• {source}: {text} — {tr.isolate(title)}"
                        + (f" · {shown}" if shown else ""))
     block = Block("\n".join(html), "\n".join(visible))
     return block if utf16_len(block.visible) <= TELEGRAM_LIMIT else Block(html[0], visible[0])
 
 
-def _article_line(article: ArticleRef, tr: Translator) -> Block:
+def article_line(article: ArticleRef, tr: Translator) -> Block:
     """Title (linked) · source · date."""
     title = shorten(article.title)
-    head = _head(title, article.url, tr)
+    head = title_html(title, article.url, tr)
     meta, rest = _meta_html([(article.source, False), (article.published, True)], tr)
     return Block(head + (f" · {meta}" if meta else ""),
                  tr.isolate(title) + (f" · {rest}" if rest else ""))
-
-
-def push_html(push: PushPayload, tr: Translator = ENGLISH) -> list[str]:
-    """A new article for a subscriber, or a match for a followed topic, with its quote."""
-    line = _article_line(push.article, tr)
-    if push.kind == "follow":
-        header = "🔔 " + tr.say(N_("New on “{topic}”:"), topic=push.topic or "") + " "
-    else:
-        header = "🆕 " + tr.say(N_("New article:")) + " "
-    blocks = [Block(escape(header) + line.html, header + line.visible)]
-    if push.quote is not None:
-        blocks.extend(quote_blocks(push.quote.text, attribution_html(push.quote, tr), tr=tr))
-    return pack(blocks)
-
-
-def _outlets(articles: Sequence[ArticleRef], tr: Translator) -> Block:
-    """Other outlets' reports of a story: each publisher (or title) linked to its article."""
-    html, visible = [], []
-    for article in articles:
-        name = shorten(article.source or article.title)
-        html.append(_head(name, article.url, tr))
-        visible.append(tr.isolate(name))
-    return Block(", ".join(html), ", ".join(visible))
-
-
-def with_also(page: str, articles: Sequence[ArticleRef], tr: Translator = ENGLISH) -> str | None:
-    """A push's (last) message with the story's later outlets added under it ("Also:
-    Reuters, AP"); None when that would not fit one message."""
-    if not articles:
-        return page
-    names = _outlets(articles, tr)
-    head = "➕ " + tr.say(N_("Also: {outlets}"), outlets="\0")
-    html = escape(head).replace("\0", names.html)
-    visible = head.replace("\0", names.visible)
-    if utf16_len(visible_text(page)) + 1 + utf16_len(visible) > TELEGRAM_LIMIT:
-        return None
-    return f"{page}\n{html}"
-
-
-def addition_html(push: PushPayload, tr: Translator = ENGLISH) -> list[str]:
-    """Another outlet's report of a story pushed earlier, as a short message of its own (when
-    the push can no longer be edited): who, with its title, link and date."""
-    line = _article_line(push.article, tr)
-    head = "➕ " + tr.say(N_("Also on this story:")) + " "
-    return pack([Block(escape(head) + line.html, head + line.visible)])
-
-
-def visible_text(page: str) -> str:
-    """What Telegram shows of an HTML message: its text without tags and entities."""
-    return unescape(re.sub(r"<[^>]*>", "", page))
-
-
-def digest_html(payloads: Sequence[PushPayload], tr: Translator = ENGLISH,
-                also: Mapping[str, Sequence[ArticleRef]] | None = None) -> list[str]:
-    """One message listing many new articles instead of a flood; an article's story's other
-    outlets (`also`, by article id) on its line."""
-    also = also or {}
-    head = "🆕 " + tr.nsay("{count} new article:", "{count} new articles:", len(payloads))
-    blocks = [Block(escape(head), head)]
-    for push in payloads:
-        line = _article_line(push.article, tr)
-        topic = (" " + tr.say(N_("(on “{topic}”)"), topic=push.topic or "")
-                 if push.kind == "follow" else "")
-        others = also.get(push.article.article_id, ())
-        extra = Block("", "")
-        if others:
-            names = _outlets(others, tr)
-            said = " — " + tr.say(N_("also: {outlets}"), outlets="\0")
-            extra = Block(escape(said).replace("\0", names.html),
-                          said.replace("\0", names.visible))
-        blocks.append(Block(f"• {line.html}{escape(topic)}{extra.html}",
-                            f"• {line.visible}{topic}{extra.visible}"))
-    return pack(blocks, separator="\n")
 
 
 def latest_html(items: Sequence[tuple[ArticleRef, Quote | None]],
@@ -555,7 +482,7 @@ def latest_html(items: Sequence[tuple[ArticleRef, Quote | None]],
     blocks = [] if when is None else [Block(escape(tr.say(PUBLISHED_WHEN, when=when)),
                                             tr.say(PUBLISHED_WHEN, when=when))]
     for article, quote in items:
-        line = _article_line(article, tr)
+        line = article_line(article, tr)
         text = quote.text if quote else None
         if text is None:
             blocks.append(line)

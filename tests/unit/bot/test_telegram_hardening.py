@@ -11,7 +11,7 @@ from urllib.parse import quote as percent
 
 import yaml
 
-from bot import render
+from bot import render, render_pushes
 from bot.engine import Answer, ArticleRef, PushPayload, Quote
 from tests.support.fake_bot_api import plain_text
 from tests.support.workspace import ROOT
@@ -47,8 +47,9 @@ def test_huge_title_is_shortened_visibly_and_the_quote_is_whole():
     assert render.utf16_len(shown) < 1000
     article = ArticleRef("misrata.md", HUGE_TITLE, "Wire", "https://example.org/misrata", None)
     for page in (render.latest_html([(article, quote())])
-                 + render.push_html(PushPayload("new", None, article, quote(title=HUGE_TITLE)))
-                 + render.digest_html([PushPayload("new", None, article, None)] * 3)):
+                 + render_pushes.push_html(PushPayload("new", None, article,
+                                                       quote(title=HUGE_TITLE)))
+                 + render_pushes.digest_html([PushPayload("new", None, article, None)] * 3)):
         assert "…" in visible(page) and render.utf16_len(visible(page)) <= 4096
     console = render.as_text(answer_of(quote(title=HUGE_TITLE)))
     assert TEXT in console and "…" in console and len(console) < 1000

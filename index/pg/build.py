@@ -38,7 +38,9 @@ from index.pg.schema import (
     SCHEMA,
     IndexDatabaseError,
     connect,
+    create_hnsw,
     create_tables,
+    drop_hnsw,
     drop_rows,
     has_tables,
     load_array,
@@ -127,7 +129,14 @@ def _build_locked(conn: psycopg.Connection, corpus: Corpus, settings: IndexSetti
     summary.model, summary.dimension, summary.backend = (encoder.name, encoder.dimension,
                                                           encoder.backend)
     if to_embed:
+        # Into empty tables (a first build, another model): the rows first, then the HNSW
+        # graphs in one CREATE INDEX each, instead of one graph insert per row (~50 rows/s).
+        bulk = not _one(conn, f"SELECT count(*) FROM (SELECT 1 FROM {S}.passages LIMIT 1) p")
+        if bulk:
+            drop_hnsw(conn)
         _insert(conn, to_embed, encoder, settings, summary, progress, ids, rows, version)
+        if bulk:
+            create_hnsw(conn, settings.hnsw_m, settings.hnsw_ef_construction)
     order = np.array([rows[a.article_id] for a in corpus.articles], np.int64)
     _purge(conn, version, settings.keep_index_versions)
     _publish(conn, version, newest, encoder, settings, summary, fingerprint, ids, order,

@@ -166,6 +166,24 @@ def create_tables(conn: psycopg.Connection, dimension: int, m: int, ef_construct
             conn.execute(statement)
 
 
+HNSW_INDEXES = ("passages", "sentences")
+
+
+def drop_hnsw(conn: psycopg.Connection) -> None:
+    """Drop the HNSW indexes, so that a bulk COPY into empty tables does not insert every row
+    into the graph one at a time (create_hnsw builds them again, much faster)."""
+    for table in HNSW_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {SCHEMA}.{table}_embedding")
+
+
+def create_hnsw(conn: psycopg.Connection, m: int, ef_construction: int) -> None:
+    """The HNSW indexes over the rows (those missing)."""
+    for table in HNSW_INDEXES:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {table}_embedding ON {SCHEMA}.{table} "
+                     f"USING hnsw (embedding vector_cosine_ops) "
+                     f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)})")
+
+
 def drop_rows(conn: psycopg.Connection) -> None:
     """Drop the row tables (another model: another dimension); `versions` stays."""
     for table in ROW_TABLES:

@@ -370,3 +370,29 @@ def test_pgvector_that_cannot_be_had_is_a_clear_build_error(server, encoder,
     assert pg_build(settings, encoder).written
     assert [hnsw_ready(v) for v in ("0.4.4", "0.5.0", "0.6", "0.10.1")] == [False, True, True,
                                                                             True]
+
+
+def test_a_first_build_creates_the_hnsw_indexes_after_the_rows(server, encoder,
+                                                                tmp_path) -> None:
+    """A first build copies the rows into empty tables, then builds both HNSW graphs; a later
+    build keeps them, and a nearest-neighbour query uses them."""
+    settings = make_settings(tmp_path, index_backend="postgresql",
+                             index_database_url=server.create_database("first_build"))
+    url = settings.resolved_index_database_url
+    corpus_of(settings, ("libya.md", LIBYA))
+    pg_build(settings, encoder)
+    hnsw = f"SELECT indexname FROM pg_indexes WHERE schemaname = '{SCHEMA}' " \
+           "AND position('hnsw' in indexdef) > 0 ORDER BY 1"
+    assert [r[0] for r in rows_of(url, hnsw)] == ["passages_embedding", "sentences_embedding"]
+    corpus_of(settings, ("libya.md", LIBYA), ("funds.md", FUNDS))
+    assert pg_build(settings, encoder).new == ["funds.md"]
+    assert [r[0] for r in rows_of(url, hnsw)] == ["passages_embedding", "sentences_embedding"]
+    with psycopg.connect(url) as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.execute(
+            f"EXPLAIN SELECT id FROM {SCHEMA}.passages ORDER BY embedding <=> "
+            f"(SELECT embedding FROM {SCHEMA}.passages LIMIT 1) LIMIT 5").fetchall())
+    assert "passages_embedding" in plan
+    engine = Engine(settings, encoder=encoder)
+    assert engine.load()
+    assert engine.answer(QUESTION).quotes  # answered through the rebuilt graphs

@@ -19,10 +19,18 @@ __all__ = ["ALSO_CONFIDENCE", "also_reported", "disagreements", "one_per_source"
 ALSO_CONFIDENCE = 0.35  # an outlet's sentence is shown when it answers this well on its own
 # (on the outlets fixture, which it was chosen on: the other outlets' answering sentences score
 # 0.36-0.60, those of the same story that answer something close but else 0.30)
+_UNITS = ("two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+          "sixteen seventeen eighteen nineteen").split()  # "one" is rarely a count ("one of")
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_WORD_VALUES = {word: float(i) for i, word in enumerate(_UNITS, 2)} | {
+    word: float(10 * i) for i, word in enumerate(_TENS, 2)}
+_SPELLED = (rf"(?:{'|'.join(_TENS)})(?:-(?:one|{'|'.join(_UNITS[:8])}))?|"
+            rf"(?:{'|'.join(_UNITS[8:])})")  # "fourteen", "forty-two": a count spelled out
+# (from ten: "two sides", "three days" are seldom the figure outlets disagree on)
 _NUMBER = re.compile(
     r"(?:(?:more than|fewer than|less than|at least|about|some|nearly|almost|over|up to|"
-    r"around|roughly) )?(?<![\w.])\d[\d,]*(?:\.\d+)?(?: (?:million|billion|thousand))?"
-    r"(?![\w])", re.IGNORECASE)
+    r"around|roughly) )?(?:(?<![\w.])\d[\d,]*(?:\.\d+)?|\b(?:" + _SPELLED + r"))"
+    r"(?: (?:million|billion|thousand))?(?![\w-])", re.IGNORECASE)
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
 _DAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{3,}\b")
@@ -100,7 +108,11 @@ def _is_year(words: str) -> bool:
 def _value(words: str) -> float:
     """The number a phrase says ("more than 40" is 40, "2.4 million" 2,400,000)."""
     digits = re.search(r"\d[\d,]*(?:\.\d+)?", words)
-    value = float(digits.group().replace(",", "")) if digits else 0.0
+    if digits:
+        value = float(digits.group().replace(",", ""))
+    else:  # spelled out: "fourteen", "forty-two"
+        value = sum(_WORD_VALUES.get(part, 1.0 if part == "one" else 0.0)
+                    for part in re.findall(r"[a-z]+", words.lower()))
     scale = next((s for name, s in _SCALE.items() if name in words.lower()), 1.0)
     return value * scale
 

@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from bot.engine import Quote
+from bot.engine.outlets import disagreements
 from bot.render import as_text
 from tests.support.outlets import load_fixture, write_corpus
 from tests.support.workspace import ROOT, build, make_settings
@@ -89,3 +91,16 @@ def test_compare_on_the_command_line_as_json(outlets):
     data = json.loads(result.stdout)
     assert {q["source"] for q in data["quotes"]} == {"Kessel Courier", "Example Wire"}
     assert data["differences"][0]["kind"] == "numbers"
+
+
+def _said(text: str, source: str) -> Quote:
+    return Quote(text, f"{source}.md", "T", source, None, "2026-11-20", 1, 0, len(text), 1.0)
+
+
+def test_a_count_spelled_out_is_compared_with_one_in_figures():
+    storm = [_said("Fourteen people were injured when the roof collapsed.", "Coastline Radio"),
+             _said("At least 12 people were hurt, two of them seriously.", "Capital Wire")]
+    assert disagreements(storm) == [
+        ("numbers", [("Fourteen", "Coastline Radio"), ("At least 12", "Capital Wire")])]
+    same = [_said("Forty-two fighters were killed.", "A"), _said("42 fighters died.", "B")]
+    assert disagreements(same) == []  # the same number, worded two ways

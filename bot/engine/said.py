@@ -19,8 +19,14 @@ from index import IndexView
 
 __all__ = ["attribute", "named_speakers", "speaker_quotes"]
 
-_ASKS_WORDS = re.compile(r"\b(?:say|said|says|saying|words?|told|tell|quotes?|quoted|"
-                         r"statements?|remarks?|claims?|claimed|according)\b", re.IGNORECASE)
+_VERBS = r"(?:say|said|says|tell|told|tells|claim|claimed|claims)"
+_SAID = r"(?:words?|remarks?|comments?|statements?|quotes?|claims?)"
+# Who a question asks about, and only that: "What did <X> say/tell/claim", "<X>'s words",
+# "quotes from <X>" ("the word Norman", "according to the theorem" name no speaker).
+_ASKED_ABOUT = re.compile(
+    rf"\b(?:what|how|when|why|where|who|whom)\s+(?:did|does|do|has|have|had)\s+(?P<who>.+?)\s+"
+    rf"{_VERBS}\b|(?P<own>(?:[^\W\d_][\w-]*\s+){{0,3}}[^\W\d_][\w-]*)['’]s?\s+{_SAID}\b|"
+    rf"\b{_SAID}\s+(?:from|by)\s+(?P<by>[^?.,;]+)", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _COMMON = frozenset("what did does do the a an of on about say said says tell told words word "
                     "quote quotes who has have had to in for and his her their its".split())
@@ -29,10 +35,13 @@ _COMMON = frozenset("what did does do the a an of on about say said says tell to
 def named_speakers(question: str, speakers: Speakers) -> list[Said]:
     """The attributed sentences whose speaker the question asks about: by name (any of its
     words of four letters or more, a letter off for long ones), else by role ("the
-    spokesman"); none unless the question asks what was said."""
-    if not _ASKS_WORDS.search(question):
+    spokesman"); none unless the question asks what someone said ("What did X say?", "X's
+    words", "quotes from X"), and only the words naming that someone count."""
+    asked = " ".join(next((g for g in m.groups() if g), "")
+                     for m in _ASKED_ABOUT.finditer(question))
+    words = {_plain(w) for w in _WORD.findall(asked)} - _COMMON
+    if not words:
         return []
-    words = {_plain(w) for w in _WORD.findall(question)} - _COMMON
     by_name = [said for said in speakers.all() if _names(words, said.speaker.name)]
     if by_name:
         return by_name

@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from bot.engine.speakers import find_speaker
+from bot.engine.said import named_speakers
+from bot.engine.speakers import Said, Speaker, Speakers, find_speaker
 from bot.render import answer_html, as_text
 from index import sentences
 from tests.support.outlets import load_fixture, write_corpus
@@ -193,3 +194,22 @@ def test_a_stored_quote_keeps_its_speaker(seed_engine):
     quote = seed_engine.answer("What did Kanounou say?").quotes[0]
     assert Quote.from_dict(quote.to_dict()) == quote
     assert Quote.from_dict({**quote.to_dict(), "speaker": None}).speaker is None
+
+
+SPOKEN = Speakers({0: [Said(0, 0, 0, 10, Speaker("Norman Lamont", 0, 13, "Chancellor")),
+                        Said(0, 0, 20, 30, Speaker("Microsoft", 20, 29)),
+                        Said(0, 0, 40, 50, Speaker("Kanounou", 40, 48, "spokesman"))]})
+
+
+@pytest.mark.parametrize(("question", "speakers"), [
+    ("What is the original meaning of the word Norman?", []),  # a word, not someone's words
+    ("What name comes from the English words Normans?", []),
+    ("Which theorem constrains Microsoft, according to the space hierarchy theorem?", []),
+    ("How large was the audience Microsoft said it could reach?", []),
+    ("What did Microsoft announce that it would rename Sky Drive to?", []),
+    ("What did Norman Lamont say about taxes?", ["Norman Lamont"]),
+    ("Quotes from the spokesman?", ["Kanounou"]),
+    ("Microsoft's comments on the merger", ["Microsoft"]),
+])
+def test_only_who_a_question_asks_about_picks_speeches(question, speakers):
+    assert [s.speaker.name for s in named_speakers(question, SPOKEN)] == speakers

@@ -8,6 +8,7 @@ import pytest
 
 from bot.settings import Settings
 from index.encoders import MULTILINGUAL_MODEL, TorchEncoder
+from tests.support.outlets import load_fixture, write_corpus
 from tests.support.texts import BRIDGE_AR, METRO_ZH
 from tests.support.workspace import SEED, build, make_settings
 
@@ -35,6 +36,20 @@ def seed_engine(seed_settings, encoder):
     engine = Engine(seed_settings, encoder=encoder)
     engine.load()
     return engine
+
+
+@pytest.fixture(scope="session")
+def outlets(tmp_path_factory, encoder):
+    """The engine over the outlets fixture (several publishers' reports of the same events,
+    benchmarks/data/outlets.json), built once for the session, and its settings."""
+    from bot.engine.answer import Engine
+
+    settings = make_settings(tmp_path_factory.mktemp("outlets"))
+    write_corpus(load_fixture()["articles"], settings.corpus_dir)
+    build(settings, encoder)
+    engine = Engine(settings, encoder=encoder)
+    engine.load()
+    return engine, settings
 
 
 @pytest.fixture

@@ -9,27 +9,12 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from bot.engine import Quote
 from bot.engine.outlets import disagreements
 from bot.render import as_text
-from tests.support.outlets import load_fixture, write_corpus
-from tests.support.workspace import ROOT, build, make_settings
+from tests.support.workspace import ROOT
 
 AIRPORT = ("aljazeera/airport.md", "anadolu/airport.md", "wire/airport.md")
-
-
-@pytest.fixture(scope="module")
-def outlets(tmp_path_factory, encoder):
-    from bot.engine.answer import Engine
-
-    settings = make_settings(tmp_path_factory.mktemp("outlets"))
-    write_corpus(load_fixture()["articles"], settings.corpus_dir)
-    build(settings, encoder)
-    engine = Engine(settings, encoder=encoder)
-    engine.load()
-    return engine, settings
 
 
 def test_reports_of_one_event_are_one_story_and_near_misses_are_not(outlets):

@@ -15,8 +15,8 @@ from bot.engine.said import named_speakers
 from bot.engine.speakers import Said, Speaker, Speakers, find_speaker
 from bot.render import answer_html, as_text
 from index import sentences
-from tests.support.outlets import load_fixture, write_corpus
-from tests.support.workspace import ROOT, SEED, build, make_settings
+from tests.support.outlets import load_fixture
+from tests.support.workspace import ROOT, SEED
 
 SEED_TEXT = SEED.read_text(encoding="utf-8")
 ARTICLES = {a["id"]: a["text"] for a in load_fixture()["articles"]}
@@ -104,18 +104,6 @@ def test_no_speaker_is_made_up(sentence):
 def test_the_usual_attributions_are_read(sentence, name, role):
     found = find_speaker(sentence)
     assert found is not None and (found.name, found.role) == (name, role)
-
-
-@pytest.fixture(scope="module")
-def outlets(tmp_path_factory, encoder):
-    from bot.engine.answer import Engine
-
-    settings = make_settings(tmp_path_factory.mktemp("speakers"))
-    write_corpus(load_fixture()["articles"], settings.corpus_dir)
-    build(settings, encoder)
-    engine = Engine(settings, encoder=encoder)
-    engine.load()
-    return engine, settings
 
 
 def test_what_did_kanounou_say_answers_with_his_words(seed_engine):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from bot.engine.memo import once_per_version
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote
 from bot.engine.records import ArticleRef
 from index import ArticleInfo, IndexView, is_fragment, paragraphs, sentences, word_count
@@ -115,14 +116,16 @@ def first_sentence(index: IndexView, info: ArticleInfo) -> Quote | None:
 def newest(index: IndexView, count: int | None = None) -> list[ArticleInfo]:
     """Newest first by published date; undated articles after the dated, in corpus order
     (sorted once per index version); the first `count`, or all."""
-    order = index.memo.get("newest")
-    if not isinstance(order, list):
-        dated = sorted((a for a in index.articles.values() if a.published),
-                       key=lambda a: (a.published or "", -a.position), reverse=True)
-        undated = sorted((a for a in index.articles.values() if not a.published),
-                         key=lambda a: a.position)
-        order = index.memo["newest"] = dated + undated
+    order = once_per_version(index, "newest", _newest_first)
     return order[:count] if count is not None else order
+
+
+def _newest_first(index: IndexView) -> list[ArticleInfo]:
+    dated = sorted((a for a in index.articles.values() if a.published),
+                   key=lambda a: (a.published or "", -a.position), reverse=True)
+    undated = sorted((a for a in index.articles.values() if not a.published),
+                     key=lambda a: a.position)
+    return dated + undated
 
 
 def in_order(index: IndexView) -> list[ArticleInfo]:

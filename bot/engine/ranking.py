@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.engine.answer_types import AnswerType, holds_answer
+from bot.engine.memo import bounded
 from bot.engine.search import Hit, QueryTerms, similarities, stems, terms
 from index import IndexView, is_fragment, paragraphs, word_count
 
@@ -24,7 +25,6 @@ SENTENCE_WEIGHTS = {"cosine": 4.86, "coverage": 6.29, "typed": 3.44, "lead": -1.
                     "title_lead": 0.48, "short": -2.92}
 FRAGMENT_PENALTY = 10.0  # a heading or caption never stands alone as a quote
 SHORT_WORDS = 8  # a sentence shorter than this is widened into its neighbours
-MEMO_LIMIT = 300_000  # cached sentence stems per index version before the cache starts over
 
 
 @dataclass
@@ -83,19 +83,10 @@ def passage_sentences(index: IndexView, query: QueryTerms, vector: np.ndarray,
                             [fragments[n] for n in numbers], numbers, features)
 
 
-def _cache(index: IndexView, name: str) -> dict[object, object]:
-    """One of a version's bounded caches (`name`): started over past MEMO_LIMIT entries, so
-    a long-running bot's memory stays flat; the version's other memos (stories) stay."""
-    cache = index.memo.get(name)
-    if not isinstance(cache, dict) or len(cache) > MEMO_LIMIT:
-        cache = index.memo[name] = {}
-    return cache
-
-
 def sentence_stems(index: IndexView, article_row: int, text: str, start: int,
                    end: int) -> frozenset[str]:
     """A sentence's stems, computed once per index version (the same sentences come back)."""
-    cache, key = _cache(index, "stems"), (article_row, start, end)
+    cache, key = bounded(index, "stems"), (article_row, start, end)
     found = cache.get(key)
     if found is None:
         found = cache[key] = frozenset(stems(terms(text[start:end])))
@@ -104,7 +95,7 @@ def sentence_stems(index: IndexView, article_row: int, text: str, start: int,
 
 def title_stems(index: IndexView, article_row: int) -> frozenset[str]:
     """An article's title stems, once per index version."""
-    cache = _cache(index, "titles")
+    cache = bounded(index, "titles")
     found = cache.get(article_row)
     if found is None:
         found = cache[article_row] = frozenset(stems(terms(index.articles[article_row].title)))
@@ -114,7 +105,7 @@ def title_stems(index: IndexView, article_row: int) -> frozenset[str]:
 def article_paragraphs(index: IndexView, article_row: int,
                        text: str) -> tuple[list[int], list[bool]]:
     """Where an article's paragraphs start and which are fragments, once per index version."""
-    cache = _cache(index, "paragraphs")
+    cache = bounded(index, "paragraphs")
     found = cache.get(article_row)
     if found is None:
         paras = paragraphs(text)

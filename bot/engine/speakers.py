@@ -8,10 +8,10 @@ version, when first asked for."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.engine.memo import once_per_version
 from index import IndexView
 
 __all__ = ["ROLE_WORDS", "Said", "Speaker", "Speakers", "find_speaker", "speakers_of"]
@@ -69,7 +69,6 @@ _QUOTED = re.compile(rf"\bquot(?:ed|ing)\s+{_APPOS},\s+{_NAME},\s+as\s+saying\b"
 _CUE = re.compile(r"\b(?:said|says|told|added|warned|stated|declared|insisted|according to|"
                   r"as saying)\b", re.IGNORECASE)
 _PLURAL = re.compile(r"(?:ers|ors|ists|ants|ents|ians)$")
-_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -118,14 +117,7 @@ class Speakers:
 
 def speakers_of(index: IndexView) -> Speakers:
     """The attributed sentences of a loaded index version, found on first use and kept."""
-    found = index.memo.get("speakers")
-    if isinstance(found, Speakers):
-        return found
-    with _LOCK:
-        found = index.memo.get("speakers")
-        if not isinstance(found, Speakers):
-            found = index.memo["speakers"] = find_speakers(index)
-    return found
+    return once_per_version(index, "speakers", find_speakers)
 
 
 def find_speakers(index: IndexView) -> Speakers:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from bot.engine.filters import published_day
+from bot.engine.memo import once_per_version
 from bot.engine.search import fold, similarities
 from index import IndexView
 
@@ -32,7 +32,6 @@ _CALENDAR = frozenset("Monday Tuesday Wednesday Thursday Friday Saturday Sunday 
                       .split())  # a day both name is no person or place
 _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<!\n)\b[A-Z][a-z]{3,}\b")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -58,14 +57,7 @@ class Stories:
 
 def stories_of(index: IndexView) -> Stories:
     """The stories of a loaded index version, found on first use and kept with it."""
-    found = index.memo.get("stories")
-    if isinstance(found, Stories):
-        return found
-    with _LOCK:
-        found = index.memo.get("stories")
-        if not isinstance(found, Stories):
-            found = index.memo["stories"] = find_stories(index)
-    return found
+    return once_per_version(index, "stories", find_stories)
 
 
 def find_stories(index: IndexView, similarity: float = STORY_SIMILARITY,

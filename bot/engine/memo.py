@@ -1,0 +1,41 @@
+"""Values derived from an index version, kept with it (`IndexView.memo`): built once on first
+use (stories, speakers, the newest-first order), or bounded caches that start over when full
+(sentence stems, titles, paragraphs)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+from index import IndexView
+
+__all__ = ["MEMO_LIMIT", "bounded", "once_per_version"]
+
+MEMO_LIMIT = 300_000  # entries of a bounded cache per index version before it starts over
+T = TypeVar("T")
+_LOCKS: dict[object, threading.Lock] = {}
+_GUARD = threading.Lock()
+
+
+def once_per_version(index: IndexView, key: str, build: Callable[[IndexView], T]) -> T:
+    """`build(index)`, computed once per index version under `key` (concurrent first callers
+    wait for the one building it)."""
+    found = index.memo.get(key)
+    if found is None:
+        with _GUARD:
+            lock = _LOCKS.setdefault(key, threading.Lock())
+        with lock:
+            found = index.memo.get(key)
+            if found is None:
+                found = index.memo[key] = build(index)
+    return cast(T, found)
+
+
+def bounded(index: IndexView, name: str) -> dict[object, object]:
+    """One of a version's bounded caches (`name`): started over past MEMO_LIMIT entries, so
+    a long-running bot's memory stays flat; the version's other memos (stories) stay."""
+    cache = index.memo.get(name)
+    if not isinstance(cache, dict) or len(cache) > MEMO_LIMIT:
+        cache = index.memo[name] = {}
+    return cache

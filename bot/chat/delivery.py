@@ -158,22 +158,12 @@ async def _edit(bot: Bot, state: State, chat_id: int, message_id: int, page: str
                                     parse_mode="HTML",
                                     link_preview_options=LinkPreviewOptions(is_disabled=True))
         return "sent"
-    except Forbidden as err:
-        log.info("chat %s blocked the bot (%s): unsubscribed", chat_id, err)
     except BadRequest as err:
-        reason = str(err).lower()
-        if "not modified" in reason:
+        if "not modified" in str(err).lower():
             return "sent"  # already shows it (a repeated delivery)
-        if not any(gone in reason for gone in GONE_CHAT):
-            log.info("push %s in %s cannot be edited (%s): a follow-up instead", message_id,
-                     chat_id, err)
-            return "failed"
-        log.info("chat %s is gone (%s): unsubscribed", chat_id, err)
+        return await _refused(state, chat_id, err, f"edit of push {message_id}")
     except TelegramError as err:
-        log.warning("push %s in %s not edited yet: %s", message_id, chat_id, err)
-        return "pending"
-    await asyncio.to_thread(state.forget_chat, chat_id)
-    return "dropped"
+        return await _refused(state, chat_id, err, f"edit of push {message_id}")
 
 
 async def _send(bot: Bot, state: State, chat_id: int, pages: list[str],
@@ -190,15 +180,21 @@ async def _send(bot: Bot, state: State, chat_id: int, pages: list[str],
                 link_preview_options=LinkPreviewOptions(is_disabled=True))
             sent.append(message.message_id)
         return "sent", sent
-    except Forbidden as err:
-        log.info("chat %s blocked the bot (%s): unsubscribed", chat_id, err)
-    except BadRequest as err:
-        if not any(reason in str(err).lower() for reason in GONE_CHAT):
-            log.warning("push to %s refused: %s", chat_id, err)
-            return "failed", sent
-        log.info("chat %s is gone (%s): unsubscribed", chat_id, err)
     except TelegramError as err:
-        log.warning("push to %s not delivered yet: %s", chat_id, err)
-        return "pending", sent
+        return await _refused(state, chat_id, err, "push"), sent
+
+
+async def _refused(state: State, chat_id: int, err: TelegramError, what: str) -> str:
+    """What Telegram's refusal of a send or an edit means: `dropped` when the chat is gone
+    or blocked the bot (it is forgotten), `failed` for another refusal, `pending` (try
+    again) for an outage or flood control."""
+    if isinstance(err, BadRequest) and not any(
+            gone in str(err).lower() for gone in GONE_CHAT):
+        log.warning("%s to %s refused: %s", what, chat_id, err)
+        return "failed"
+    if not isinstance(err, (Forbidden, BadRequest)):
+        log.warning("%s to %s not done yet: %s", what, chat_id, err)
+        return "pending"
+    log.info("chat %s is gone or blocked the bot (%s): unsubscribed", chat_id, err)
     await asyncio.to_thread(state.forget_chat, chat_id)
-    return "dropped", sent
+    return "dropped"

@@ -195,11 +195,11 @@ class Engine:
         index = self.index
         if index is None:
             return None
-        dates = [a.published for a in index.articles.values() if a.published]
+        first = newest(index, 1)  # the newest dated article first, when there is one
         size = index.disk_bytes()
         built_at, model = index.manifest.built_at, index.manifest.model
         return IndexSummary(articles=len(index.articles), passages=index.passage_count,
-                            newest_published=max(dates) if dates else None,
+                            newest_published=first[0].published if first else None,
                             built_at=None if built_at is None else str(built_at),
                             model=None if model is None else str(model), size_bytes=size)
 
@@ -216,12 +216,13 @@ class Engine:
                ) -> list[tuple[ArticleRef, Quote | None]]:
         """The newest articles (dated first, newest first), each with its first sentence;
         with `period`, those published in it."""
-        index = self.index
-        if index is None:
+        state = self._state
+        if state is None:
             return []
-        found = (newest(index, count) if period is None else
-                 [a for a in newest(index) if period.contains(a.published)])
-        return [(article_ref(info), first_sentence(index, info)) for info in found[:count]]
+        index, retriever = state[0], state[1]
+        among = None if period is None else retriever.rows_within(Filters(period=period))
+        return [(article_ref(info), first_sentence(index, info))
+                for info in newest(index, count, among)]
 
     def sources(self) -> list[str]:
         """The publishers of the indexed articles, sorted."""
@@ -427,9 +428,7 @@ class Engine:
     def _listing(self, text: str, index: IndexView, among: np.ndarray, limit: int) -> Answer:
         """A question with a period or publisher and nothing else ("What happened last
         week?"): the newest of those articles, each by its first sentence."""
-        allowed = set(among.tolist())
-        chosen = [info for info in newest(index) if info.row in allowed]
-        quotes = [q for info in chosen[:limit] if (q := first_sentence(index, info))]
+        quotes = [q for info in newest(index, limit, among) if (q := first_sentence(index, info))]
         return Answer(question=text, abstained=not quotes, quotes=quotes)
 
     def _answer(self, text: str, asked: str, retriever: Retriever, mode: str, limit: int,

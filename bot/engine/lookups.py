@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from bot.engine.memo import once_per_version
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote
 from bot.engine.records import ArticleRef
@@ -51,8 +53,7 @@ def examples(index: IndexView | None, count: int = 3) -> list[str]:
     """Example questions made from names that recur in the newest articles."""
     if index is None:
         return []
-    newest = sorted(index.articles.values(), key=lambda a: (a.published or "", a.position),
-                    reverse=True)[:50]
+    newest = once_per_version(index, "examples", _newest_added)
     counts: dict[str, int] = {}
     for info in newest:
         for match in _NAME.finditer(index.article_text(info.row)):
@@ -65,6 +66,12 @@ def examples(index: IndexView | None, count: int = 3) -> list[str]:
         if len(chosen) == count:
             break
     return [f"What do the articles say about {name}?" for name in chosen]
+
+
+def _newest_added(index: IndexView) -> list[ArticleInfo]:
+    """The 50 newest articles, dated or not (the undated ones last added first)."""
+    return sorted(index.articles.values(), key=lambda a: (a.published or "", a.position),
+                  reverse=True)[:50]
 
 
 _NAME = re.compile(r"(?<![.!?]\s)\b[A-Z][a-z]+(?:[ -](?:bin|al|de|of|the|[A-Z][a-z]+))*"
@@ -113,19 +120,24 @@ def first_sentence(index: IndexView, info: ArticleInfo) -> Quote | None:
     return quote_at(info, text, first.start, first.end, quote.paragraph, score=1.0)
 
 
-def newest(index: IndexView, count: int | None = None) -> list[ArticleInfo]:
-    """Newest first by published date; undated articles after the dated, in corpus order
-    (sorted once per index version); the first `count`, or all."""
-    order = once_per_version(index, "newest", _newest_first)
-    return order[:count] if count is not None else order
+def newest(index: IndexView, count: int | None = None,
+           among: np.ndarray | None = None) -> list[ArticleInfo]:
+    """Newest first by published date; undated articles after the dated, in corpus order;
+    the first `count` (or all) of those whose rows are `among` (or of all). The order is
+    kept once per index version as rows (8 bytes an article); only the articles returned
+    are read (with the PostgreSQL index, a query for those)."""
+    order: np.ndarray = once_per_version(index, "newest", _newest_rows)
+    if among is not None:
+        order = order[np.isin(order, np.asarray(among, np.int64))]
+    return [index.articles[int(row)] for row in order[:count]]
 
 
-def _newest_first(index: IndexView) -> list[ArticleInfo]:
-    dated = sorted((a for a in index.articles.values() if a.published),
-                   key=lambda a: (a.published or "", -a.position), reverse=True)
-    undated = sorted((a for a in index.articles.values() if not a.published),
-                     key=lambda a: a.position)
-    return dated + undated
+def _newest_rows(index: IndexView) -> np.ndarray:
+    keyed = [(a.published or "", -a.position if a.published else a.position, a.row)
+             for a in index.articles.values()]
+    dated = sorted((k for k in keyed if k[0]), reverse=True)
+    undated = sorted((k for k in keyed if not k[0]), key=lambda k: k[1])
+    return np.array([k[2] for k in dated + undated], np.int64)
 
 
 def in_order(index: IndexView) -> list[ArticleInfo]:

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 import psycopg
 
-from index.encoders import Encoder
+from bot.settings import Settings
+from index.encoders import Encoder, passage_encoder
+from index.pg.build import build_pg_index
 from index.pg.schema import SCHEMA
+from index.publish import read_manifest
+from index.sources import read_corpus
 
 
 class StoredVectors(Encoder):
@@ -64,14 +70,41 @@ def database_sizes(url: str) -> tuple[float, float]:
     return int(row[0]) / 2**20, int(row[1]) / 2**20
 
 
-def ten_new_articles(bbc: Path, folder: Path, count: int = 10) -> Path:
-    """`count` new article files (BBC texts under new ids, a new first line) in `folder`."""
+def ten_new_articles(bbc: Path, folder: Path, count: int = 10, prefix: str = "new") -> Path:
+    """`count` new article files (BBC texts under new ids `prefix`-NN, a new first line) in
+    `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     with open(bbc, encoding="utf-8") as handle:
         for i, line in zip(range(count), handle, strict=False):
             article = json.loads(line)
             text = f"Update {i + 1}: a later report.\n\n{article['text']}"
-            (folder / f"new-{i + 1:02d}.jsonl").write_text(json.dumps(
-                {"id": f"new-{i + 1:02d}", "title": f"Update: {article['title']}",
+            (folder / f"{prefix}-{i + 1:02d}.jsonl").write_text(json.dumps(
+                {"id": f"{prefix}-{i + 1:02d}", "title": f"Update: {article['title']}",
                  "text": text}) + "\n", encoding="utf-8")
     return folder
+
+
+def faiss_encoder(index_dir: Path, settings: Settings) -> Encoder:
+    """The encoder a FAISS index was built with (its recorded backend, so that its probe
+    vectors agree with the index's)."""
+    version = (index_dir / "CURRENT").read_text().strip()
+    manifest = read_manifest(index_dir / "versions" / version)
+    return passage_encoder(settings, index_dir, backend=manifest.encoder_backend)
+
+
+def pg_settings(url: str, work: Path) -> Settings:
+    return Settings(_env_file=None, index_backend="postgresql", index_database_url=url,
+                    data_dir=work / "pg-build", index_dir=work / "no-index")
+
+
+def build_pg(index_dir: Path, url: str, work: Path, corpus: Sequence[Path]) -> float:
+    """The FAISS index's corpus built into the PostgreSQL index at `url`, reusing its vectors;
+    prints and returns the build's seconds."""
+    settings = pg_settings(url, work)
+    encoder = StoredVectors(faiss_encoder(index_dir, settings), index_dir)
+    started = time.perf_counter()
+    summary = build_pg_index(read_corpus(corpus), settings, encoder=encoder)
+    seconds = time.perf_counter() - started
+    print(f"PostgreSQL index: {summary.passages} passages, {summary.sentences} sentences, "
+          f"{encoder.misses} texts encoded, {seconds:.1f} s (copy + HNSW indexes)", flush=True)
+    return seconds

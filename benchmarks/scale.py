@@ -5,18 +5,23 @@ answer-quality figures of the same questions.
 
     .venv/bin/python -m benchmarks.scale [--index-dir DIR] [--questions 300] [--squad F]
         [--configs faiss:1,faiss:2,postgresql:1,postgresql:2] [--state postgresql|sqlite]
+        [--synthetic-passages 1000000 [--synthetic-dir DIR]]
 
 A config is INDEX_BACKEND:replicas; --state is the state database of every config.
 --index-dir defaults to the SQuAD + BBC index that `benchmarks.answer_quality` caches (BBC
 size); the PostgreSQL index is built from the same corpus reusing that index's vectors
 (benchmarks/pg_index.py), so nothing is embedded again. Without it, an index of the seed and 3
 SQuAD articles is built (FAISS only). PostgreSQL (pgserver's, with pgvector) and nginx are
-started here in temporary folders (tests/support/services.py) and stopped by pid.
+started here in temporary folders (tests/support/services.py) and stopped by pid. With
+--synthetic-passages, the PostgreSQL index is also measured grown to that many passages
+(benchmarks/pg_synthetic.py: grown once, about an hour, and kept in --synthetic-dir): 1 and 2
+replicas, its size, adding 10 articles to it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
@@ -24,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -49,15 +55,19 @@ from benchmarks.load import (
     stamped_api,
     wait_answered,
 )
-from benchmarks.pg_index import StoredVectors, database_sizes, ten_new_articles
+from benchmarks.pg_index import build_pg, database_sizes, ten_new_articles
+from benchmarks.pg_synthetic import (
+    GROWN,
+    bbc_ids,
+    copies_for,
+    grow,
+    publish,
+    synthetic_corpus,
+)
 from bot.engine import Engine
 from bot.settings import Settings
-from index.encoders import passage_encoder
-from index.pg.build import build_pg_index
-from index.publish import read_manifest
-from index.sources import read_corpus
 from tests.support.fake_bot_api import FakeTelegram
-from tests.support.services import Nginx, Postgres, free_port
+from tests.support.services import Nginx, Postgres, free_port, pgserver_bin
 
 AQ = OUT / "aq-sentence-transformers_all-MiniLM-L6-v2"
 CACHED = AQ / "squad5+bbc" / "index"
@@ -147,35 +157,18 @@ def burst(api: FakeTelegram, questions: list[str],
     return total, done, done / seconds, percentile(latencies, 50), percentile(latencies, 95)
 
 
-def build_pg(index_dir: Path, url: str, work: Path) -> float:
-    """The FAISS index's corpus built into the PostgreSQL index at `url`, reusing its vectors;
-    prints and returns the build's seconds."""
-    settings = Settings(_env_file=None, index_backend="postgresql", index_database_url=url,
-                        data_dir=work / "pg-build", index_dir=work / "no-index")
-    version = (index_dir / "CURRENT").read_text().strip()
-    manifest = read_manifest(index_dir / "versions" / version)
-    base = passage_encoder(settings, index_dir, backend=manifest.encoder_backend)
-    encoder = StoredVectors(base, index_dir)
-    started = time.perf_counter()
-    summary = build_pg_index(read_corpus(CORPUS), settings, encoder=encoder)
-    seconds = time.perf_counter() - started
-    print(f"PostgreSQL index: {summary.passages} passages, {summary.sentences} sentences, "
-          f"{encoder.misses} texts encoded, {seconds:.1f} s (copy + HNSW indexes)", flush=True)
-    return seconds
-
-
 def add_ten(backend: str, index_dir: Path, index_url: str | None, work: Path,
-            bbc: Path) -> float:
+            bbc: Path, corpus: Sequence[Path] = CORPUS, prefix: str = "new") -> float:
     """Seconds of `build_index.py` adding 10 new article files (the process, model load
-    included), on a copy of the FAISS index or on the PostgreSQL index itself."""
-    new = ten_new_articles(bbc, work / f"new-{backend}")
+    included) to `corpus`, on a copy of the FAISS index or on the PostgreSQL index itself."""
+    new = ten_new_articles(bbc, work / f"{prefix}-{backend}", prefix=prefix)
     if backend == "faiss":
         copy = work / "faiss-copy"
         shutil.copytree(index_dir, copy, symlinks=True)
         index_dir = copy
     env = {**os.environ, **index_env(backend, index_dir, index_url, work)}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "build_index.py", "--quiet", "--corpus", *map(str, CORPUS),
+    subprocess.run([sys.executable, "build_index.py", "--quiet", "--corpus", *map(str, corpus),
                     str(new)], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
@@ -195,6 +188,54 @@ def quality(backend: str, index_dir: Path, index_url: str | None,
             "mean support": float(np.mean([a["confidence"] for a in answers]))}
 
 
+def grown_index(passages: int, folder: Path | None, bbc: Path = SHARED / "bbc_news.jsonl",
+                index_dir: Path = CACHED) -> tuple[Postgres, str, list[Path]]:
+    """A started server (data kept in `folder`) holding the synthetic index of about
+    `passages` passages, grown there on first use (benchmarks/pg_synthetic.py); its URL and
+    its corpus (the SQuAD + BBC corpus and the copies' file)."""
+    folder = folder or OUT / f"pg-synthetic-{passages}"
+    server = Postgres.kept_in(folder, pgserver_bin()).start()
+    url = server.database_url("verbatim")
+    copies_file = folder / "corpus" / "synthetic.jsonl"
+    if not (folder / GROWN).exists():
+        print(f"growing a synthetic index of {passages} passages in {folder}", flush=True)
+        server.sql("verbatim", "DROP SCHEMA IF EXISTS verbatim_index CASCADE")  # one cut short
+        server.sql("postgres", "ALTER DATABASE verbatim SET maintenance_work_mem = '4GB'")
+        build_pg(index_dir, url, folder / "work", CORPUS)
+        ids = bbc_ids(bbc)
+        copies = copies_for(url, ids, passages)
+        synthetic_corpus(bbc, copies_file.parent, copies)
+        settings = Settings(_env_file=None)
+        seconds = grow(url, ids, copies, copies_file.name, settings.hnsw_m,
+                       settings.hnsw_ef_construction)
+        (folder / GROWN).write_text(json.dumps({"passages": passages, "copies": copies,
+                                                "seconds": seconds}))
+    return server, url, [*CORPUS, copies_file]
+
+
+def synthetic(args: argparse.Namespace, work: Path, index_dir: Path, pg: Postgres,
+              rows: list[list[object]]) -> list[object]:
+    """The PostgreSQL index at `--synthetic-passages`: 1 and 2 replicas (into `rows`), then
+    its size and the time to add 10 articles; the size row."""
+    server, url, corpus = grown_index(args.synthetic_passages, args.synthetic_dir, args.bbc,
+                                      index_dir)
+    try:
+        publish(url, corpus, work, index_dir)
+        questions = QUESTIONS + squad_questions(args.squad)
+        label = f"postgresql {args.synthetic_passages // 1000}k"
+        for replicas in (1, 2):
+            state = pg.create_database(f"state_synthetic{replicas}")
+            row = run(index_env("postgresql", index_dir, url, work), state, replicas,
+                      questions, args.questions, work, f"synthetic-{replicas}")
+            rows.append([label, *row[1:]])
+            print(table(HEADERS, rows[-1:]), flush=True)
+        database, schema = database_sizes(url)
+        seconds = add_ten("postgresql", index_dir, url, work, args.bbc, corpus, "new1m")
+    finally:
+        server.stop()
+    return [label, database, schema, seconds]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--index-dir", type=Path, default=CACHED)
@@ -203,6 +244,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bbc", type=Path, default=SHARED / "bbc_news.jsonl")
     parser.add_argument("--configs", default="faiss:1,faiss:2,postgresql:1,postgresql:2")
     parser.add_argument("--state", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--synthetic-passages", type=int, default=0,
+                        help="also the PostgreSQL index grown to this many passages "
+                             "(benchmarks/pg_synthetic.py; 0: not)")
+    parser.add_argument("--synthetic-dir", type=Path, default=None,
+                        help="where that index's server keeps its data (reused by later runs)")
     args = parse_with_cpu_line(parser, argv)
     work = Path(tempfile.mkdtemp(prefix="verbatim-scale-"))
     index_dir = args.index_dir
@@ -228,7 +274,7 @@ def report(args: argparse.Namespace, work: Path, index_dir: Path,
     if index_url:
         pg.sql("postgres", "ALTER DATABASE index SET maintenance_work_mem = '4GB'")
         pg.sql("postgres", "ALTER DATABASE index SET max_parallel_maintenance_workers = 1")
-        build_pg(index_dir, index_url, work)
+        build_pg(index_dir, index_url, work, CORPUS)
     questions = QUESTIONS + squad_questions(args.squad)
     rows = []
     for i, (backend, replicas) in enumerate(configs):
@@ -237,6 +283,8 @@ def report(args: argparse.Namespace, work: Path, index_dir: Path,
         rows.append(run(index_env(backend, index_dir, index_url, work), state, replicas,
                         questions, args.questions, work, f"{backend}-{replicas}"))
         print(table(HEADERS, rows[-1:]), flush=True)
+    big = (synthetic(args, work, index_dir, pg, rows)
+           if args.synthetic_passages and index_url else None)
     print(f"\nstate: {args.state}")
     print(table(HEADERS, rows))
     sizes: list[list[object]] = []
@@ -255,6 +303,10 @@ def report(args: argparse.Namespace, work: Path, index_dir: Path,
           "(answer_quality's engine figures, abstention off)")
     print(table(["index", "database MB", "index MB", "add 10 articles s",
                  *figures], sizes))
+    if big is not None:
+        at_bbc = next(float(r[3]) for r in sizes if r[0] == "postgresql")  # type: ignore[arg-type]
+        print(table(["index", "database MB", "index MB", "add 10 articles s",
+                     "add 10 vs BBC size"], [[*big, float(big[3]) / at_bbc]]))  # type: ignore[arg-type]
     if len(sizes) == 2:
         print(table(["figure", "postgresql - faiss"],
                     [[name, float(sizes[1][4 + i]) - float(sizes[0][4 + i])]  # type: ignore[arg-type]

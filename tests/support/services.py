@@ -100,6 +100,7 @@ class Postgres:
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
         self.proc: subprocess.Popen | None = None
         self.log = self.root / "postgres.log"
+        self.kept = False  # kept_in: the data folder stays after stop
 
     @classmethod
     def with_pgvector(cls) -> Postgres:
@@ -113,6 +114,18 @@ class Postgres:
                 pytest.fail(message)
             pytest.skip(message)
         return cls(bindir)
+
+    @classmethod
+    def kept_in(cls, folder: Path, bindir: Path | None = None) -> Postgres:
+        """A server whose data stays in `folder` after `stop` (a benchmark's database grown
+        once and reused): `start` serves the data already there, or creates it."""
+        server = cls(bindir)
+        shutil.rmtree(server.root, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        if server.user is not None:
+            os.chown(folder, server.user.pw_uid, server.user.pw_gid)
+        server.root, server.log, server.kept = folder, folder / "postgres.log", True
+        return server
 
     @property
     def url(self) -> str:
@@ -135,6 +148,9 @@ class Postgres:
 
     def start(self) -> Postgres:
         data = self.root / "data"
+        if self.kept and (data / "PG_VERSION").exists():
+            self._serve()
+            return self
         init = self._run("initdb", "-D", str(data), "-U", "verbatim", "--auth=trust",
                          "-E", "UTF8", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, err = init.communicate(timeout=120)
@@ -197,6 +213,9 @@ class Postgres:
                 time.sleep(0.3)
 
     def stop(self) -> None:
+        if self.kept:
+            self.halt()
+            return
         stop_server(self.proc, signal.SIGINT, 30, self.root)  # fast shutdown
 
 

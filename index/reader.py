@@ -21,6 +21,7 @@ from index.errors import VerbatimError
 from index.lexical import Bm25
 from index.publish import Manifest
 from index.segment import ArticleInfo, Segment, SegmentInfo
+from index.view import ArticlesInOrder
 
 REBUILD = "python build_index.py"
 RERANK = 2  # an sq8 store's candidates re-ranked with exact vectors: this many times k
@@ -253,43 +254,21 @@ class LoadedIndex:
         self._lock_handle.close()
 
 
-class Articles(Mapping[int, ArticleInfo]):
+class Articles(ArticlesInOrder):
     """A version's live articles by row, in corpus order; each built when first asked for
     (a reload does not walk every article)."""
 
     def __init__(self, index: LoadedIndex, order: np.ndarray) -> None:
+        super().__init__(order)
         self.index = index
-        self.order = order
-        self._sorted = np.sort(order)
-        self._positions = np.argsort(order, kind="stable")
         self._made: dict[int, ArticleInfo] = {}
 
-    def position(self, row: int) -> int | None:
-        at = int(np.searchsorted(self._sorted, row))
-        if at >= len(self._sorted) or self._sorted[at] != row:
-            return None
-        return int(self._positions[at])
-
-    def __getitem__(self, row: int) -> ArticleInfo:
+    def _read(self, row: int, position: int) -> ArticleInfo:
         found = self._made.get(row)
-        if found is not None:
-            return found
-        position = self.position(row)
-        if position is None:
-            raise KeyError(row)
-        found = dataclasses.replace(self.index._article_segment(row).articles[row],
-                                    position=position)
-        self._made[row] = found
+        if found is None:
+            found = self._made[row] = dataclasses.replace(
+                self.index._article_segment(row).articles[row], position=position)
         return found
-
-    def __contains__(self, row: object) -> bool:
-        return isinstance(row, int | np.integer) and self.position(int(row)) is not None
-
-    def __iter__(self) -> Iterator[int]:
-        return (int(r) for r in self.order)
-
-    def __len__(self) -> int:
-        return len(self.order)
 
 
 class ArticlesById(Mapping[str, ArticleInfo]):

@@ -7,7 +7,7 @@ text, and a quote is `article_text(row)[start:end]`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Protocol
 
 import numpy as np
@@ -15,7 +15,43 @@ import numpy as np
 from index.publish import Manifest
 from index.segment import ArticleInfo
 
-__all__ = ["IndexView", "Lexical"]
+__all__ = ["ArticlesInOrder", "IndexView", "Lexical"]
+
+
+class ArticlesInOrder(Mapping[int, ArticleInfo]):
+    """A version's live articles by row, iterated in corpus order (`order`: the rows, 8 bytes
+    an article); each backend says how one article's record is read (`_read`)."""
+
+    def __init__(self, order: np.ndarray) -> None:
+        self.order = order
+        self._sorted = np.sort(order)
+        self._positions = np.argsort(order, kind="stable")
+
+    def position(self, row: int) -> int | None:
+        """The row's place in corpus order; None when the version does not hold it."""
+        at = int(np.searchsorted(self._sorted, row))
+        if at >= len(self._sorted) or self._sorted[at] != row:
+            return None
+        return int(self._positions[at])
+
+    def _read(self, row: int, position: int) -> ArticleInfo | None:
+        raise NotImplementedError
+
+    def __getitem__(self, row: int) -> ArticleInfo:
+        position = self.position(int(row))
+        found = None if position is None else self._read(int(row), position)
+        if found is None:
+            raise KeyError(row)
+        return found
+
+    def __contains__(self, row: object) -> bool:
+        return isinstance(row, int | np.integer) and self.position(int(row)) is not None
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(r) for r in self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
 
 
 class Lexical(Protocol):

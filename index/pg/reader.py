@@ -31,6 +31,7 @@ from index.pg.schema import (
 from index.publish import Manifest
 from index.reader import REBUILD, RERANK, IndexUnavailableError
 from index.segment import ArticleInfo
+from index.view import ArticlesInOrder
 
 S = SCHEMA
 EXACT_WITHIN = 50_000  # passages of a filtered search ranked exactly; more: HNSW, then filtered
@@ -392,24 +393,16 @@ class Vocabulary(Mapping[str, int]):
             f"SELECT count(*) FROM {S}.terms WHERE documents > 0")[0][0])
 
 
-class PgArticles(Mapping[int, ArticleInfo]):
+class PgArticles(ArticlesInOrder):
     """A version's live articles by row, in corpus order; fetched when asked for (a batch at
     a time when all are walked), a few thousand kept."""
 
     BATCH = 1000
 
     def __init__(self, index: PgIndex, order: np.ndarray) -> None:
+        super().__init__(order)
         self.index = index
-        self.order = order
-        self._sorted = np.sort(order)
-        self._positions = np.argsort(order, kind="stable")
         self._made = Cache(10_000)
-
-    def position(self, row: int) -> int | None:
-        at = int(np.searchsorted(self._sorted, row))
-        if at >= len(self._sorted) or self._sorted[at] != row:
-            return None
-        return int(self._positions[at])
 
     def _fetch(self, rows: list[int]) -> dict[int, ArticleInfo]:
         found = {}
@@ -421,25 +414,12 @@ class PgArticles(Mapping[int, ArticleInfo]):
                                                position, r[6], r[7] or {}, r[8])
         return found
 
-    def __getitem__(self, row: int) -> ArticleInfo:
+    def _read(self, row: int, position: int) -> ArticleInfo | None:
         found = self._made.get(row)
-        if found is not None:
-            return found
-        if self.position(int(row)) is None:
-            raise KeyError(row)
-        info = self._fetch([int(row)]).get(int(row))
-        if info is None:
-            raise KeyError(row)
-        return self._made.put(int(row), info)
-
-    def __contains__(self, row: object) -> bool:
-        return isinstance(row, int | np.integer) and self.position(int(row)) is not None
-
-    def __iter__(self) -> Iterator[int]:
-        return (int(r) for r in self.order)
-
-    def __len__(self) -> int:
-        return len(self.order)
+        if found is None:
+            info = self._fetch([row]).get(row)
+            found = None if info is None else self._made.put(row, info)
+        return found
 
     def values(self) -> ValuesView[ArticleInfo]:
         return _Values(self)

@@ -84,44 +84,11 @@ def grow(url: str, bbc_ids: list[str], copies: int, corpus_name: str, m: int,
                      (bbc_ids,))
         conn.execute("CREATE TEMP TABLE copies AS SELECT generate_series(1, %s) AS c",
                      (copies,))
-        conn.execute(f"CREATE TEMP TABLE noise (k integer PRIMARY KEY, v vector({dimension}))")
-        rng = np.random.default_rng(0)
-        with conn.cursor().copy("COPY noise (k, v) FROM STDIN") as copy:
-            for k in range(NOISE_ROWS):
-                copy.write_row((k, vector_text(rng.normal(0, NOISE_SD, dimension)
-                                               .astype(np.float32))))
+        _noise(conn, dimension)
         drop_hnsw(conn)
         conn.execute(f"ALTER TABLE {S}.postings DROP CONSTRAINT IF EXISTS postings_pkey")
         conn.execute(f"DROP INDEX IF EXISTS {S}.postings_passage")
-        steps = {
-            "articles": f"""INSERT INTO {S}.articles (id, article_id, path, title, source, url,
-                published, language, meta, text, fingerprint, added_at, added_in)
-                SELECT a.id + c.c * %(a)s, 'syn' || lpad(c.c::text, 3, '0') || '-' ||
-                       a.article_id, %(path)s, a.title, a.source, a.url, a.published,
-                       a.language, a.meta, a.text, a.fingerprint, a.added_at, %(v)s
-                FROM {S}.articles a JOIN base b ON b.id = a.id CROSS JOIN copies c""",
-            "passages": f"""INSERT INTO {S}.passages (id, article, paragraph, start, "end",
-                length, added_in, embedding)
-                SELECT p.id + c.c * %(p)s, p.article + c.c * %(a)s, p.paragraph, p.start,
-                       p."end", p.length, %(v)s, p.embedding + n.v
-                FROM {S}.passages p JOIN base b ON b.id = p.article CROSS JOIN copies c
-                JOIN noise n ON n.k = (p.id * 31 + c.c) %% %(n)s""",
-            "sentences": f"""INSERT INTO {S}.sentences (id, passage, article, start, "end",
-                added_in, embedding)
-                SELECT s.id + c.c * %(s)s, s.passage + c.c * %(p)s, s.article + c.c * %(a)s,
-                       s.start, s."end", %(v)s, s.embedding + n.v
-                FROM {S}.sentences s JOIN base b ON b.id = s.article CROSS JOIN copies c
-                JOIN noise n ON n.k = (s.id * 31 + c.c) %% %(n)s""",
-            "postings": f"""INSERT INTO {S}.postings (term, passage, frequency)
-                SELECT po.term, po.passage + c.c * %(p)s, po.frequency
-                FROM {S}.postings po JOIN {S}.passages p ON p.id = po.passage
-                JOIN base b ON b.id = p.article CROSS JOIN copies c""",
-            "postings indexes": f"""ALTER TABLE {S}.postings ADD PRIMARY KEY (term, passage);
-                CREATE INDEX postings_passage ON {S}.postings (passage)""",
-            "term counts": f"""DELETE FROM {S}.terms;
-                INSERT INTO {S}.terms (term, documents)
-                SELECT term, count(*) FROM {S}.postings GROUP BY term""",
-        }
+        steps = _copy_steps()
         for name, sql in steps.items():
             started = time.perf_counter()
             for statement in sql.split(";"):
@@ -135,6 +102,50 @@ def grow(url: str, bbc_ids: list[str], copies: int, corpus_name: str, m: int,
         conn.execute(f"ANALYZE {S}.articles, {S}.passages, {S}.sentences, {S}.postings, "
                      f"{S}.terms")
     return seconds
+
+
+def _noise(conn: psycopg.Connection, dimension: int) -> None:
+    """The temporary table of NOISE_ROWS small random vectors."""
+    conn.execute(f"CREATE TEMP TABLE noise (k integer PRIMARY KEY, v vector({dimension}))")
+    rng = np.random.default_rng(0)
+    with conn.cursor().copy("COPY noise (k, v) FROM STDIN") as copy:
+        for k in range(NOISE_ROWS):
+            copy.write_row((k, vector_text(rng.normal(0, NOISE_SD, dimension)
+                                           .astype(np.float32))))
+
+
+def _copy_steps() -> dict[str, str]:
+    """The statements that copy the base articles' rows (parameters: %(v)s the new version,
+    %(a)s/%(p)s/%(s)s the id offsets, %(n)s the noise rows, %(path)s the corpus file)."""
+    return {
+        "articles": f"""INSERT INTO {S}.articles (id, article_id, path, title, source, url,
+            published, language, meta, text, fingerprint, added_at, added_in)
+            SELECT a.id + c.c * %(a)s, 'syn' || lpad(c.c::text, 3, '0') || '-' ||
+                   a.article_id, %(path)s, a.title, a.source, a.url, a.published,
+                   a.language, a.meta, a.text, a.fingerprint, a.added_at, %(v)s
+            FROM {S}.articles a JOIN base b ON b.id = a.id CROSS JOIN copies c""",
+        "passages": f"""INSERT INTO {S}.passages (id, article, paragraph, start, "end",
+            length, added_in, embedding)
+            SELECT p.id + c.c * %(p)s, p.article + c.c * %(a)s, p.paragraph, p.start,
+                   p."end", p.length, %(v)s, p.embedding + n.v
+            FROM {S}.passages p JOIN base b ON b.id = p.article CROSS JOIN copies c
+            JOIN noise n ON n.k = (p.id * 31 + c.c) %% %(n)s""",
+        "sentences": f"""INSERT INTO {S}.sentences (id, passage, article, start, "end",
+            added_in, embedding)
+            SELECT s.id + c.c * %(s)s, s.passage + c.c * %(p)s, s.article + c.c * %(a)s,
+                   s.start, s."end", %(v)s, s.embedding + n.v
+            FROM {S}.sentences s JOIN base b ON b.id = s.article CROSS JOIN copies c
+            JOIN noise n ON n.k = (s.id * 31 + c.c) %% %(n)s""",
+        "postings": f"""INSERT INTO {S}.postings (term, passage, frequency)
+            SELECT po.term, po.passage + c.c * %(p)s, po.frequency
+            FROM {S}.postings po JOIN {S}.passages p ON p.id = po.passage
+            JOIN base b ON b.id = p.article CROSS JOIN copies c""",
+        "postings indexes": f"""ALTER TABLE {S}.postings ADD PRIMARY KEY (term, passage);
+            CREATE INDEX postings_passage ON {S}.postings (passage)""",
+        "term counts": f"""DELETE FROM {S}.terms;
+            INSERT INTO {S}.terms (term, documents)
+            SELECT term, count(*) FROM {S}.postings GROUP BY term""",
+    }
 
 
 def publish(url: str, corpus: Sequence[Path], work: Path, faiss_index: Path) -> float:

@@ -8,14 +8,34 @@ text, and a quote is `article_text(row)[start:end]`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from index.publish import Manifest
 from index.segment import ArticleInfo
 
-__all__ = ["ArticlesInOrder", "IndexView", "Lexical"]
+__all__ = ["ArticlesInOrder", "Facets", "IndexView", "Lexical"]
+
+
+class Facets(NamedTuple):
+    """Every live article's row, corpus position, date, publisher and language, in corpus
+    order: what filters, the newest-first order and stories need of all the articles, without
+    their titles or texts (one query with the PostgreSQL index)."""
+
+    rows: np.ndarray
+    positions: np.ndarray
+    published: list[str | None]
+    sources: list[str | None]
+    languages: list[str | None]
+
+    @classmethod
+    def of(cls, infos: Iterator[ArticleInfo] | list[ArticleInfo]) -> Facets:
+        found = sorted(infos, key=lambda a: a.position)
+        return cls(np.array([a.row for a in found], np.int64),
+                   np.array([a.position for a in found], np.int64),
+                   [a.published for a in found], [a.source for a in found],
+                   [a.language for a in found])
 
 
 class ArticlesInOrder(Mapping[int, ArticleInfo]):
@@ -36,6 +56,10 @@ class ArticlesInOrder(Mapping[int, ArticleInfo]):
 
     def _read(self, row: int, position: int) -> ArticleInfo | None:
         raise NotImplementedError
+
+    def facets(self) -> Facets:
+        """The live articles' rows, positions, dates, publishers and languages."""
+        return Facets.of(list(self.values()))
 
     def __getitem__(self, row: int) -> ArticleInfo:
         position = self.position(int(row))
@@ -88,7 +112,7 @@ class IndexView(Protocol):
         ...
 
     @property
-    def articles(self) -> Mapping[int, ArticleInfo]:
+    def articles(self) -> ArticlesInOrder:
         """Live articles by row, iterated in corpus order."""
         ...
 

@@ -70,8 +70,10 @@ def examples(index: IndexView | None, count: int = 3) -> list[str]:
 
 def _newest_added(index: IndexView) -> list[ArticleInfo]:
     """The 50 newest articles, dated or not (the undated ones last added first)."""
-    return sorted(index.articles.values(), key=lambda a: (a.published or "", a.position),
-                  reverse=True)[:50]
+    facets = index.articles.facets()
+    keyed = sorted(zip([p or "" for p in facets.published], facets.positions.tolist(),
+                       facets.rows.tolist(), strict=True), reverse=True)[:50]
+    return [index.articles[row] for _, _, row in keyed]
 
 
 _NAME = re.compile(r"(?<![.!?]\s)\b[A-Z][a-z]+(?:[ -](?:bin|al|de|of|the|[A-Z][a-z]+))*"
@@ -133,8 +135,11 @@ def newest(index: IndexView, count: int | None = None,
 
 
 def _newest_rows(index: IndexView) -> np.ndarray:
-    keyed = [(a.published or "", -a.position if a.published else a.position, a.row)
-             for a in index.articles.values()]
+    facets = index.articles.facets()
+    keyed = [(published or "", -position if published else position, row)
+             for row, position, published in zip(facets.rows.tolist(),
+                                                 facets.positions.tolist(), facets.published,
+                                                 strict=True)]
     dated = sorted((k for k in keyed if k[0]), reverse=True)
     undated = sorted((k for k in keyed if not k[0]), key=lambda k: k[1])
     return np.array([k[2] for k in dated + undated], np.int64)

@@ -266,20 +266,22 @@ class Retriever:
     def _dated(self) -> tuple[np.ndarray, np.ndarray]:
         """Dated articles' publication days (ordinals, sorted) and their rows."""
         days, rows = [], []
-        for info in self.index.articles.values():
-            day = published_day(info.published)
+        facets = self.index.articles.facets()
+        for row, published in zip(facets.rows.tolist(), facets.published, strict=True):
+            day = published_day(published)
             if day is not None:
                 days.append(day.toordinal())
-                rows.append(info.row)
+                rows.append(row)
         order = np.argsort(np.asarray(days, np.int64), kind="stable")
         return np.asarray(days, np.int64)[order], np.asarray(rows, np.int64)[order]
 
     @functools.cached_property
     def _by_source(self) -> dict[str, np.ndarray]:
         rows: dict[str, list[int]] = {}
-        for info in self.index.articles.values():
-            if info.source:
-                rows.setdefault(info.source, []).append(info.row)
+        facets = self.index.articles.facets()
+        for row, source in zip(facets.rows.tolist(), facets.sources, strict=True):
+            if source:
+                rows.setdefault(source, []).append(row)
         return {name: np.asarray(found, np.int64) for name, found in rows.items()}
 
     @functools.cached_property

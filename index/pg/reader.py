@@ -31,7 +31,7 @@ from index.pg.schema import (
 from index.publish import Manifest
 from index.reader import REBUILD, RERANK, IndexUnavailableError
 from index.segment import ArticleInfo
-from index.view import ArticlesInOrder
+from index.view import ArticlesInOrder, Facets
 
 S = SCHEMA
 EXACT_WITHIN = 50_000  # passages of a filtered search ranked exactly; more: HNSW, then filtered
@@ -423,6 +423,20 @@ class PgArticles(ArticlesInOrder):
 
     def values(self) -> ValuesView[ArticleInfo]:
         return _Values(self)
+
+    def facets(self) -> Facets:
+        """One query for every live article's date, publisher and language."""
+        found = self.index.db.query(
+            f"SELECT id, published, source, language FROM {S}.articles x "
+            "WHERE added_in <= %(v)s AND (removed_in IS NULL OR removed_in > %(v)s)",
+            self.index.params)
+        rows = np.array([r[0] for r in found], np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, rows), max(len(self._sorted) - 1, 0))
+        held = (self._sorted[at] == rows) if len(self._sorted) else np.zeros(0, bool)
+        positions = np.where(held, self._positions[at] if len(self._sorted) else 0, -1)
+        pick = [int(i) for i in np.argsort(positions, kind="stable") if held[i]]
+        return Facets(rows[pick], positions[pick], [found[i][1] for i in pick],
+                      [found[i][2] for i in pick], [found[i][3] for i in pick])
 
     def walk(self) -> Iterator[ArticleInfo]:
         """Every live article in corpus order, a batch per query."""

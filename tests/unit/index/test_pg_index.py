@@ -94,6 +94,12 @@ def test_the_read_surface_matches_the_faiss_index(both, encoder) -> None:
                 == dataclasses.replace(pg.articles[row], added_at=""))
         assert fa.article_passages(row) == pg.article_passages(row)
     assert [a.article_id for a in pg.articles.values()] == list(fa.by_article_id)
+    mine, theirs = pg.articles.facets(), fa.articles.facets()  # one query: no article walk
+    assert np.array_equal(mine.rows, theirs.rows) and mine.rows.tolist() == list(fa.articles)
+    assert np.array_equal(mine.positions, theirs.positions)
+    assert (mine.published, mine.sources, mine.languages) == (
+        theirs.published, theirs.sources, theirs.languages)
+    assert any(mine.published) and any(mine.sources)
     assert (fa.passage_count, fa.sentence_count) == (pg.passage_count, pg.sentence_count)
     assert dict(fa.vocabulary.items()) == dict(pg.vocabulary.items())
     assert fa.terms_like("t", 7) == pg.terms_like("t", 7) and pg.terms_like("t", 7)
@@ -168,6 +174,7 @@ def test_an_incremental_build_changes_only_those_rows_and_publishes_a_version(
                    (SEED.name,)) == seed_rows
     # The engine still serves the version before (its removed article included) until load().
     assert old_index.by_article_id.get("libya.md") is not None
+    assert old_index.articles.facets().rows.tolist() == list(old_index.articles)
     assert engine.load() and engine.version == summary.version != before
     assert engine.index.by_article_id.get("libya.md") is None
     assert engine.answer(QUESTION).quotes[0].text.startswith("The Qasr Bin Ghashir area")

@@ -3,15 +3,15 @@ add who else says it ("Also reported by") and /compare can set the outlets' own 
 side. Two articles are one story when they come from different sources, were published within
 STORY_DAYS of each other, and they mean the same (the mean of the index's own passage vectors)
 while naming a person or place in common, or mean nearly the same, or their leads share most
-of their wording (a wire copy); stories are the connected groups of such pairs.
-Found once per index version, when first asked for."""
+of their wording (a wire copy); stories are the connected groups of such pairs. An article's
+story is found when asked for, from the reports of the days around it (`Stories`)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from bot.engine.memo import once_per_version
 from bot.engine.search import fold, similarities
 from index import IndexView
 
-__all__ = ["STORY_DAYS", "STORY_SIMILARITY", "Stories", "Story", "find_stories", "stories_of"]
+__all__ = ["STORY_DAYS", "STORY_SIMILARITY", "Stories", "Story", "stories_of"]
 
 STORY_SIMILARITY = 0.45  # cosine of the articles' mean passage vectors (MiniLM's scale): on
 # the outlets fixture same-event pairs 0.46-0.77, other events within STORY_DAYS at most 0.43
@@ -47,79 +47,137 @@ class Story:
         return {"id": self.id, "sources": list(self.sources)}
 
 
-@dataclass
 class Stories:
-    """A version's stories, and each grouped article's story."""
+    """A version's stories, found article by article when asked for: an article's story is
+    the connected group of pairs around it (each step looks STORY_DAYS either side of one
+    member), so an answer reads the reports of its own week, never the whole corpus. Found
+    stories and the articles' meanings, names and wording are kept in bounded caches.
+    `Stories()` has none."""
 
-    stories: list[Story] = field(default_factory=list)
-    by_article: dict[str, Story] = field(default_factory=dict)
+    FEATURES = 20_000  # articles whose meaning, names and wording are kept
+    FOUND = 100_000  # articles whose story (or none) is kept
+
+    def __init__(self, index: IndexView | None = None, similarity: float = STORY_SIMILARITY,
+                 days: int = STORY_DAYS) -> None:
+        self.index, self.similarity, self.days = index, similarity, days
+        items: list[tuple[int, int, str]] = []  # (day ordinal, row, source), the dated
+        if index is not None:
+            facets = index.articles.facets()
+            for row, published, source in zip(facets.rows.tolist(), facets.published,
+                                               facets.sources, strict=True):
+                day = published_day(published)
+                if source and day is not None:
+                    items.append((day.toordinal(), row, source))
+        items.sort()
+        self._days = np.array([d for d, _, _ in items], np.int64)
+        self._rows = [r for _, r, _ in items]
+        self._sources = [s for _, _, s in items]
+        self._at = {row: i for i, row in enumerate(self._rows)}
+        self._features: dict[int, _Features | None] = {}
+        self._found: dict[int, Story | None] = {}
+        self.by_article: Mapping[str, Story] = _ByArticle(self)
+
+    @property
+    def stories(self) -> list[Story]:
+        """Every story of the version (each dated article looked at: for tests and
+        benchmarks, not for answers)."""
+        found: dict[str, Story] = {}
+        for row in self._rows:
+            story = self.of_row(row)
+            if story is not None:
+                found.setdefault(story.id, story)
+        return list(found.values())
+
+    def of_row(self, row: int) -> Story | None:
+        """The story of an article row; None when it is in none."""
+        if row in self._found:
+            return self._found[row]
+        start = self._at.get(row)
+        if start is None or self._feature(start) is None:
+            return None
+        members, frontier = {start}, [start]
+        while frontier:
+            for joined in self._joined_to(frontier.pop(), members):
+                members.add(joined)
+                frontier.append(joined)
+        ordered = sorted(members)
+        sources = list(dict.fromkeys(self._sources[i] for i in ordered))
+        story = None
+        if len(sources) >= 2:
+            assert self.index is not None
+            ids = tuple(self.index.articles[self._rows[i]].article_id for i in ordered)
+            story = Story(_story_id(ids), ids, tuple(sources))
+        if len(self._found) + len(ordered) > self.FOUND:
+            self._found.clear()
+        self._found.update(dict.fromkeys((self._rows[i] for i in ordered), story))
+        return story
+
+    def _joined_to(self, i: int, members: set[int]) -> list[int]:
+        """The dated articles within `days` of item i, of another publisher, that are one
+        story with it (close in meaning and naming someone both name, or very close, or a
+        copy), not yet in `members`."""
+        assert self.index is not None
+        low = int(np.searchsorted(self._days, self._days[i] - self.days, "left"))
+        high = int(np.searchsorted(self._days, self._days[i] + self.days, "right"))
+        near = [j for j in range(low, high)
+                if j not in members and self._sources[j] != self._sources[i]]
+        features = [(j, f) for j in near if (f := self._feature(j)) is not None]
+        if not features:
+            return []
+        own = self._feature(i)
+        assert own is not None
+        cosines = similarities(self.index, np.stack([f.meaning for _, f in features])
+                               @ own.meaning).tolist()
+        return [j for (j, f), cosine in zip(features, cosines, strict=True)
+                if (cosine >= self.similarity and own.names & f.names)
+                or cosine >= SURE_SIMILARITY or _jaccard(own.wording, f.wording) >= SHARED_WORDING]
+
+    def _feature(self, i: int) -> _Features | None:
+        row = self._rows[i]
+        if row not in self._features:
+            assert self.index is not None
+            if len(self._features) >= self.FEATURES:
+                self._features.clear()
+            self._features[row] = (_Features(_meaning(self.index, row),
+                                             _names(self.index, row),
+                                             _triples(self.index, row))
+                                   if self.index.article_passages(row) else None)
+        return self._features[row]
+
+
+@dataclass(frozen=True)
+class _Features:
+    """What pairing an article reads: its meaning, the names and the word triples of its lead."""
+
+    meaning: np.ndarray
+    names: frozenset[str]
+    wording: frozenset[tuple[str, ...]]
+
+
+class _ByArticle(Mapping[str, Story]):
+    """Stories by article id, each found when asked for."""
+
+    def __init__(self, stories: Stories) -> None:
+        self._stories = stories
+
+    def __getitem__(self, article_id: str) -> Story:
+        index = self._stories.index
+        info = index.by_article_id.get(article_id) if index is not None else None
+        story = self._stories.of_row(info.row) if info is not None else None
+        if story is None:
+            raise KeyError(article_id)
+        return story
+
+    def __iter__(self) -> Iterator[str]:
+        return (a for story in self._stories.stories for a in story.article_ids)
+
+    def __len__(self) -> int:
+        return sum(len(story.article_ids) for story in self._stories.stories)
 
 
 def stories_of(index: IndexView) -> Stories:
-    """The stories of a loaded index version, found on first use and kept with it."""
-    return once_per_version(index, "stories", find_stories)
-
-
-def find_stories(index: IndexView, similarity: float = STORY_SIMILARITY,
-                 days: int = STORY_DAYS) -> Stories:
-    """Group the dated articles that have a source into stories (an undated article cannot
-    be told to report the same day's event)."""
-    items = []  # (day ordinal, row, source)
-    for info in index.articles.values():
-        day = published_day(info.published)
-        if info.source and day is not None and index.article_passages(info.row):
-            items.append((day.toordinal(), info.row, info.source))
-    items.sort()
-    if not items:
-        return Stories()
-    vectors = np.stack([_meaning(index, row) for _, row, _ in items])
-    wording = [_triples(index, row) for _, row, _ in items]
-    names = [_names(index, row) for _, row, _ in items]
-    parent = _joined(items, vectors, (wording, names), days,
-                     lambda cosines: similarities(index, cosines), similarity)
-    groups: dict[int, list[int]] = {}
-    for i, top in enumerate(parent):
-        groups.setdefault(top, []).append(i)
-    result = Stories()
-    for members in groups.values():
-        sources = list(dict.fromkeys(items[i][2] for i in members))
-        if len(sources) < 2:
-            continue
-        ids = tuple(index.articles[items[i][1]].article_id for i in members)
-        story = Story(_story_id(ids), ids, tuple(sources))
-        result.stories.append(story)
-        result.by_article.update(dict.fromkeys(ids, story))
-    return result
-
-
-def _joined(items: list[tuple[int, int, str]], vectors: np.ndarray,
-            texts: tuple[list[frozenset[tuple[str, ...]]], list[frozenset[str]]], days: int,
-            scaled: Callable[[np.ndarray], np.ndarray], similarity: float) -> list[int]:
-    """Union-find over the pairs that are one story (close in meaning and naming someone or
-    somewhere both name, or very close, or a copy): each item's group root."""
-    wording, names = texts
-    parent = list(range(len(items)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    start = 0
-    for j in range(len(items)):
-        while items[j][0] - items[start][0] > days:
-            start += 1
-        near: Sequence[float] = (scaled(vectors[start:j] @ vectors[j]).tolist() if start < j
-                                 else [])
-        for offset, cosine in enumerate(near):
-            i = start + offset
-            if items[i][2] == items[j][2]:
-                continue  # one publisher's two articles join a story only through others
-            if ((cosine >= similarity and names[i] & names[j]) or cosine >= SURE_SIMILARITY
-                    or _jaccard(wording[i], wording[j]) >= SHARED_WORDING):
-                parent[root(i)] = root(j)
-    return [root(i) for i in range(len(items))]
+    """The stories of a loaded index version (found when asked for), kept with it."""
+    return once_per_version(index, "stories", Stories)
 
 
 def _meaning(index: IndexView, row: int) -> np.ndarray:

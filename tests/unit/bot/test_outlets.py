@@ -11,6 +11,7 @@ import sys
 
 from bot.engine import Quote
 from bot.engine.outlets import disagreements
+from bot.engine.stories import Stories
 from bot.render import as_text
 from tests.support.workspace import ROOT
 
@@ -27,6 +28,34 @@ def test_reports_of_one_event_are_one_story_and_near_misses_are_not(outlets):
     for miss in ("aljazeera/airport-flights.md", "wire/lavrov.md", "aljazeera/marin-flood.md",
                  "wire/port-strike.md"):
         assert miss not in stories.by_article, miss
+
+
+def test_a_story_is_found_from_the_reports_of_its_own_days(outlets):
+    """An article's story is looked for among the reports of the days around it, not by
+    reading every dated article of the corpus (which grows for years)."""
+    engine, _ = outlets
+    read: list[str] = []
+
+    class Counting:  # the engine's index, counting whose passages are read
+        def __init__(self, index):
+            self._index = index
+
+        def __getattr__(self, name):
+            return getattr(self._index, name)
+
+        def article_passages(self, row):
+            read.append(self._index.articles[row].article_id)
+            return self._index.article_passages(row)
+
+    stories = Stories(Counting(engine.index))
+    airport = stories.by_article["aljazeera/airport.md"]
+    assert set(airport.article_ids) == set(AIRPORT)
+    # The airport's days (Nov 20-21, three days either side): its reports and another event of
+    # Nov 20; not the week-later follow-up, the floods, the talks or anything else.
+    assert set(read) == {*AIRPORT, "wire/lavrov.md"}
+    count = len(read)  # found once for all its articles
+    assert stories.by_article.get("wire/airport.md") is airport and len(read) == count
+    assert {s.id for s in stories.stories} == {s.id for s in engine.stories().stories}
 
 
 def test_an_answer_adds_who_else_reports_it_in_their_own_words(outlets):

@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks.answer_quality import engine_answers, recall_row
+from benchmarks.answer_quality import abstention, engine_answers, recall_row
 from benchmarks.common import (
     OUT,
     ROOT,
@@ -65,6 +65,7 @@ from benchmarks.pg_synthetic import (
     synthetic_corpus,
 )
 from bot.engine import Engine
+from bot.engine.abstention import calibration
 from bot.settings import Settings
 from tests.support.fake_bot_api import FakeTelegram
 from tests.support.services import Nginx, Postgres, free_port, pgserver_bin
@@ -188,6 +189,40 @@ def quality(backend: str, index_dir: Path, index_url: str | None,
             "mean support": float(np.mean([a["confidence"] for a in answers]))}
 
 
+def abstention_rows(index_dir: Path, pg: Postgres, work: Path, squad: Path,
+                    bbc: Path) -> list[list[object]]:
+    """answer_quality's abstention at the fitted threshold on its indexes of 3 SQuAD articles
+    (the 2 left-out ones not indexed; alone and with the BBC articles), FAISS (as
+    answer_quality cached them) and PostgreSQL (built from the same corpora) in this run:
+    [index, backend, abstained on left-out, false abstention]."""
+    corpora = {"3 SQuAD articles": [AQ / "corpora" / "squad3"],
+               "3 SQuAD articles+bbc": [AQ / "corpora" / "squad3", bbc]}
+    faiss_dirs = {"3 SQuAD articles": AQ / "squad3" / "index",
+                  "3 SQuAD articles+bbc": AQ / "squad3+bbc" / "index"}
+    if not all((d / "CURRENT").exists() for d in faiss_dirs.values()):
+        print("no cached 3-article indexes (run benchmarks.answer_quality first): "
+              "no abstention figures")
+        return []
+    questions = answerable(load_squad(squad))
+    rows: list[list[object]] = []
+    encoder = None
+    for i, (name, corpus) in enumerate(corpora.items()):
+        url = pg.create_database(f"abstention{i}")
+        build_pg(index_dir, url, work, corpus)
+        both = {"faiss": Settings(_env_file=None, index_dir=faiss_dirs[name],
+                                  data_dir=work / f"abst-faiss{i}", abstain_threshold=-1e9),
+                "postgresql": Settings(_env_file=None, index_backend="postgresql",
+                                       index_database_url=url, index_dir=work / "no-index",
+                                       data_dir=work / f"abst-pg{i}", abstain_threshold=-1e9)}
+        for backend, settings in both.items():
+            if encoder is None:
+                encoder = Engine(settings).encoder
+            current = calibration(encoder.name).threshold
+            _, at, _ = abstention({name: settings}, encoder, questions, current)
+            rows.append([name, backend, current, at[0][2], at[0][3]])
+    return rows
+
+
 def grown_index(passages: int, folder: Path | None, bbc: Path = SHARED / "bbc_news.jsonl",
                 index_dir: Path = CACHED) -> tuple[Postgres, str, list[Path]]:
     """A started server (data kept in `folder`) holding the synthetic index of about
@@ -307,6 +342,11 @@ def report(args: argparse.Namespace, work: Path, index_dir: Path,
         at_bbc = next(float(r[3]) for r in sizes if r[0] == "postgresql")  # type: ignore[arg-type]
         print(table(["index", "database MB", "index MB", "add 10 articles s",
                      "add 10 vs BBC size"], [[*big, float(big[3]) / at_bbc]]))  # type: ignore[arg-type]
+    if index_url:
+        found = abstention_rows(index_dir, pg, work, args.squad, args.bbc)
+        print("\nAbstention (answer_quality's, at the fitted threshold), both backends")
+        print(table(["index", "backend", "threshold", "abstained on left-out",
+                     "false abstention"], found))
     if len(sizes) == 2:
         print(table(["figure", "postgresql - faiss"],
                     [[name, float(sizes[1][4 + i]) - float(sizes[0][4 + i])]  # type: ignore[arg-type]

@@ -34,9 +34,8 @@ from bot.engine.lookups import (
 from bot.engine.outlets import also_reported, disagreements, one_per_source
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
 from bot.engine.records import ArticleRef, ArticleText, Catalog, IndexSummary
-from bot.engine.said import attribute, named_speakers, speaker_quotes
+from bot.engine.said import attribute, speaker_quotes, speakers_asked
 from bot.engine.search import Hit, QueryTerms, Retriever, terms
-from bot.engine.speakers import speakers_of
 from bot.engine.stories import Stories, Story, stories_of
 from bot.engine.topics import Topic, best_match
 from bot.settings import Settings
@@ -467,11 +466,7 @@ class Engine:
         """A question about a speaker ("What did Kanounou say?"): that speaker's sentences,
         closest to the question first (within the question's articles)."""
         index = retriever.index
-        found = named_speakers(own, speakers_of(index))
-        if among is not None:
-            allowed = set(among.tolist())
-            found = [said for said in found if said.row in allowed]
-        quotes = speaker_quotes(index, found, vector, limit)
+        quotes = speaker_quotes(index, speakers_asked(retriever, own, among), vector, limit)
         for quote in quotes:
             quote.language = retriever.passage_language(quote.passage_id)
         return quotes
@@ -515,7 +510,7 @@ class Engine:
         if speaking:  # the speaker's sentences in every outlet are the quotes: none twice
             shown = {(q.article_id, q.start) for q in quotes}
             also = [q for q in also if (q.article_id, q.start) not in shown]
-        attribute(index, speakers_of(index), [*quotes, *also])
+        attribute(index, [*quotes, *also])
         return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence,
                       also_reported=also, story=story)
 

@@ -1,6 +1,6 @@
 """Values derived from an index version, kept with it (`IndexView.memo`): built once on first
-use (stories, speakers, the newest-first order), or bounded caches that start over when full
-(sentence stems, titles, paragraphs)."""
+use (stories, publishers, the newest-first order), or bounded caches that start over when
+full (sentence stems, titles, paragraphs, each article's speakers)."""
 
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ def once_per_version(index: IndexView, key: str, build: Callable[[IndexView], T]
     return cast(T, found)
 
 
-def bounded(index: IndexView, name: str) -> dict[object, object]:
-    """One of a version's bounded caches (`name`): started over past MEMO_LIMIT entries, so
-    a long-running bot's memory stays flat; the version's other memos (stories) stay."""
+def bounded(index: IndexView, name: str, limit: int = MEMO_LIMIT) -> dict[object, object]:
+    """One of a version's bounded caches (`name`): started over past `limit` entries, so a
+    long-running bot's memory stays flat; the version's other memos (stories) stay."""
     cache = index.memo.get(name)
-    if not isinstance(cache, dict) or len(cache) > MEMO_LIMIT:
+    if not isinstance(cache, dict) or len(cache) > limit:
         cache = index.memo[name] = {}
     return cache

@@ -1,23 +1,28 @@
 """Questions about a speaker ("What did Kanounou say?", "What did the spokesman say?",
 "Kanounou's words on the airport"): the recorded speakers (`bot.engine.speakers`) the question
-names, matched leniently (case, accents, the surname alone, a letter of spelling), and their
-sentences as quotes, the closest to the question first; and each quote's own speaker."""
+names, matched leniently (case, accents, the surname alone, a letter of spelling), looked for
+in the articles whose passages best match the asked words in BM25 (not in every article), and
+their sentences as quotes, the closest to the question first; and each quote's own speaker."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from bot.engine.quote import Quote
 from bot.engine.ranking import article_paragraphs, containing
-from bot.engine.search import fold, similarities
-from bot.engine.speakers import ROLE_WORDS, Said, Speakers
+from bot.engine.search import Retriever, fold, similarities
+from bot.engine.speakers import ROLE_WORDS, Said, Speakers, article_speakers, speaker_within
 from index import IndexView
 
-__all__ = ["attribute", "named_speakers", "speaker_quotes"]
+__all__ = ["CANDIDATE_PASSAGES", "asked_words", "attribute", "named_speakers", "speaker_quotes",
+           "speakers_asked"]
+
+CANDIDATE_PASSAGES = 400  # best BM25 passages for the asked words whose articles are read
+AMONG_POOL = 10  # with a period or publisher filter, this many times more looked through
 
 _VERBS = r"(?:say|said|says|tell|told|tells|claim|claimed|claims)"
 _SAID = r"(?:words?|remarks?|comments?|statements?|quotes?|claims?)"
@@ -32,22 +37,58 @@ _COMMON = frozenset("what did does do the a an of on about say said says tell to
                     "quote quotes who has have had to in for and his her their its".split())
 
 
+def asked_words(question: str) -> set[str]:
+    """The words naming who a question asks about, folded; none unless it asks what someone
+    said ("What did X say?", "X's words", "quotes from X")."""
+    asked = " ".join(next((g for g in m.groups() if g), "")
+                     for m in _ASKED_ABOUT.finditer(question))
+    return {_plain(w) for w in _WORD.findall(asked)} - _COMMON
+
+
 def named_speakers(question: str, speakers: Speakers) -> list[Said]:
     """The attributed sentences whose speaker the question asks about: by name (any of its
     words of four letters or more, a letter off for long ones), else by role ("the
-    spokesman"); none unless the question asks what someone said ("What did X say?", "X's
-    words", "quotes from X"), and only the words naming that someone count."""
-    asked = " ".join(next((g for g in m.groups() if g), "")
-                     for m in _ASKED_ABOUT.finditer(question))
-    words = {_plain(w) for w in _WORD.findall(asked)} - _COMMON
+    spokesman"); only the words naming that someone count (`asked_words`)."""
+    return _matching(asked_words(question), list(speakers.all()))
+
+
+def _matching(words: set[str], found: Sequence[Said]) -> list[Said]:
+    """The sentences whose speaker's name has one of the words, else whose role does."""
     if not words:
         return []
-    by_name = [said for said in speakers.all() if _names(words, said.speaker.name)]
+    by_name = [said for said in found if _names(words, said.speaker.name)]
     if by_name:
         return by_name
     roles = words & ROLE_WORDS
-    return [said for said in speakers.all() if roles and said.speaker.role
+    return [said for said in found if roles and said.speaker.role
             and roles & {_plain(w) for w in _WORD.findall(said.speaker.role)}]
+
+
+def speakers_asked(retriever: Retriever, question: str,
+                   among: np.ndarray | None = None) -> list[Said]:
+    """`named_speakers` over the articles of the passages that best match the asked words
+    in BM25 (`CANDIDATE_PASSAGES`; spellings a letter or two off included, as searching
+    does), within `among` (article rows) when given; articles in corpus order."""
+    words = asked_words(question)
+    index = retriever.index
+    rows = _candidates(retriever, words, among) if words else []
+    return _matching(words, [said for row in rows for said in article_speakers(index, row)])
+
+
+def _candidates(retriever: Retriever, words: Iterable[str],
+                among: np.ndarray | None) -> list[int]:
+    """The article rows, in corpus order, of the best BM25 passages for the words that can
+    name a speaker (four letters or more) or a role."""
+    index = retriever.index
+    query = retriever.query_terms(" ".join(w for w in words if len(w) >= 4 or w in ROLE_WORDS))
+    if not query.stems:
+        return []
+    pool = CANDIDATE_PASSAGES * (1 if among is None else AMONG_POOL)
+    rows = [index.passage(pid)[0] for pid in index.lexical.search(query.phrases(), pool)]
+    if among is not None:
+        allowed = set(among.tolist())
+        rows = [row for row in rows if row in allowed]
+    return sorted(set(rows[:CANDIDATE_PASSAGES]), key=lambda row: index.articles.position(row) or 0)
 
 
 def _plain(word: str) -> str:
@@ -106,9 +147,10 @@ def _cosine(index: IndexView, said: Said, vector: np.ndarray) -> float:
     return float(similarities(index, np.array([row @ vector]))[0])
 
 
-def attribute(index: IndexView, speakers: Speakers, quotes: Sequence[Quote]) -> None:
-    """Give each quote the speaker of the first attributed sentence it holds."""
+def attribute(index: IndexView, quotes: Sequence[Quote]) -> None:
+    """Give each quote the speaker of the first attributed sentence it holds (only the
+    quoted articles are read)."""
     for quote in quotes:
         info = index.by_article_id.get(quote.article_id)
         if info is not None and quote.speaker is None:
-            quote.speaker = speakers.within(info.row, quote.start, quote.end)
+            quote.speaker = speaker_within(index, info.row, quote.start, quote.end)

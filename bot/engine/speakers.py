@@ -2,19 +2,22 @@
 Mohamed Kanounou, spokesman for ...; Governor Anna Lind said ...; according to X; X told
 Reuters), read off the sentence by patterns over English wording. The name and role are exact
 slices of the article (with their offsets): nothing is generated, and a sentence the patterns
-do not fit has no speaker (a miss is better than a wrong speaker). Found once per index
-version, when first asked for."""
+do not fit has no speaker (a miss is better than a wrong speaker). Found one article at a
+time, when an answer quotes it or a question about a speaker picks it, and kept in a bounded
+cache of the index version (never a walk over the whole corpus)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
-from bot.engine.memo import once_per_version
+from bot.engine.memo import bounded, once_per_version
 from index import IndexView
 
-__all__ = ["ROLE_WORDS", "Said", "Speaker", "Speakers", "find_speaker", "speakers_of"]
+__all__ = ["ROLE_WORDS", "SPEAKER_ARTICLES", "Said", "Speaker", "Speakers", "article_speakers",
+           "find_speaker", "publishers", "speaker_within"]
 
 _ROLES = ("spokesman|spokeswoman|spokesperson|minister|president|governor|director|chief|"
           "executive|chairman|chairwoman|chair|head|leader|commander|colonel|general|major|"
@@ -24,6 +27,7 @@ _ROLES = ("spokesman|spokeswoman|spokesperson|minister|president|governor|direct
           "lawyer|economist|researcher|member|mp|chancellor|superintendent|inspector|"
           "representative|author|scientist|expert|activist")
 ROLE_WORDS = frozenset(_ROLES.split("|"))  # what a role is called ("spokesman")
+SPEAKER_ARTICLES = 20_000  # articles whose attributed sentences a version keeps at a time
 _ROLE = rf"(?i:{_ROLES})"
 _MODIFIERS = ("army|government|military|police|party|foreign|deputy|senior|former|interior|"
               "defence|defense|media|opposition|rebel|health|finance|regional|local|state|"
@@ -101,7 +105,7 @@ class Said:
 
 @dataclass
 class Speakers:
-    """A version's attributed sentences, by article row in text order."""
+    """Some articles' attributed sentences, by article row in text order."""
 
     by_row: dict[int, list[Said]] = field(default_factory=dict)
 
@@ -109,33 +113,46 @@ class Speakers:
         for found in self.by_row.values():
             yield from found
 
-    def within(self, row: int, start: int, end: int) -> Speaker | None:
-        """The speaker of the first attributed sentence inside text[start:end] of an article."""
-        return next((s.speaker for s in self.by_row.get(row, ())
-                     if s.start < end and s.end > start), None)
+
+def article_speakers(index: IndexView, row: int) -> tuple[Said, ...]:
+    """The attributed sentences of one article of an index version, in text order: found
+    when first asked for, then kept in the version's bounded "speakers" cache (of
+    SPEAKER_ARTICLES articles)."""
+    cache = bounded(index, "speakers", SPEAKER_ARTICLES)
+    found = cache.get(row)
+    if found is None:
+        found = cache[row] = _attributed(index, row)
+    return cast(tuple[Said, ...], found)
 
 
-def speakers_of(index: IndexView) -> Speakers:
-    """The attributed sentences of a loaded index version, found on first use and kept."""
-    return once_per_version(index, "speakers", find_speakers)
+def speaker_within(index: IndexView, row: int, start: int, end: int) -> Speaker | None:
+    """The speaker of the first attributed sentence inside text[start:end] of an article."""
+    return next((s.speaker for s in article_speakers(index, row)
+                 if s.start < end and s.end > start), None)
 
 
-def find_speakers(index: IndexView) -> Speakers:
-    """Every sentence of the English (or undeclared) articles that names its speaker; a
+def publishers(index: IndexView) -> frozenset[str]:
+    """The version's publishers' names, lower case (a publisher is never a speaker): read
+    once per version from the articles' facets."""
+    return once_per_version(index, "publishers", lambda i: frozenset(
+        source.lower() for source in i.articles.facets().sources if source))
+
+
+def _attributed(index: IndexView, row: int) -> tuple[Said, ...]:
+    """Every sentence of an English (or undeclared) article that names its speaker; a
     publisher's own name is never taken for one."""
-    publishers = {info.source.lower() for info in index.articles.values() if info.source}
-    result = Speakers()
-    for info in index.articles.values():
-        if info.language and not info.language.lower().startswith("en"):
-            continue
-        text = index.article_text(info.row)
-        for passage_id in index.article_passages(info.row):
-            for start, end in index.sentence_spans(passage_id):
-                speaker = find_speaker(text, int(start), int(end))
-                if speaker is not None and speaker.name.lower() not in publishers:
-                    result.by_row.setdefault(info.row, []).append(
-                        Said(info.row, passage_id, int(start), int(end), speaker))
-    return result
+    language = index.articles[row].language
+    if language and not language.lower().startswith("en"):
+        return ()
+    names = publishers(index)
+    text = index.article_text(row)
+    found = []
+    for passage_id in index.article_passages(row):
+        for start, end in index.sentence_spans(passage_id):
+            speaker = find_speaker(text, int(start), int(end))
+            if speaker is not None and speaker.name.lower() not in names:
+                found.append(Said(row, passage_id, int(start), int(end), speaker))
+    return tuple(found)
 
 
 def find_speaker(text: str, start: int = 0, end: int | None = None) -> Speaker | None:

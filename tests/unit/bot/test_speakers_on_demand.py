@@ -2,7 +2,7 @@
 fixture's real index, wrapped so that the sentence spans the engine reads are recorded, an
 ordinary answer reads the sentences of its quoted articles and of the passages it ranked, no
 others; a question about a speaker (spelled right or a letter off) reads only articles that
-name them besides those, and still finds their words."""
+name them besides those, and still finds their words; the PostgreSQL index finds the same."""
 
 from __future__ import annotations
 
@@ -12,6 +12,11 @@ import pytest
 
 from bot.engine import Engine, speakers
 from bot.engine.search import Retriever
+from index.pg import build_pg_index
+from index.sources import read_corpus
+from tests.support.outlets import load_fixture, write_corpus
+from tests.support.services import Postgres
+from tests.support.workspace import make_settings
 
 RANKED = 10  # the passages an answer ranks (Retriever.search's k): each one's sentences read
 
@@ -116,3 +121,30 @@ def test_the_kept_speakers_are_bounded_and_read_again_when_dropped(reading, monk
         assert answer.quotes[0].speaker is not None
         assert answer.quotes[0].speaker.name == "Mohamed Kanounou"
         assert len(index.memo["speakers"]) <= 2
+
+
+@pytest.fixture(scope="module")
+def pg_outlets(tmp_path_factory, encoder):
+    """The outlets fixture built into PostgreSQL (a real server), and an engine over it."""
+    server = Postgres.with_pgvector().start()
+    settings = make_settings(tmp_path_factory.mktemp("pg-outlets"), index_backend="postgresql",
+                             index_database_url=server.create_database("outlets"))
+    write_corpus(load_fixture()["articles"], settings.corpus_dir)
+    assert build_pg_index(read_corpus([settings.corpus_dir]), settings, encoder=encoder).written
+    engine = Engine(settings, encoder=encoder)
+    assert engine.load() and engine.index is not None
+    assert engine.index.location.startswith("PostgreSQL")
+    yield engine
+    engine.index.close()
+    server.stop()
+
+
+@pytest.mark.parametrize("question", [
+    "What did Kanounou say?", "Kanunou's words", "What did the spokesman say?",
+    "How many bodies were recovered after the airport was retaken?"])
+def test_the_postgresql_index_finds_the_same_speakers(outlets, pg_outlets, question):
+    engine, _ = outlets
+    faiss, pg = engine.answer(question), pg_outlets.answer(question)
+    assert [(q.article_id, q.start, q.speaker) for q in [*pg.quotes, *pg.also_reported]] == [
+        (q.article_id, q.start, q.speaker) for q in [*faiss.quotes, *faiss.also_reported]]
+    assert any(q.speaker is not None for q in pg.quotes)

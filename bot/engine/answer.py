@@ -466,7 +466,8 @@ class Engine:
         """A question about a speaker ("What did Kanounou say?"): that speaker's sentences,
         closest to the question first (within the question's articles)."""
         index = retriever.index
-        quotes = speaker_quotes(index, speakers_asked(retriever, own, among), vector, limit)
+        found = speakers_asked(retriever, own, among, vector)
+        quotes = speaker_quotes(index, found, vector, limit)
         for quote in quotes:
             quote.language = retriever.passage_language(quote.passage_id)
         return quotes

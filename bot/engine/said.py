@@ -1,8 +1,9 @@
 """Questions about a speaker ("What did Kanounou say?", "What did the spokesman say?",
 "Kanounou's words on the airport"): the recorded speakers (`bot.engine.speakers`) the question
 names, matched leniently (case, accents, the surname alone, a letter of spelling), looked for
-in the articles whose passages best match the asked words in BM25 (not in every article), and
-their sentences as quotes, the closest to the question first; and each quote's own speaker."""
+in the articles whose passages best match the asked words in BM25 (for a role, also of the
+sentences nearest the question; never every article), and their sentences as quotes, the
+closest to the question first; and each quote's own speaker."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from bot.engine.search import Retriever, fold, similarities
 from bot.engine.speakers import ROLE_WORDS, Said, Speakers, article_speakers, speaker_within
 from index import IndexView
 
-__all__ = ["CANDIDATE_PASSAGES", "asked_words", "attribute", "named_speakers", "speaker_quotes",
-           "speakers_asked"]
+__all__ = ["CANDIDATE_PASSAGES", "NEAREST_SENTENCES", "asked_words", "attribute",
+           "named_speakers", "speaker_quotes", "speakers_asked"]
 
 CANDIDATE_PASSAGES = 400  # best BM25 passages for the asked words whose articles are read
 AMONG_POOL = 10  # with a period or publisher filter, this many times more looked through
+NEAREST_SENTENCES = 200  # for a role, the articles of the sentences nearest the question too
 
 _VERBS = r"(?:say|said|says|tell|told|tells|claim|claimed|claims)"
 _SAID = r"(?:words?|remarks?|comments?|statements?|quotes?|claims?)"
@@ -64,21 +66,43 @@ def _matching(words: set[str], found: Sequence[Said]) -> list[Said]:
             and roles & {_plain(w) for w in _WORD.findall(said.speaker.role)}]
 
 
-def speakers_asked(retriever: Retriever, question: str,
-                   among: np.ndarray | None = None) -> list[Said]:
+def speakers_asked(retriever: Retriever, question: str, among: np.ndarray | None = None,
+                   vector: np.ndarray | None = None) -> list[Said]:
     """`named_speakers` over the articles of the passages that best match the asked words
     in BM25 (`CANDIDATE_PASSAGES`; spellings a letter or two off included, as searching
-    does), within `among` (article rows) when given; articles in corpus order."""
+    does), within `among` (article rows) when given; articles in corpus order. When no name
+    matches, a role is also looked for in the articles of the sentences nearest `vector`
+    (the question's), which the quotes are ranked by: a role word is in too many passages
+    for the best of BM25 to hold them all."""
     words = asked_words(question)
+    if not words:
+        return []
     index = retriever.index
-    rows = _candidates(retriever, words, among) if words else []
-    return _matching(words, [said for row in rows for said in article_speakers(index, row)])
+    rows = _candidates(retriever, words, among)
+    found = _matching(words, _read(index, rows))
+    named = any(_names(words, said.speaker.name) for said in found)
+    if named or vector is None or not words & ROLE_WORDS:
+        return found
+    return _matching(words, _read(index, set(rows) | _nearest(index, vector, among)))
+
+
+def _read(index: IndexView, rows: Iterable[int]) -> list[Said]:
+    """The attributed sentences of some articles, the articles in corpus order."""
+    ordered = sorted(set(rows), key=lambda row: index.articles.position(row) or 0)
+    return [said for row in ordered for said in article_speakers(index, row)]
+
+
+def _nearest(index: IndexView, vector: np.ndarray, among: np.ndarray | None) -> set[int]:
+    """The article rows of the NEAREST_SENTENCES sentences closest to the vector."""
+    _, passages = (index.search_sentences(vector, NEAREST_SENTENCES) if among is None else
+                   index.search_within(vector, among, NEAREST_SENTENCES, False))
+    return {index.passage(int(pid))[0] for pid in passages}
 
 
 def _candidates(retriever: Retriever, words: Iterable[str],
                 among: np.ndarray | None) -> list[int]:
-    """The article rows, in corpus order, of the best BM25 passages for the words that can
-    name a speaker (four letters or more) or a role."""
+    """The article rows of the best BM25 passages for the words that can name a speaker
+    (four letters or more) or a role."""
     index = retriever.index
     query = retriever.query_terms(" ".join(w for w in words if len(w) >= 4 or w in ROLE_WORDS))
     if not query.stems:
@@ -88,7 +112,7 @@ def _candidates(retriever: Retriever, words: Iterable[str],
     if among is not None:
         allowed = set(among.tolist())
         rows = [row for row in rows if row in allowed]
-    return sorted(set(rows[:CANDIDATE_PASSAGES]), key=lambda row: index.articles.position(row) or 0)
+    return list(dict.fromkeys(rows[:CANDIDATE_PASSAGES]))
 
 
 def _plain(word: str) -> str:

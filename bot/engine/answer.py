@@ -381,6 +381,10 @@ class Engine:
             return Answer(question=text, abstained=True, error=UNAVAILABLE)
         index, retriever = state
         limit = limit or self.settings.max_quotes
+        if filters.unknown_source is not None and speakers_asked(retriever, text):
+            # "What did Kanunou say?": a speaker the articles quote, spelled a letter off,
+            # not a publisher they lack
+            filters = dataclasses.replace(filters, unknown_source=None)
         among = retriever.rows_within(filters)
         answer: Answer | None
         if filters.unknown_source is not None:

@@ -123,7 +123,8 @@ def test_what_did_kanounou_say_answers_with_his_words(seed_engine):
 
 
 @pytest.mark.parametrize("question", ["what did kanounóu say?", "Kanounou's words on the airport",
-                                      "What did Mohamed Kanounou tell reporters?"])
+                                      "What did Mohamed Kanounou tell reporters?",
+                                      "What did Kanunou say?"])
 def test_a_speaker_is_matched_leniently(seed_engine, question):
     first = seed_engine.answer(question).quotes[0]
     assert first.speaker is not None and first.speaker.name == "Mohamed Kanounou"

@@ -12,15 +12,14 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from bot.engine.abstention import calibration, dense_only, rarity, related, support
+from bot.engine.abstention import rarity
 from bot.engine.answer_types import asked_type
+from bot.engine.compose import compose, speaking
 from bot.engine.filters import Filters, Period, understand
-from bot.engine.followup import MAX_EARLIER, Exchange, context_bonus, refers_back
+from bot.engine.followup import Exchange, refers_back
 from bot.engine.lookups import (
     article_ref,
     examples,
@@ -31,12 +30,12 @@ from bot.engine.lookups import (
     paragraph,
     still_there,
 )
-from bot.engine.outlets import also_reported, disagreements, one_per_source
-from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
-from bot.engine.records import ArticleRef, ArticleText, Catalog, IndexSummary
-from bot.engine.said import attribute, speaker_quotes, speakers_asked
-from bot.engine.search import Hit, QueryTerms, Retriever, terms
-from bot.engine.stories import Stories, Story, stories_of
+from bot.engine.outlets import disagreements, one_per_source
+from bot.engine.quote import Quote
+from bot.engine.records import Answer, ArticleRef, ArticleText, Catalog, IndexSummary
+from bot.engine.said import speakers_asked
+from bot.engine.search import Retriever, terms
+from bot.engine.stories import Stories, stories_of
 from bot.engine.topics import Topic, best_match
 from bot.settings import Settings
 from index import (
@@ -47,8 +46,6 @@ from index import (
     current_version,
     detect_language,
     load_index,
-    same_language,
-    word_count,
 )
 from index.encoders import (
     Encoder,
@@ -74,71 +71,6 @@ _ANY_NEWS = frozenset({"happened", "happen", "happening", "new", "news", "latest
 HELP = ("I answer questions about the news articles I hold, quoting them word for word with "
         "the source. Ask me something like “How far is Qasr Bin Ghashir from Tripoli?”")
 UNAVAILABLE = "The article index is unavailable right now; please try again later."
-MORE_QUOTES_CONFIDENCE = 0.44  # quotes after the first need this much evidence of their own
-RECENCY_WEIGHT = 1.5  # for news questions, in rank-score units: the newest article gets this
-
-
-@dataclass
-class Answer:
-    question: str
-    abstained: bool
-    quotes: list[Quote] = field(default_factory=list)
-    suggestions: list[dict[str, str]] = field(default_factory=list)
-    latency_ms: float = 0.0
-    error: str | None = None
-    help: str | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    index_version: str | None = None
-    evidence: dict[str, float] = field(default_factory=dict)
-    related: Quote | None = None  # when abstaining: the lead of an article the question names
-    question_language: str | None = None  # as detected ("ar"); None when undecided
-    followup_of: str | None = None  # the earlier question this one was answered in context of
-    context: Exchange | None = field(default=None, repr=False)  # the exchange it followed
-    filters: Filters | None = None  # the period and publishers the question was searched in
-    outside_period: bool = False  # no article is dated in the period; suggestions: the nearest
-    available_sources: list[str] = field(default_factory=list)  # when it named an unknown one
-    also_reported: list[Quote] = field(default_factory=list)  # other outlets of the story
-    story: Story | None = None  # the first quote's story (several publishers on one event)
-    compared: bool = False  # /compare: one quote per publisher
-    differences: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
-
-    def exchange(self) -> Exchange | None:
-        """This answer as the context of a next question (None when it answered nothing)."""
-        if self.abstained or not self.quotes:
-            return None
-        earlier = ((*self.context.earlier, self.context.question)[-MAX_EARLIER:]
-                   if self.context is not None else ())
-        return Exchange.of_stored(self.question, [q.to_dict() for q in self.quotes], earlier)
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "question": self.question,
-            "question_language": self.question_language,
-            "followup_of": self.followup_of,
-            "filters": (self.filters or Filters()).to_json(),
-            "abstained": self.abstained,
-            "quotes": [{k: v for k, v in q.to_dict().items() if k != "passage_id"}
-                       for q in self.quotes],
-            "suggestions": self.suggestions,
-            "latency_ms": round(self.latency_ms, 3),
-        }
-        if self.error is not None:
-            data["error"] = self.error
-        if self.help is not None:
-            data["help"] = self.help
-        data["also_reported"] = [{k: v for k, v in q.to_dict().items() if k != "passage_id"}
-                                 for q in self.also_reported]
-        data["story"] = self.story.to_json() if self.story is not None else None
-        if self.compared:
-            data["differences"] = [{"kind": kind, "said": [{"words": w, "source": src}
-                                                          for w, src in said]}
-                                   for kind, said in self.differences]
-        if self.available_sources:
-            data["available_sources"] = self.available_sources
-        if self.related is not None:
-            data["related"] = {k: v for k, v in self.related.to_dict().items()
-                               if k != "passage_id"}
-        return data
 
 
 class QuestionError(VerbatimError, ValueError):
@@ -381,10 +313,6 @@ class Engine:
             return Answer(question=text, abstained=True, error=UNAVAILABLE)
         index, retriever = state
         limit = limit or self.settings.max_quotes
-        if filters.unknown_source is not None and speakers_asked(retriever, text):
-            # "What did Kanunou say?": a speaker the articles quote, spelled a letter off,
-            # not a publisher they lack
-            filters = dataclasses.replace(filters, unknown_source=None)
         among = retriever.rows_within(filters)
         answer: Answer | None
         if filters.unknown_source is not None:
@@ -415,8 +343,13 @@ class Engine:
         if state is None:
             return Filters(text=text)
         retriever = state[1]
-        return understand(text, detect_language(text), today, retriever.sources,
-                          retriever.uses_words, sources, dated=retriever.has_dates)
+        filters = understand(text, detect_language(text), today, retriever.sources,
+                             retriever.uses_words, sources, dated=retriever.has_dates)
+        if filters.unknown_source is not None and speakers_asked(retriever, text):
+            # "What did Kanunou say?": a speaker the articles quote, spelled a letter off,
+            # not a publisher they lack
+            filters = dataclasses.replace(filters, unknown_source=None)
+        return filters
 
     def _nothing_within(self, text: str, retriever: Retriever, filters: Filters) -> Answer:
         """No article is in the period (and from the publishers): say so, with the dated
@@ -456,68 +389,14 @@ class Engine:
             query, vector = retriever.query_terms(own), self.encoder.encode_query(own)
         elif context is not None:  # no words of its own: still its kind of answer ("When?")
             query.asked = asked_type(own)
-        answer = self._compose(text, retriever, query, vector, hits, limit, news, context,
-                               self._speaking(own, retriever, vector, limit, among))
+        answer = compose(text, retriever, query, vector, hits, limit, self.encoder.name,
+                         self.settings.abstain_threshold, news, context,
+                         speaking(own, retriever, vector, limit, among))
         answer.question_language = detect_language(text) if context else query.language
         t3 = time.perf_counter()
         answer.timings = {"encode_ms": (t1 - t0) * 1000, "search_ms": (t2 - t1) * 1000,
                           "select_ms": (t3 - t2) * 1000}
         return answer
-
-    @staticmethod
-    def _speaking(own: str, retriever: Retriever, vector: np.ndarray, limit: int,
-                  among: np.ndarray | None) -> list[Quote]:
-        """A question about a speaker ("What did Kanounou say?"): that speaker's sentences,
-        closest to the question first (within the question's articles)."""
-        index = retriever.index
-        found = speakers_asked(retriever, own, among, vector)
-        quotes = speaker_quotes(index, found, vector, limit)
-        for quote in quotes:
-            quote.language = retriever.passage_language(quote.passage_id)
-        return quotes
-
-    def _compose(self, question: str, retriever: Retriever, query: QueryTerms,
-                 vector: np.ndarray, hits: list[Hit], limit: int, news: bool = False,
-                 context: Exchange | None = None, speaking: Sequence[Quote] = ()) -> Answer:
-        index = retriever.index
-        candidates = [best_quote(index, query, vector, hit) for hit in hits]
-        bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
-            candidates)
-        if context is not None:
-            bonus = [b + context_bonus(context, c[0].article_id, c[0].paragraph)
-                     for b, c in zip(bonus, candidates, strict=True)]
-        scored = [c for c, _ in sorted(zip(candidates, bonus, strict=True),
-                                       key=lambda pair: pair[0][2]["rank"] + pair[1],
-                                       reverse=True)
-                  if word_count(c[0].text) >= MIN_STANDALONE_WORDS]  # headings never stand alone
-        for quote, _, _ in scored:
-            quote.language = retriever.passage_language(quote.passage_id)
-        evidence = dict(scored[0][2]) if scored else {}
-        threshold = self.settings.abstain_threshold
-        if scored:
-            first_language = scored[0][0].language
-            vectors_only = dense_only(query.language, first_language)
-            fitted = calibration(self.encoder.name, vectors_only)
-            if threshold is None:
-                threshold = fitted.threshold
-            evidence.update(support(query, scored, one_article=len(index.articles) == 1,
-                                    weights=fitted.weights))
-            evidence["cross_lingual"] = float(not same_language(query.language, first_language))
-            evidence["dense_only"] = float(vectors_only)
-        if not speaking and (not scored or evidence["support"] < (threshold or 0.0)):
-            return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
-                          evidence=evidence, related=related(index, query, scored))
-        quotes = chosen(scored, limit, speaking)
-        stories = stories_of(index)
-        story = stories.by_article.get(quotes[0].article_id)
-        also = (also_reported(retriever, stories, query, vector, quotes[0])
-                if story is not None else [])
-        if speaking:  # the speaker's sentences in every outlet are the quotes: none twice
-            shown = {(q.article_id, q.start) for q in quotes}
-            also = [q for q in also if (q.article_id, q.start) not in shown]
-        attribute(index, [*quotes, *also])
-        return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence,
-                      also_reported=also, story=story)
 
     def compare(self, question: str, sources: Sequence[str] = (),
                 today: dt.date | None = None) -> Answer:
@@ -547,45 +426,3 @@ def open_engine(settings: Settings) -> tuple[Engine | None, str | None]:
     except IndexUnavailableError as err:
         return engine, str(err)
     return engine, None
-
-
-def chosen(scored: Sequence[tuple[Quote, float, dict[str, float]]], limit: int,
-           first: Sequence[Quote] = ()) -> list[Quote]:
-    """The quotes an answer shows: `first` (a named speaker's), then the ranked quotes, those
-    after the first only with evidence of their own; each text once, at most `limit`."""
-    quotes: list[Quote] = list(first[:limit])
-    seen = {" ".join(quote.text.lower().split()) for quote in quotes}
-    for quote, confidence, _ in scored:
-        if len(quotes) >= limit or (quotes and confidence < MORE_QUOTES_CONFIDENCE):
-            break
-        key = " ".join(quote.text.lower().split())
-        if key in seen:
-            continue
-        seen.add(key)
-        quotes.append(quote)
-    return quotes
-
-
-def recency_bonus(dates: list[str | None], weight: float = RECENCY_WEIGHT) -> list[float]:
-    """For news questions: newer dated articles rank higher; undated ones get nothing."""
-    ordered = sorted({d for d in dates if d}, reverse=True)
-    if not ordered:
-        return [0.0] * len(dates)
-    rank = {d: i for i, d in enumerate(ordered)}
-    return [weight * (1 - rank[d] / len(ordered)) if d else 0.0 for d in dates]
-
-
-def suggestions(index: IndexView, hits: list[Hit], limit: int = 3) -> list[dict[str, str]]:
-    """The nearest distinct article titles, offered when the articles do not answer."""
-    result: list[dict[str, str]] = []
-    seen: set[int] = set()
-    for hit in hits:
-        article_row = index.passage(hit.passage_id)[0]
-        if article_row in seen:
-            continue
-        seen.add(article_row)
-        info = index.articles[article_row]
-        result.append({"article_id": info.article_id, "title": info.title})
-        if len(result) >= limit:
-            break
-    return result

@@ -1,12 +1,16 @@
-"""Typed records the engine hands out: an article's reference, the index summary, a push."""
+"""Typed records the engine hands out: an answer, an article's reference, the index summary, a
+push."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from bot.engine.filters import Filters
+from bot.engine.followup import MAX_EARLIER, Exchange
 from bot.engine.quote import Quote
+from bot.engine.stories import Story
 
 
 @dataclass(frozen=True)
@@ -92,3 +96,69 @@ class PushPayload:
         return cls(kind=data["kind"], topic=data.get("topic"),
                    article=ArticleRef.from_dict(data["article"]),
                    quote=Quote.from_dict(quote) if quote else None, lead=data.get("lead"))
+
+
+@dataclass
+class Answer:
+    """The engine's answer to one question: its quotes (each a slice of an article) or an
+    abstention with what to offer instead, and how it was found."""
+
+    question: str
+    abstained: bool
+    quotes: list[Quote] = field(default_factory=list)
+    suggestions: list[dict[str, str]] = field(default_factory=list)
+    latency_ms: float = 0.0
+    error: str | None = None
+    help: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    index_version: str | None = None
+    evidence: dict[str, float] = field(default_factory=dict)
+    related: Quote | None = None  # when abstaining: the lead of an article the question names
+    question_language: str | None = None  # as detected ("ar"); None when undecided
+    followup_of: str | None = None  # the earlier question this one was answered in context of
+    context: Exchange | None = field(default=None, repr=False)  # the exchange it followed
+    filters: Filters | None = None  # the period and publishers the question was searched in
+    outside_period: bool = False  # no article is dated in the period; suggestions: the nearest
+    available_sources: list[str] = field(default_factory=list)  # when it named an unknown one
+    also_reported: list[Quote] = field(default_factory=list)  # other outlets of the story
+    story: Story | None = None  # the first quote's story (several publishers on one event)
+    compared: bool = False  # /compare: one quote per publisher
+    differences: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+
+    def exchange(self) -> Exchange | None:
+        """This answer as the context of a next question (None when it answered nothing)."""
+        if self.abstained or not self.quotes:
+            return None
+        earlier = ((*self.context.earlier, self.context.question)[-MAX_EARLIER:]
+                   if self.context is not None else ())
+        return Exchange.of_stored(self.question, [q.to_dict() for q in self.quotes], earlier)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "question": self.question,
+            "question_language": self.question_language,
+            "followup_of": self.followup_of,
+            "filters": (self.filters or Filters()).to_json(),
+            "abstained": self.abstained,
+            "quotes": [{k: v for k, v in q.to_dict().items() if k != "passage_id"}
+                       for q in self.quotes],
+            "suggestions": self.suggestions,
+            "latency_ms": round(self.latency_ms, 3),
+        }
+        if self.error is not None:
+            data["error"] = self.error
+        if self.help is not None:
+            data["help"] = self.help
+        data["also_reported"] = [{k: v for k, v in q.to_dict().items() if k != "passage_id"}
+                                 for q in self.also_reported]
+        data["story"] = self.story.to_json() if self.story is not None else None
+        if self.compared:
+            data["differences"] = [{"kind": kind, "said": [{"words": w, "source": src}
+                                                          for w, src in said]}
+                                   for kind, said in self.differences]
+        if self.available_sources:
+            data["available_sources"] = self.available_sources
+        if self.related is not None:
+            data["related"] = {k: v for k, v in self.related.to_dict().items()
+                               if k != "passage_id"}
+        return data

@@ -27,7 +27,7 @@ GONE_CHAT = ("chat not found", "bot was kicked", "user is deactivated", "group c
 
 async def deliver(bot: Bot, state: State, digest_over: int) -> int:
     """Send what is queued; returns how many pushes were delivered."""
-    rows = await asyncio.to_thread(state.claim_outbox, WORKER)
+    rows = await asyncio.to_thread(state.outbox.claim_outbox, WORKER)
     by_chat: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_chat[row["chat_id"]].append(row)
@@ -71,15 +71,15 @@ async def _deliver_chat(bot: Bot, state: State, chat_id: int, items: list[dict[s
     for batch, pages, added in batches:
         status = await _send_push(bot, state, chat_id, batch, pages, added)
         done = batch + [i for push_id in batch for i in joined[push_id]]
-        await asyncio.to_thread(state.finish_outbox, done, status)
+        await asyncio.to_thread(state.outbox.finish_outbox, done, status)
         if status == "sent":
             delivered += len(done)
         if status == "dropped":
-            await asyncio.to_thread(state.finish_outbox, list(payloads), "dropped")
+            await asyncio.to_thread(state.outbox.finish_outbox, list(payloads), "dropped")
             return delivered
     for push_id in later:
         status = await _add_to_story(bot, state, chat_id, push_id, payloads[push_id])
-        await asyncio.to_thread(state.finish_outbox, [push_id], status)
+        await asyncio.to_thread(state.outbox.finish_outbox, [push_id], status)
         if status == "sent":
             delivered += 1
         if status == "dropped":
@@ -103,7 +103,7 @@ async def _send_push(bot: Bot, state: State, chat_id: int, batch: list[int], pag
     if status == "sent":
         message_id = sent[len(pages) - 1]
         for push_id in batch:  # a digest's or too long a push's message is replied to
-            await asyncio.to_thread(state.record_push_message, push_id, message_id,
+            await asyncio.to_thread(state.outbox.record_push_message, push_id, message_id,
                                     pages[-1] if composed is not None else None,
                                     [a.to_dict() for a in added or []])
     return status
@@ -113,7 +113,7 @@ async def _add_to_story(bot: Bot, state: State, chat_id: int, push_id: int,
                         payload: PushPayload) -> str:
     """Another outlet of a story the chat was pushed: added to that push's message ("Also:
     Reuters, AP") when Telegram lets it be edited, else a short follow-up replying to it."""
-    lead = await asyncio.to_thread(state.push_message, chat_id, payload.lead or "")
+    lead = await asyncio.to_thread(state.outbox.push_message, chat_id, payload.lead or "")
     if lead is not None and lead["status"] == "pending":
         return "pending"  # its story's push is not out yet (another replica may be sending it)
     if lead is None or lead["status"] != "sent":  # that push never arrived: this one leads
@@ -142,10 +142,10 @@ async def _edit_story(bot: Bot, state: State, chat_id: int, lead_article: str,
         if page is None:
             return "failed"  # no room left in that message
         status = await _edit(bot, state, chat_id, lead["message_id"], page)
-        if status != "sent" or await asyncio.to_thread(state.replace_push_also, lead["id"],
+        if status != "sent" or await asyncio.to_thread(state.outbox.replace_push_also, lead["id"],
                                                        lead["also"], also):
             return status
-        again = await asyncio.to_thread(state.push_message, chat_id, lead_article)
+        again = await asyncio.to_thread(state.outbox.push_message, chat_id, lead_article)
         lead = again if again is not None else lead
     return "sent"
 

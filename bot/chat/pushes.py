@@ -29,7 +29,7 @@ def plan_pushes(engine: Engine, state: State, threshold: float) -> int:
     if catalog is None:
         return 0
     ids = [a.article_id for a in catalog.articles]
-    claimed, first = state.claim_new_articles(ids, catalog.version)
+    claimed, first = state.outbox.claim_new_articles(ids, catalog.version)
     if first:
         log.info("first index seen by this database: %d articles recorded, none pushed", len(ids))
         return 0
@@ -49,14 +49,14 @@ def plan_pushes(engine: Engine, state: State, threshold: float) -> int:
         if story is None:
             items.extend(rows)
             continue
-        leads = state.story_pushes([a for a in story.article_ids if a != article_id])
+        leads = state.outbox.story_pushes([a for a in story.article_ids if a != article_id])
         leads = {**planned.get(story.id, {}), **leads}
         items.extend(row for row in rows if row["chat_id"] not in leads)
         planned.setdefault(story.id, {}).update(
             {row["chat_id"]: article_id for row in rows if row["chat_id"] not in leads})
         items.extend(_addition(engine, articles[article_id], chat_id, lead)
                      for chat_id, lead in leads.items() if chat_id in readers)
-    queued = state.enqueue(items)
+    queued = state.outbox.enqueue(items)
     log.info("%d new articles; %d pushes queued", len(claimed), queued)
     return queued
 

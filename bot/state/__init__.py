@@ -1,6 +1,6 @@
 """The bot's state database (SQLite or PostgreSQL) behind one facade: `State` (answers,
-feedback, subscriptions, follows, announcements, the outbox, rate limits, privacy) with its
-durable `Inbox` of updates, the schema and its migrations."""
+feedback, subscriptions, follows, rate limits, privacy) with its durable `Inbox` of updates and
+its `Outbox` (announced articles and the pushes they make), the schema and its migrations."""
 
 from bot.state.inbox import Inbox, bot_id_from_token
 from bot.state.schema import MIGRATIONS, DatabaseUnavailable, migrate, worker_id

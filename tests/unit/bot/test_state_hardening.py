@@ -127,19 +127,20 @@ def test_over_long_ids_versions_and_keys_are_stored_alike_on_both_databases(stat
     long_id = "feed/" + "x" * 600
     other_long = "feed/" + "x" * 599 + "y"
     version = "2026-v" + "9" * 120
-    claimed, first = state.claim_new_articles(["short.md", long_id, other_long], version)
+    claimed, first = state.outbox.claim_new_articles(["short.md", long_id, other_long], version)
     assert first and claimed == ["short.md", long_id, other_long]
-    claimed, first = state.claim_new_articles(["short.md", long_id, other_long, "new.md"],
+    claimed, first = state.outbox.claim_new_articles(["short.md", long_id, other_long, "new.md"],
                                               version)
     assert not first and claimed == ["new.md"], "an over-long id was announced twice"
-    queued = state.enqueue([{"chat_id": 5, "article_id": long_id, "reason": "follow:" + "t" * 400,
-                             "payload": {"kind": "new"}},
-                            {"chat_id": 5, "article_id": other_long, "reason": "subscription",
-                             "payload": {"kind": "new"}}])
+    queued = state.outbox.enqueue([
+        {"chat_id": 5, "article_id": long_id, "reason": "follow:" + "t" * 400,
+         "payload": {"kind": "new"}},
+        {"chat_id": 5, "article_id": other_long, "reason": "subscription",
+         "payload": {"kind": "new"}}])
     assert queued == 2
-    assert state.enqueue([{"chat_id": 5, "article_id": long_id, "reason": "subscription",
+    assert state.outbox.enqueue([{"chat_id": 5, "article_id": long_id, "reason": "subscription",
                            "payload": {}}]) == 0, "the same article went to a chat twice"
-    rows = state.claim_outbox("w" * 300)
+    rows = state.outbox.claim_outbox("w" * 300)
     assert len(rows) == 2
     answer_id = state.record_answer(5, 5, answer_json(), [], version)
     assert state.get_answer(answer_id)["index_version"].startswith("2026-v")
@@ -178,7 +179,7 @@ def test_forget_deletes_the_users_inbox_texts_and_pending_pushes_but_keeps_the_l
     pending_id, pending = message_update(5, 7, 7, "/forget")
     state.inbox.add([(pending_id, pending)])  # the /forget update itself, being handled
     assert state.follow(7, "Libya", 7) == "new"
-    state.enqueue([{"chat_id": 7, "article_id": "a.md", "reason": "follow:Libya",
+    state.outbox.enqueue([{"chat_id": 7, "article_id": "a.md", "reason": "follow:Libya",
                     "payload": {"kind": "follow", "topic": "Libya"}},
                    {"chat_id": 8, "article_id": "a.md", "reason": "subscription",
                     "payload": {"kind": "new"}}])
@@ -191,7 +192,8 @@ def test_forget_deletes_the_users_inbox_texts_and_pending_pushes_but_keeps_the_l
     texts = inbox_texts(state)
     assert not [t for t in texts if "my " in t or t in ("f:1:1", "/forget")], texts
     assert "someone else's question" in texts
-    assert [r["chat_id"] for r in state.claim_outbox("w")] == [8], "a push to 7 still goes out"
+    assert [r["chat_id"] for r in state.outbox.claim_outbox("w")] == [8], \
+        "a push to 7 still goes out"
     assert state.following(7) == []
     assert state.count_event("user:7") == 6, "/forget lifted the user's own rate limit"
 
@@ -201,13 +203,13 @@ def test_prune_deletes_old_pushes_and_handled_updates(state):
     state.inbox.add([message_update(1, 7, 7, "old question"), message_update(2, 7, 7, "new one")])
     state.inbox.done(1)
     state.inbox.done(2)
-    state.enqueue([{"chat_id": c, "article_id": "a.md", "reason": "subscription",
+    state.outbox.enqueue([{"chat_id": c, "article_id": "a.md", "reason": "subscription",
                     "payload": {"kind": "new"}} for c in (1, 2, 3, 4)])
-    ids = {r["chat_id"]: r["id"] for r in state.claim_outbox("w")}
-    state.finish_outbox([ids[1]], "sent")
-    state.finish_outbox([ids[2]], "failed")
-    state.finish_outbox([ids[3]], "dropped")
-    state.finish_outbox([ids[4]], "pending")
+    ids = {r["chat_id"]: r["id"] for r in state.outbox.claim_outbox("w")}
+    state.outbox.finish_outbox([ids[1]], "sent")
+    state.outbox.finish_outbox([ids[2]], "failed")
+    state.outbox.finish_outbox([ids[3]], "dropped")
+    state.outbox.finish_outbox([ids[4]], "pending")
     old = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     with state.engine.begin() as conn:
         conn.execute(outbox.update().values(created_at=old, sent_at=old))
@@ -215,7 +217,7 @@ def test_prune_deletes_old_pushes_and_handled_updates(state):
             received_at=old, done_at=old))
     state.prune(30)
     assert inbox_texts(state) == ["new one"]
-    assert [r["chat_id"] for r in state.claim_outbox("w")] == [4], "pending pushes are kept"
+    assert [r["chat_id"] for r in state.outbox.claim_outbox("w")] == [4], "pending pushes are kept"
     with state.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar() == 1
 

@@ -61,12 +61,12 @@ def shown(api: FakeTelegram) -> list[str]:
 
 def test_a_later_outlet_waits_for_its_storys_push_then_is_added_to_it(world):
     api, state = world
-    state.enqueue([push("a", "Al Jazeera")])
-    (claimed,) = state.claim_outbox("another-replica")  # sending it, not finished
-    state.enqueue([addition("b", "Anadolu Agency", lead="a")])
+    state.outbox.enqueue([push("a", "Al Jazeera")])
+    (claimed,) = state.outbox.claim_outbox("another-replica")  # sending it, not finished
+    state.outbox.enqueue([addition("b", "Anadolu Agency", lead="a")])
     assert send(api, state) == 0  # nothing to add to yet: it waits
     assert shown(api) == []
-    state.finish_outbox([claimed["id"]], "pending")  # the other replica gave it back
+    state.outbox.finish_outbox([claimed["id"]], "pending")  # the other replica gave it back
     assert send(api, state) == 2
     (text,) = shown(api)
     assert text.startswith("🆕 New article: Report a · Al Jazeera")
@@ -75,13 +75,13 @@ def test_a_later_outlet_waits_for_its_storys_push_then_is_added_to_it(world):
 
 def test_a_later_outlet_of_a_push_that_never_arrived_is_pushed_itself(world):
     api, state = world
-    state.enqueue([push("a", "Al Jazeera")])
-    (claimed,) = state.claim_outbox("worker")
-    state.finish_outbox([claimed["id"]], "failed")  # Telegram refused it
-    state.enqueue([addition("b", "Anadolu Agency", lead="a")])
+    state.outbox.enqueue([push("a", "Al Jazeera")])
+    (claimed,) = state.outbox.claim_outbox("worker")
+    state.outbox.finish_outbox([claimed["id"]], "failed")  # Telegram refused it
+    state.outbox.enqueue([addition("b", "Anadolu Agency", lead="a")])
     assert send(api, state) == 1
     assert shown(api) == ["🆕 New article: Report b · Anadolu Agency · 2026-11-20"]
-    state.enqueue([addition("c", "Example Wire", lead="b")])  # and it leads from now on
+    state.outbox.enqueue([addition("c", "Example Wire", lead="b")])  # and it leads from now on
     send(api, state)
     assert shown(api) == ["🆕 New article: Report b · Anadolu Agency · 2026-11-20\n"
                           "➕ Also: Example Wire"]
@@ -89,11 +89,11 @@ def test_a_later_outlet_of_a_push_that_never_arrived_is_pushed_itself(world):
 
 def test_a_push_too_long_to_add_to_gets_a_reply_to_its_last_message_once(world):
     api, state = world
-    state.enqueue([push("long", "Al Jazeera", lead_text="word " * 805)])  # two messages,
+    state.outbox.enqueue([push("long", "Al Jazeera", lead_text="word " * 805)])  # two messages,
     send(api, state)  # the quote's one nearly full
     head, last = api.messages_to(CHAT)
     assert len(last["text"]) > 4096 - len("\n➕ Also: Anadolu Agency")
-    state.enqueue([addition("b", "Anadolu Agency", lead="long")])
+    state.outbox.enqueue([addition("b", "Anadolu Agency", lead="long")])
     assert send(api, state) == 1
     reply = api.messages_to(CHAT)[2]
     assert reply["text"] == "➕ Also on this story: Report b · Anadolu Agency · 2026-11-20"
@@ -104,18 +104,19 @@ def test_a_push_too_long_to_add_to_gets_a_reply_to_its_last_message_once(world):
 
 def test_two_replicas_adding_outlets_to_one_push_at_once_leave_both_in_it(world, monkeypatch):
     api, state = world
-    state.enqueue([push("a", "Al Jazeera")])
+    state.outbox.enqueue([push("a", "Al Jazeera")])
     send(api, state)
     (message,) = api.messages_to(CHAT)
-    lead = state.push_message(CHAT, "a")
-    state.enqueue([addition("c", "Example Wire", lead="a"), addition("b", "Anadolu Agency",
-                                                                      lead="a")])
-    other, mine = state.claim_outbox("another-replica")
-    state.finish_outbox([mine["id"]], "pending")  # "b" is this replica's to add
+    lead = state.outbox.push_message(CHAT, "a")
+    state.outbox.enqueue([addition("c", "Example Wire", lead="a"),
+                          addition("b", "Anadolu Agency", lead="a")])
+    other, mine = state.outbox.claim_outbox("another-replica")
+    state.outbox.finish_outbox([mine["id"]], "pending")  # "b" is this replica's to add
     # This replica reads the push as it was; the other one records its outlet just after.
-    real, stale = state.push_message, iter([lead])
-    monkeypatch.setattr(state, "push_message", lambda *key: next(stale, None) or real(*key))
-    assert state.replace_push_also(lead["id"], [], [other["payload"]["article"]])
+    real, stale = state.outbox.push_message, iter([lead])
+    monkeypatch.setattr(state.outbox, "push_message",
+                        lambda *key: next(stale, None) or real(*key))
+    assert state.outbox.replace_push_also(lead["id"], [], [other["payload"]["article"]])
     assert send(api, state) == 1  # edited in again, beside the other replica's outlet
     assert message["text"].endswith("\n➕ Also: Example Wire, Anadolu Agency")
     assert [a["source"] for a in real(CHAT, "a")["also"]] == ["Example Wire", "Anadolu Agency"]

@@ -138,10 +138,11 @@ class Stories:
             assert self.index is not None
             if len(self._features) >= self.FEATURES:
                 self._features.clear()
-            self._features[row] = (_Features(_meaning(self.index, row),
+            passages = self.index.article_passages(row)
+            self._features[row] = (_Features(_meaning(self.index, passages),
                                              _names(self.index, row),
                                              _triples(self.index, row))
-                                   if self.index.article_passages(row) else None)
+                                   if passages else None)
         return self._features[row]
 
 
@@ -180,11 +181,10 @@ def stories_of(index: IndexView) -> Stories:
     return once_per_version(index, "stories", Stories)
 
 
-def _meaning(index: IndexView, row: int) -> np.ndarray:
-    """The mean of the article's passage vectors, normalised: what the whole report says (on
+def _meaning(index: IndexView, passages: list[int]) -> np.ndarray:
+    """The mean of an article's passage vectors, normalised: what the whole report says (on
     the fixture, first passages alone told a flood's two reports apart less well)."""
-    vectors = np.stack([np.asarray(index.passage_vector(p), np.float32)
-                        for p in index.article_passages(row)])
+    vectors = np.stack([np.asarray(index.passage_vector(p), np.float32) for p in passages])
     mean = vectors.mean(axis=0)
     norm = float(np.linalg.norm(mean))
     return mean / norm if norm else mean

@@ -14,12 +14,18 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
+from benchmarks.common import OUT, SHARED
 from bot.settings import Settings
 from index.encoders import Encoder, passage_encoder
 from index.pg.build import build_pg_index
 from index.pg.schema import SCHEMA
 from index.publish import read_manifest
 from index.sources import read_corpus
+
+# The SQuAD + BBC index benchmarks.answer_quality caches (BBC size), and its corpus.
+AQ = OUT / "aq-sentence-transformers_all-MiniLM-L6-v2"
+CACHED = AQ / "squad5+bbc" / "index"
+CORPUS = [AQ / "corpora" / "squad5", SHARED / "bbc_news.jsonl"]
 
 
 class StoredVectors(Encoder):

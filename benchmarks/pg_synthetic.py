@@ -25,10 +25,13 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from benchmarks.pg_index import faiss_encoder, pg_settings
+from benchmarks.common import OUT, SHARED
+from benchmarks.pg_index import CACHED, CORPUS, build_pg, faiss_encoder, pg_settings
+from bot.settings import Settings
 from index.pg.build import build_pg_index
 from index.pg.schema import SCHEMA, create_hnsw, drop_hnsw, vector_text
 from index.sources import SCAN_CACHE, read_corpus
+from tests.support.services import Postgres, pgserver_bin
 
 S = SCHEMA
 NOISE_ROWS = 997  # noise vectors; row r of copy c takes number (31 r + c) mod NOISE_ROWS
@@ -171,9 +174,33 @@ def bbc_ids(bbc: Path) -> list[str]:
         return [str(json.loads(line)["id"]) for line in handle if line.strip()]
 
 
-def main(argv: list[str] | None = None) -> None:
-    from benchmarks.scale import grown_index  # the scale benchmark's own preparation
+def grown_index(passages: int, folder: Path | None, bbc: Path = SHARED / "bbc_news.jsonl",
+                index_dir: Path = CACHED) -> tuple[Postgres, str, list[Path]]:
+    """A started server (data kept in `folder`) holding the synthetic index of about
+    `passages` passages, grown there on first use (see the module docstring); its URL and
+    its corpus (the SQuAD + BBC corpus and the copies' file)."""
+    folder = folder or OUT / f"pg-synthetic-{passages}"
+    server = Postgres.kept_in(folder, pgserver_bin()).start()
+    url = server.database_url("verbatim")
+    copies_file = folder / "corpus" / "synthetic.jsonl"
+    if not (folder / GROWN).exists():
+        print(f"growing a synthetic index of {passages} passages in {folder}", flush=True)
+        server.sql("verbatim", "DROP SCHEMA IF EXISTS verbatim_index CASCADE")  # one cut short
+        server.sql("postgres", "ALTER DATABASE verbatim SET maintenance_work_mem = '4GB'")
+        build_pg(index_dir, url, folder / "work", CORPUS)
+        ids = bbc_ids(bbc)
+        copies = copies_for(url, ids, passages)
+        synthetic_corpus(bbc, copies_file.parent, copies)
+        settings = Settings(_env_file=None)
+        seconds = grow(url, ids, copies, copies_file.name, settings.hnsw_m,
+                       settings.hnsw_ef_construction)
+        (folder / GROWN).write_text(json.dumps({"passages": passages, "copies": copies,
+                                                "seconds": seconds}))
+    return server, url, [*CORPUS, copies_file]
 
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--passages", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, default=None)

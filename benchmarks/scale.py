@@ -21,7 +21,6 @@ replicas, its size, adding 10 articles to it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -37,7 +36,6 @@ import numpy as np
 
 from benchmarks.answer_quality import abstention, engine_answers, recall_row
 from benchmarks.common import (
-    OUT,
     ROOT,
     SHARED,
     answerable,
@@ -55,24 +53,14 @@ from benchmarks.load import (
     stamped_api,
     wait_answered,
 )
-from benchmarks.pg_index import build_pg, database_sizes, ten_new_articles
-from benchmarks.pg_synthetic import (
-    GROWN,
-    bbc_ids,
-    copies_for,
-    grow,
-    publish,
-    synthetic_corpus,
-)
+from benchmarks.pg_index import AQ, CACHED, CORPUS, build_pg, database_sizes, ten_new_articles
+from benchmarks.pg_synthetic import grown_index, publish
 from bot.engine import Engine
 from bot.engine.abstention import calibration
 from bot.settings import Settings
 from tests.support.fake_bot_api import FakeTelegram
-from tests.support.services import Nginx, Postgres, free_port, pgserver_bin
+from tests.support.services import Nginx, Postgres, free_port
 
-AQ = OUT / "aq-sentence-transformers_all-MiniLM-L6-v2"
-CACHED = AQ / "squad5+bbc" / "index"
-CORPUS = [AQ / "corpora" / "squad5", SHARED / "bbc_news.jsonl"]
 HOOK = "/telegram/webhook"
 CHATS = 50
 HEADERS = ["index", "replicas", "sent", "answered", "answers/s", "p50 ms", "p95 ms",
@@ -221,31 +209,6 @@ def abstention_rows(index_dir: Path, pg: Postgres, work: Path, squad: Path,
             _, at, _ = abstention({name: settings}, encoder, questions, current)
             rows.append([name, backend, current, at[0][2], at[0][3]])
     return rows
-
-
-def grown_index(passages: int, folder: Path | None, bbc: Path = SHARED / "bbc_news.jsonl",
-                index_dir: Path = CACHED) -> tuple[Postgres, str, list[Path]]:
-    """A started server (data kept in `folder`) holding the synthetic index of about
-    `passages` passages, grown there on first use (benchmarks/pg_synthetic.py); its URL and
-    its corpus (the SQuAD + BBC corpus and the copies' file)."""
-    folder = folder or OUT / f"pg-synthetic-{passages}"
-    server = Postgres.kept_in(folder, pgserver_bin()).start()
-    url = server.database_url("verbatim")
-    copies_file = folder / "corpus" / "synthetic.jsonl"
-    if not (folder / GROWN).exists():
-        print(f"growing a synthetic index of {passages} passages in {folder}", flush=True)
-        server.sql("verbatim", "DROP SCHEMA IF EXISTS verbatim_index CASCADE")  # one cut short
-        server.sql("postgres", "ALTER DATABASE verbatim SET maintenance_work_mem = '4GB'")
-        build_pg(index_dir, url, folder / "work", CORPUS)
-        ids = bbc_ids(bbc)
-        copies = copies_for(url, ids, passages)
-        synthetic_corpus(bbc, copies_file.parent, copies)
-        settings = Settings(_env_file=None)
-        seconds = grow(url, ids, copies, copies_file.name, settings.hnsw_m,
-                       settings.hnsw_ef_construction)
-        (folder / GROWN).write_text(json.dumps({"passages": passages, "copies": copies,
-                                                "seconds": seconds}))
-    return server, url, [*CORPUS, copies_file]
 
 
 def synthetic(args: argparse.Namespace, work: Path, index_dir: Path, pg: Postgres,

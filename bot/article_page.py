@@ -1,6 +1,15 @@
-"""The article page: `GET /a/<article_id>?q=<start>-<end>` shows an article's stored text with
-the quoted span `text[start:end]` highlighted and scrolled into view, so that anyone can check a
-quote in its context, also when the article has no link of its own.
+"""The article page: `GET /a/<article_id>?quote=<link>` shows an article's stored text with the
+quote the bot gave highlighted and scrolled into view, so that anyone can check a quote in its
+context, also when the article has no link of its own.
+
+The page marks only what the bot quoted: `<link>` is the quote's stored link id (the one
+`t.me/<bot>?start=q_<link>` names, kept in the state database by `State.link_quote`), and the
+quoted text is found again in the article as it stands now (`Engine.still_there`, as the deep
+link does). A URL cannot name offsets of its own: a link made by hand, or one for another
+article, marks nothing; a quote no longer in the article is said so, and marks nothing; a link
+pruned after RETENTION_DAYS is said to have expired. A stored link rather than a signed span:
+the inline cards and answers store one already, the replicas share the database (no secret to
+agree on), and the stored text is what lets a quote that moved be found at its new place.
 
 Served by the bot's own web server when `PUBLIC_URL` is set: in webhook mode the webhook's
 (beside `/healthz`), in polling mode a small one of its own (`ArticleServer`), both on
@@ -27,18 +36,21 @@ import tornado.web
 
 from bot.engine import ArticleText, Engine, Quote
 from bot.settings import Settings
+from bot.state import State
 from index import paragraphs
 from index.sources import is_web_url
 
-__all__ = ["ARTICLE_PATH", "CONTENT_SECURITY_POLICY", "ArticleHandler", "ArticleServer",
-           "article_page_url", "article_path", "article_routes", "parse_span", "render_article",
-           "render_gone"]
+__all__ = ["ARTICLE_PATH", "CONTENT_SECURITY_POLICY", "EXPIRED", "MINI_APP_CONTENT_SECURITY_POLICY",
+           "MOVED_OUT", "TELEGRAM_WEB_ORIGINS", "ArticleHandler", "ArticleServer",
+           "article_page_url", "article_path", "article_routes", "clipped", "log_request",
+           "parse_link", "quoted_span", "render_article", "render_gone"]
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("tornado.access")
 ARTICLE_PATH = "/a/"
 CACHE_SECONDS = 60  # the index may change under a page: a short cache only
-MAX_OFFSET_DIGITS = 12
-_SPAN = re.compile(rf"(\d{{1,{MAX_OFFSET_DIGITS}}})-(\d{{1,{MAX_OFFSET_DIGITS}}})")
+_LINK = re.compile(r"[A-Za-z0-9_-]{1,16}")  # a quote link id, as /start q_<id> takes it
+LOGGED_URL_CHARS = 200  # a URL is logged clipped: anyone can send a 64 KiB one
 
 STYLE = """\
 :root{color-scheme:light dark}
@@ -52,6 +64,7 @@ a{color:#0b57d0}
 article p{margin:0 0 1em;overflow-wrap:break-word}
 mark{background:#ffe066;color:inherit;padding:.1em 0;border-radius:2px}
 footer{margin-top:2rem;color:#666;font-size:.85rem}
+.notice{border-left:4px solid #c5221f;padding:.25rem .75rem;margin:0 0 1.5rem}
 @media (prefers-color-scheme:dark){body{background:#141414;color:#e6e6e6}
 .meta,footer{color:#aaa}a{color:#8ab4f8}mark{background:#6b5600;color:#fff}}
 """
@@ -64,9 +77,17 @@ def _hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
 
 
-CONTENT_SECURITY_POLICY = (
-    f"default-src 'none'; style-src {_hash(STYLE)}; script-src {_hash(SCRIPT)}; "
-    "img-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+def _policy(frame_ancestors: str) -> str:
+    return (f"default-src 'none'; style-src {_hash(STYLE)}; script-src {_hash(SCRIPT)}; "
+            f"img-src 'none'; frame-ancestors {frame_ancestors}; base-uri 'none'; "
+            "form-action 'none'")
+
+
+# Telegram's web clients (Web K at web.telegram.org/k/, Web A at web.telegram.org/a/) open a
+# Mini App in an iframe of their own page: the page must let exactly them frame it.
+TELEGRAM_WEB_ORIGINS = ("https://web.telegram.org", "https://*.web.telegram.org")
+CONTENT_SECURITY_POLICY = _policy("'none'")
+MINI_APP_CONTENT_SECURITY_POLICY = _policy(" ".join(TELEGRAM_WEB_ORIGINS))
 HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -74,30 +95,31 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": f"public, max-age={CACHE_SECONDS}",
 }
+MINI_APP = "app"  # the query argument that says the page is opened as a Mini App
 
 
-def article_path(article_id: str, start: int | None = None, end: int | None = None) -> str:
-    """The page's path: the id percent-encoded whole (slashes too), the span as `q`."""
+def article_path(article_id: str, link: str | None = None, mini_app: bool = False) -> str:
+    """The page's path: the id percent-encoded whole (slashes too), the quote link as `quote`,
+    `app=1` when it opens as a Mini App."""
     path = ARTICLE_PATH + url_quote(article_id, safe="")
-    return path if start is None or end is None else f"{path}?q={start}-{end}"
+    query = ([f"quote={url_quote(link, safe='')}"] if link else []) + (
+        [f"{MINI_APP}=1"] if mini_app else [])
+    return f"{path}?{'&'.join(query)}" if query else path
 
 
-def article_page_url(public_url: str | None, quote: Quote) -> str | None:
-    """Where a quote can be read in its article (`PUBLIC_URL/a/<id>?q=<start>-<end>`); None
-    when `PUBLIC_URL` is unset (no pages are served then)."""
+def article_page_url(public_url: str | None, quote: Quote, link: str,
+                     mini_app: bool = False) -> str | None:
+    """Where a quote can be read in its article (`PUBLIC_URL/a/<id>?quote=<link>`, `link` the
+    id `State.link_quote` stored it under); None when `PUBLIC_URL` is unset (no pages are
+    served then)."""
     if not public_url:
         return None
-    return public_url.rstrip("/") + article_path(quote.article_id, quote.start, quote.end)
+    return public_url.rstrip("/") + article_path(quote.article_id, link, mini_app)
 
 
-def parse_span(value: str | None, length: int) -> tuple[int, int] | None:
-    """`start-end` as offsets into a text of `length` characters; None when malformed, empty
-    or out of range (the page then shows the article without a highlight)."""
-    match = _SPAN.fullmatch(value or "")
-    if match is None:
-        return None
-    start, end = int(match.group(1)), int(match.group(2))
-    return (start, end) if 0 <= start < end <= length else None
+def parse_link(value: str | None) -> str | None:
+    """A quote link id as the page's `quote` argument carries it; None when malformed."""
+    return value if value is not None and _LINK.fullmatch(value) else None
 
 
 @dataclass(frozen=True)
@@ -169,13 +191,16 @@ def _meta(found: ArticleText, marked: bool) -> str:
     return f'<p class="meta">{" · ".join(items)}</p>' if items else ""
 
 
-def render_article(found: ArticleText, span: tuple[int, int] | None) -> str:
-    """The page of an article: title, source, date, link, its whole text, `span` marked."""
+def render_article(found: ArticleText, span: tuple[int, int] | None,
+                   notice: str | None = None) -> str:
+    """The page of an article: title, source, date, link, a notice (why nothing is marked),
+    its whole text, `span` marked."""
     body, marked = _body(found.text, span)
     title = found.article.title
     lang = f' lang="{escape(found.language)}"' if found.language else ""
+    said = f'<p class="notice" role="status">{escape(notice)}</p>\n' if notice else ""
     inner = (f'<header>\n<h1 dir="auto"{lang}>{escape(title)}</h1>\n{_meta(found, marked)}\n'
-             f"</header>\n<article{lang}>\n{body}\n</article>")
+             f"{said}</header>\n<article{lang}>\n{body}\n</article>")
     return _document(title, inner, script=marked)
 
 
@@ -186,6 +211,49 @@ def render_gone(message: str) -> str:
 
 GONE = "This article is no longer in the index."
 UNAVAILABLE = "The index is not loaded yet. Please try again in a minute."
+MOVED_OUT = "The quoted passage is no longer in this article: it changed since it was quoted."
+EXPIRED = "This quote link has expired: the article is shown without the quote."
+
+
+@dataclass(frozen=True)
+class Marked:
+    """What the page marks (`span`), or why it marks nothing (`notice`, or neither)."""
+
+    span: tuple[int, int] | None = None
+    notice: str | None = None
+
+
+def quoted_span(engine: Engine, state: State, found: ArticleText, link: str | None) -> Marked:
+    """In a worker thread: where the quote behind `link` stands in the article now. Nothing
+    is marked for no link or a link to another article's quote; EXPIRED for a link the state
+    database does not hold (pruned, or never given); MOVED_OUT when its text is gone."""
+    stored = state.quote_link(link) if link is not None else None
+    if link is not None and stored is None:
+        return Marked(notice=EXPIRED)
+    if stored is None or stored["article_id"] != found.article.article_id:
+        return Marked()
+    now = engine.still_there(Quote(
+        text=stored["text"], article_id=stored["article_id"], title="", source=None, url=None,
+        published=None, paragraph=0, start=stored["start"], end=stored["end"], score=1.0))
+    # The page's text and the re-found quote may come from two index versions: mark only a
+    # span that holds the quoted text in the text shown.
+    if now is None or found.text[now.start:now.end] != stored["text"]:
+        return Marked(notice=MOVED_OUT)
+    return Marked(span=(now.start, now.end))
+
+
+def clipped(text: str, limit: int = LOGGED_URL_CHARS) -> str:
+    """`text` as logged: at most `limit` characters, and how many more there were."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text) - limit} more)"
+
+
+def log_request(handler: tornado.web.RequestHandler) -> None:
+    """Tornado's access log line (`log_function`), the URL clipped."""
+    status = handler.get_status()
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    request = handler.request
+    access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, clipped(request.uri or ""),
+                   request.remote_ip, 1000.0 * request.request_time())
 
 
 class _Page(tornado.web.RequestHandler):
@@ -199,14 +267,22 @@ class _Page(tornado.web.RequestHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.finish(render_gone(f"{status_code} {self._reason}"))
 
+    def _request_summary(self) -> str:
+        """As tornado logs a request that failed, the URL clipped."""
+        return f"{self.request.method} {clipped(self.request.uri or '')} ({self.request.remote_ip})"
+
 
 class ArticleHandler(_Page):
-    """`GET /a/<article_id>?q=<start>-<end>`; the id arrives percent-decoded by tornado."""
+    """`GET /a/<article_id>?quote=<link>[&app=1]`; the id arrives percent-decoded by tornado."""
 
-    def initialize(self, engine: Engine) -> None:
+    def initialize(self, engine: Engine, state: State) -> None:
         self.engine = engine
+        self.state = state
 
     async def get(self, article_id: str) -> None:
+        if self.get_query_argument(MINI_APP, None) == "1":  # Telegram's web clients frame it
+            self.set_header("Content-Security-Policy", MINI_APP_CONTENT_SECURITY_POLICY)
+            self.clear_header("X-Frame-Options")
         if not self.engine.ready:
             self.set_status(503)
             self.set_header("Retry-After", "30")
@@ -217,8 +293,9 @@ class ArticleHandler(_Page):
             self.set_status(404)
             self.finish(render_gone(GONE))
             return
-        span = parse_span(self.get_query_argument("q", None), len(found.text))
-        self.finish(await asyncio.to_thread(render_article, found, span))
+        link = parse_link(self.get_query_argument("quote", None))
+        marked = await asyncio.to_thread(quoted_span, self.engine, self.state, found, link)
+        self.finish(await asyncio.to_thread(render_article, found, marked.span, marked.notice))
 
     async def head(self, article_id: str) -> None:
         await self.get(article_id)
@@ -229,24 +306,25 @@ class _NotFound(_Page):
         raise tornado.web.HTTPError(404)
 
 
-def article_routes(engine: Engine) -> list[tuple[str, type[tornado.web.RequestHandler],
-                                                  dict[str, Any]]]:
+def article_routes(engine: Engine, state: State) -> list[
+        tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]]:
     """The page's route, for a tornado Application (the webhook's or ArticleServer's)."""
-    return [(ARTICLE_PATH + "(.+)", ArticleHandler, {"engine": engine})]
+    return [(ARTICLE_PATH + "(.+)", ArticleHandler, {"engine": engine, "state": state})]
 
 
 class ArticleServer:
     """The article pages alone, for polling mode (no webhook server to share)."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, state: State, settings: Settings) -> None:
         self.engine = engine
+        self.state = state
         self.settings = settings
         self.server: tornado.httpserver.HTTPServer | None = None
 
     def start(self) -> None:
         """Listen on TELEGRAM_WEBHOOK_LISTEN:TELEGRAM_WEBHOOK_PORT (raises if it cannot)."""
-        web = tornado.web.Application(article_routes(self.engine),
-                                      default_handler_class=_NotFound)
+        web = tornado.web.Application(article_routes(self.engine, self.state),
+                                      default_handler_class=_NotFound, log_function=log_request)
         self.server = tornado.httpserver.HTTPServer(web)
         self.server.listen(self.settings.telegram_webhook_port,
                            address=self.settings.telegram_webhook_listen)

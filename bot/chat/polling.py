@@ -35,7 +35,7 @@ class Poller(InboxWorker):
     async def take_in(self) -> None:
         services = self.app.bot_data.wired
         if services is not None and services.settings.public_url and self.pages is None:
-            self.pages = ArticleServer(services.engine, services.settings)
+            self.pages = ArticleServer(services.engine, self.state, services.settings)
             self.pages.start()  # a port in use stops the bot with the reason (_intake_ended)
         for update_id, payload in await asyncio.to_thread(self.state.inbox.pending):
             log.info("processing update %s left pending before the last stop", update_id)

@@ -189,9 +189,10 @@ def reach_of(answer: Answer, svc: Services, username: str | None, tr: Translator
     svc.state.link_quote(quote_link, quote.article_id, quote.start, quote.end, quote.text,
                          answer.index_version)
     link = deep_link(username, quote_link)
-    page = article_page_url(svc.settings.public_url, quote)
-    web_app = (svc.settings.article_web_app and private and page is not None
-               and page.startswith("https://"))
+    public = svc.settings.public_url
+    web_app = bool(svc.settings.article_web_app and private and public
+                   and public.startswith("https://"))
+    page = article_page_url(public, quote, quote_link, mini_app=web_app)
     return Reach(share=share_query(answer.question), copy=copy_text(quote, link, tr),
                  link=link, page=page, web_app=web_app)
 

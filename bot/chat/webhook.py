@@ -21,7 +21,7 @@ import tornado.web
 from telegram import Update
 from telegram.error import NetworkError
 
-from bot.article_page import article_routes
+from bot.article_page import article_routes, log_request
 from bot.chat.context import ChatApp
 from bot.chat.intake import InboxWorker
 from bot.chat.retry import Backoff, pause
@@ -59,8 +59,8 @@ class WebhookServer(InboxWorker):
         web = tornado.web.Application([
             (path, UpdateHandler, {"worker": self}),
             (r"/healthz", HealthHandler, {"worker": self}),
-            *(article_routes(self.engine) if self.settings.public_url else []),
-        ])
+            *(article_routes(self.engine, self.state) if self.settings.public_url else []),
+        ], log_function=log_request)
         self.server = tornado.httpserver.HTTPServer(web, max_body_size=4 * 1024 * 1024)
         self.server.listen(self.settings.telegram_webhook_port,
                            address=self.settings.telegram_webhook_listen)

@@ -16,7 +16,8 @@ from bot.article_page import (
     SCRIPT,
     STYLE,
     article_page_url,
-    parse_span,
+    clipped,
+    parse_link,
     render_article,
     render_gone,
 )
@@ -37,22 +38,32 @@ def quote(start: int, end: int, article_id: str = "corpus/src/a b.md") -> Quote:
                  url=None, published=None, paragraph=1, start=start, end=end, score=1.0)
 
 
-def test_the_url_encodes_the_whole_id_and_carries_the_span() -> None:
-    assert article_page_url(None, quote(0, 5)) is None
-    assert article_page_url("", quote(0, 5)) is None
-    assert (article_page_url("https://bot.example.org/", quote(6, 15))
-            == "https://bot.example.org/a/corpus%2Fsrc%2Fa%20b.md?q=6-15")
-    assert (article_page_url("https://x.org", quote(0, 5, "q?#&%.md"))
-            == "https://x.org/a/q%3F%23%26%25.md?q=0-5")
+def test_the_url_encodes_the_whole_id_and_carries_the_quote_link() -> None:
+    assert article_page_url(None, quote(0, 5), "abc") is None
+    assert article_page_url("", quote(0, 5), "abc") is None
+    assert (article_page_url("https://bot.example.org/", quote(6, 15), "Ab-_9")
+            == "https://bot.example.org/a/corpus%2Fsrc%2Fa%20b.md?quote=Ab-_9")
+    assert (article_page_url("https://x.org", quote(0, 5, "q?#&%.md"), "l", mini_app=True)
+            == "https://x.org/a/q%3F%23%26%25.md?quote=l&app=1")
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("0-5", (0, 5)), ("3-10", (3, 10)), ("5-5", None), ("6-5", None), ("0-11", None),
-    ("-1-4", None), ("a-b", None), ("1-2-3", None), ("", None), (None, None), (" 1-2", None),
-    ("1" * 13 + "-2", None),
+    ("Ab-_9", "Ab-_9"), ("x" * 16, "x" * 16), ("x" * 17, None), ("", None), (None, None),
+    ("6-15", "6-15"), ("a b", None), ("a%00", None), ("\x00", None), ("é", None),
 ])
-def test_a_span_is_start_end_within_the_text(value: str | None, expected) -> None:
-    assert parse_span(value, 10) == expected
+def test_a_quote_link_is_a_short_url_safe_id(value: str | None, expected) -> None:
+    assert parse_link(value) == expected
+
+
+def test_a_notice_says_why_nothing_is_marked() -> None:
+    dom = lxml.html.fromstring(render_article(article(), None, "<b>Gone</b>"))
+    assert [n.text_content() for n in dom.xpath('//p[@class="notice"]')] == ["<b>Gone</b>"]
+    assert not dom.xpath("//mark") and not dom.xpath("//header//b")
+
+
+def test_a_long_url_is_logged_clipped() -> None:
+    assert clipped("/a/x") == "/a/x"
+    assert clipped("/a/" + "x" * 5000) == "/a/" + "x" * 197 + "… (4803 more)"
 
 
 def test_a_span_across_paragraphs_is_marked_in_each_the_first_with_the_id() -> None:

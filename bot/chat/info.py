@@ -21,6 +21,8 @@ __all__ = ["PRIVACY", "on_about", "on_forget", "on_privacy", "on_start"]
 GREETING = N_("<b>Hello!</b> I answer questions about the news articles I hold, with quotes "
             "taken word for word from them and their sources. I never write answers myself: "
             "when the articles do not answer, I say so.")
+LINK_EXPIRED = N_("This quote link has expired: links to quotes are kept for {days} days after "
+                  "the quote was last given.")
 PRIVACY = N_(
     "<b>What I store, and for how long</b>\n"
     "• Your questions and the quotes I answered with (for the buttons under answers and for "
@@ -34,6 +36,9 @@ PRIVACY = N_(
     "days.\n"
     "• Which new articles a chat was sent (with the topic that matched): queued until sent, "
     "then deleted after {days} days.\n"
+    "• Links to quotes (the Link and Open in article buttons): which quote each points at, no "
+    "user or chat: deleted {days} days after the quote was last given; the link then says it "
+    "has expired.\n"
     "• A rate limit counter per user and chat (a number and a time, no text): deleted after "
     "a day without messages.\n"
     "/forget deletes everything stored about you now: your questions, answers, feedback, "
@@ -62,16 +67,18 @@ async def on_start(update: Update, context: ChatContext) -> None:
 async def show_linked_quote(message: Message, context: ChatContext, quote_link: str,
                             tr: Translator) -> None:
     """The quote a link points at, with its attribution, as it stands in the live index; or
-    that its article is no longer there."""
+    that the link has expired (pruned after RETENTION_DAYS, or never given); or that its
+    article is no longer there."""
     svc = context.services
     loop = asyncio.get_running_loop()
     stored = await loop.run_in_executor(svc.executor, svc.state.quote_link, quote_link)
-    quote = None
-    if stored is not None:
-        quote = await loop.run_in_executor(svc.executor, svc.engine.still_there, Quote(
-            text=stored["text"], article_id=stored["article_id"], title="", source=None,
-            url=None, published=None, paragraph=0, start=stored["start"], end=stored["end"],
-            score=1.0))
+    if stored is None:
+        await reply(message, escape(tr.say(LINK_EXPIRED, days=svc.settings.retention_days)))
+        return
+    quote = await loop.run_in_executor(svc.executor, svc.engine.still_there, Quote(
+        text=stored["text"], article_id=stored["article_id"], title="", source=None,
+        url=None, published=None, paragraph=0, start=stored["start"], end=stored["end"],
+        score=1.0))
     if quote is None:
         await reply(message, escape(tr.say(N_("That quote is no longer in the index: its "
                                               "article was removed or changed."))))

@@ -106,6 +106,8 @@ quote_links = sa.Table(
     sa.Column("end", sa.Integer, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("index_version", sa.String(80)),
+    # When the link was last given (each answer or card giving it renews it); RETENTION_DAYS
+    # after that it is pruned and the link says it has expired.
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 

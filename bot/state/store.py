@@ -138,12 +138,16 @@ class State:
 
     def link_quote(self, link_id: str, article_id: str, start: int, end: int, text: str,
                    index_version: str | None) -> None:
-        """Keep what a quote link (t.me/<bot>?start=q_<id>) points at; ids are stable, so
-        giving the same quote again changes nothing."""
+        """Keep what a quote link (t.me/<bot>?start=q_<id>, the article page's `quote`) points
+        at. Ids are stable: giving the same quote again only renews its time, so that `prune`
+        keeps every link an answer still kept gave (it was given when the answer was)."""
         with self.engine.begin() as conn:
-            conn.execute(insert_ignore(self.engine, quote_links, ["id"]).values(
-                id=link_id, article_id=article_id, start=start, end=end, text=text,
-                index_version=clip(index_version, VERSION_CHARS), created_at=now()))
+            renewed = conn.execute(quote_links.update().where(quote_links.c.id == link_id).values(
+                created_at=now())).rowcount
+            if not renewed:
+                conn.execute(insert_ignore(self.engine, quote_links, ["id"]).values(
+                    id=link_id, article_id=article_id, start=start, end=end, text=text,
+                    index_version=clip(index_version, VERSION_CHARS), created_at=now()))
 
     def quote_link(self, link_id: str) -> dict[str, Any] | None:
         """What a quote link points at: article id, start, end, text, index version."""
@@ -327,7 +331,9 @@ class State:
 
     def prune(self, days: int) -> int:
         """Delete what is older than `days`: questions, answers, feedback, stored updates,
-        pushes sent, failed or dropped; and rate counters idle for a day."""
+        pushes sent, failed or dropped, quote links last given before (none an answer still
+        kept gave: `link_quote` renews a link's time with each answer); and rate counters idle
+        for a day."""
         cutoff = now() - dt.timedelta(days=days)
         with self.engine.begin() as conn:
             old = sa.select(answers.c.id).where(answers.c.created_at < cutoff)
@@ -338,6 +344,8 @@ class State:
             gone += conn.execute(inbox.delete().where(inbox.c.received_at < cutoff)).rowcount
             gone += conn.execute(conversations.delete().where(
                 conversations.c.reset_at < cutoff)).rowcount
+            gone += conn.execute(quote_links.delete().where(
+                quote_links.c.created_at < cutoff)).rowcount
             gone += conn.execute(outbox.delete().where(
                 outbox.c.status != "pending",
                 sa.func.coalesce(outbox.c.sent_at, outbox.c.created_at) < cutoff)).rowcount

@@ -86,7 +86,7 @@ def test_a_link_to_a_quote_opens_it_and_the_share_and_copy_buttons(api, bot):
     assert "The Qasr Bin Ghashir area is about 26 km from Tripoli" in opened["text"]
     assert "— tripoli-airport · paragraph 11" in opened["text"]
     gone = _say(api, 4301, "/start q_AAAAAAAAAAAA")
-    assert gone["text"].startswith("That quote is no longer in the index")
+    assert gone["text"].startswith("This quote link has expired")
 
 
 def test_welcome_on_joining_a_group_and_the_leaving_recorded(api, bot, seed_settings):

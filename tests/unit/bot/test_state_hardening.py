@@ -313,3 +313,20 @@ def test_the_last_answer_a_follow_up_leans_on_respects_the_window_new_and_forget
     assert state.last_answer(5, 55, hour_ago)["question"] == "After?"
     assert state.forget_user(55) >= 1
     assert state.last_answer(5, 55, hour_ago) is None
+
+
+def test_quote_links_are_pruned_but_not_those_an_answer_still_kept_gave(state):
+    """Issue 35, item 2: quote links no longer grow forever; a link given again by an answer
+    still kept (as `reach_of` gives it, right after recording the answer) is kept."""
+    state.link_quote("old", "a.md", 0, 5, "Hello", "v1")
+    state.link_quote("again", "a.md", 6, 11, "world", "v1")
+    with state.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE quote_links SET created_at = :old"),
+                     {"old": dt.datetime(2000, 1, 1, tzinfo=dt.UTC)})
+    kept = state.record_answer(1, 11, answer_json(), [], "v1")
+    state.link_quote("again", "a.md", 6, 11, "world", "v1")
+    assert state.prune(30) >= 1
+    assert state.quote_link("old") is None
+    found = state.quote_link("again")
+    assert found is not None and (found["start"], found["end"], found["text"]) == (6, 11, "world")
+    assert state.get_answer(kept or 0) is not None

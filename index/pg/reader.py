@@ -453,6 +453,13 @@ class _Values(ValuesView[ArticleInfo]):
         return self._mapping.walk()
 
 
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL takes `text` as a text parameter: no NUL, no lone surrogate."""
+    if "\x00" in text:
+        return False
+    return text.isascii() or not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
 class PgArticlesById(Mapping[str, ArticleInfo]):
     """A version's live articles by article id."""
 
@@ -461,6 +468,8 @@ class PgArticlesById(Mapping[str, ArticleInfo]):
         self._rows = Cache(10_000)
 
     def __getitem__(self, article_id: str) -> ArticleInfo:
+        if not _storable(article_id):  # PostgreSQL would refuse it: no article has such an id
+            raise KeyError(article_id)
         row = self._rows.get(article_id)
         if row is None:
             found = self.index.db.query(

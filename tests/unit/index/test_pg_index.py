@@ -403,3 +403,45 @@ def test_a_first_build_creates_the_hnsw_indexes_after_the_rows(server, encoder,
     engine = Engine(settings, encoder=encoder)
     assert engine.load()
     assert engine.answer(QUESTION).quotes  # answered through the rebuilt graphs
+
+
+def test_the_article_page_on_the_postgresql_index_refuses_what_it_cannot_hold(
+        both, encoder, tmp_path, caplog) -> None:
+    """Issue 35, item 4: an id PostgreSQL refuses in a text parameter (a NUL) is a 404, not a
+    500; an over-long URL is logged clipped, not whole."""
+    import asyncio
+    import logging
+
+    import httpx
+
+    from bot.article_page import ArticleServer
+    from bot.state import State
+
+    _, pg_settings = both
+    settings = pg_settings.model_copy(update={"telegram_webhook_port": free_port(),
+                                              "telegram_webhook_listen": "127.0.0.1"})
+    engine = Engine(settings, encoder=encoder)
+    assert engine.load()
+    state = State(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    state.migrate()
+    long_id = "x" * 20_000
+
+    async def fetch(*paths: str) -> list[int]:
+        server = ArticleServer(engine, state, settings)
+        server.start()
+        try:
+            base = f"http://127.0.0.1:{settings.telegram_webhook_port}"
+            async with httpx.AsyncClient() as client:
+                return [(await client.get(base + path)).status_code for path in paths]
+        finally:
+            server.stop()
+
+    with caplog.at_level(logging.INFO):
+        codes = asyncio.run(fetch("/a/%00", "/a/seed%00.md", "/a/" + long_id,
+                                  f"/a/{SEED.name}"))
+    state.close()
+    assert codes == [404, 404, 404, 200]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    logged = [r.getMessage() for r in caplog.records
+              if r.name.startswith("tornado") and "/a/xxx" in r.getMessage()]
+    assert logged and all(len(line) < 1000 for line in logged), "the URL was logged whole"

@@ -252,8 +252,8 @@ def log_request(handler: tornado.web.RequestHandler) -> None:
     status = handler.get_status()
     level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
     request = handler.request
-    access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, clipped(request.uri or ""),
-                   request.remote_ip, 1000.0 * request.request_time())
+    access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method,
+                   clipped(request.uri or ""), request.remote_ip, 1000.0 * request.request_time())
 
 
 class _Page(tornado.web.RequestHandler):

@@ -87,7 +87,8 @@ def cards(answer: Answer, svc: Services, username: str | None, tr: Translator,
         svc.state.link_quote(quote_link, quote.article_id, quote.start, quote.end, quote.text,
                              answer.index_version)
         link = deep_link(username, quote_link)
-        html = card_html(quote, link, tr, article_page_url(svc.settings.public_url, quote, quote_link))
+        page = article_page_url(svc.settings.public_url, quote, quote_link)
+        html = card_html(quote, link, tr, page)
         if html is None:
             continue
         buttons = [InlineKeyboardButton(tr.gettext(N_("Share")),

@@ -1,5 +1,5 @@
 """The article page in a real browser: the real bot (long polling, `PUBLIC_URL` set) serves
-`/a/<article>?q=<start>-<end>`; headless Chromium (Debian's `chromium`, installed by
+`/a/<article>?quote=<link>`; headless Chromium (Debian's `chromium`, installed by
 `tests/install_services.sh`; the test skips without it) shows the quote highlighted and
 scrolled into view on a phone-sized screen, a hostile article's markup as text, and the
 strict headers; the webhook's server serves the same pages beside /healthz."""
@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 from bot.article_page import CONTENT_SECURITY_POLICY, SCRIPT, article_page_url
-from bot.engine import Engine
+from bot.engine import Engine, Quote
+from bot.state import State
 from tests.support.botproc import BotProcess, start_bot
 from tests.support.browser import PHONE, Browser
 from tests.support.fake_bot_api import FakeTelegram
@@ -38,6 +39,7 @@ northern quay would take about six weeks and cost 2 million euros.
 A spokesman called the damage <b>bold</b> but manageable, and said ferries would use the
 southern quay until the work was done.
 """
+HOSTILE_QUOTE = "The harbour authority said on Monday that"  # found again: offsets need not fit
 MARK_RGB = (255, 224, 102)  # the page's highlight (#ffe066, light scheme)
 # Where the quote stands on screen, and whether the page fits a phone.
 LAYOUT = """(() => {
@@ -53,6 +55,15 @@ INJECT = """(() => {
   document.body.append(script);
   return {pwned: window.pwned ?? null, injected: window.injected ?? null};
 })()"""
+
+
+def linked(settings, quote: Quote, link: str = "e2e") -> str:
+    """The quote's link kept in the bot's state database, as the bot keeps it: its id."""
+    state = State(settings.resolved_database_url)
+    state.migrate()
+    state.link_quote(link, quote.article_id, quote.start, quote.end, quote.text, None)
+    state.close()
+    return link
 
 
 def highlighted_pixels(png: bytes) -> int:
@@ -134,9 +145,9 @@ def site(api, corpus, webhook):
 
 
 def test_the_quote_is_highlighted_and_in_view_on_a_phone(browser, site, corpus, tmp_path):
-    _, quote = corpus
-    url = article_page_url(site, quote) or ""
-    assert url == f"{site}/a/{quote.article_id}?q={quote.start}-{quote.end}"
+    settings, quote = corpus
+    url = article_page_url(site, quote, linked(settings, quote)) or ""
+    assert url == f"{site}/a/{quote.article_id}?quote=e2e"
     seen = browser.visit(url, LAYOUT)
     dom = lxml.html.fromstring(seen.html)
     marks = dom.xpath('//mark[@id="quote"]')
@@ -174,14 +185,18 @@ def test_an_answer_opens_its_quote_in_the_article_page(api, browser, site, corpu
 def test_without_its_script_the_page_opens_at_the_top(browser, site, corpus):
     """The check above means something: with scripts off the same page stays at the top and
     the quote is below the first screen, its highlight out of view."""
-    _, quote = corpus
-    seen = browser.visit(article_page_url(site, quote) or "", LAYOUT, javascript=False)
+    settings, quote = corpus
+    seen = browser.visit(article_page_url(site, quote, linked(settings, quote)) or "", LAYOUT,
+                         javascript=False)
     assert seen.value["scrolled"] == 0 and seen.value["top"] > seen.value["height"]
     assert highlighted_pixels(seen.screenshot) == 0
 
 
-def test_a_hostile_article_shows_its_markup_as_text(browser, site):
-    url = f"{site}/a/{url_quote(HOSTILE_ID, safe='')}?q=10-60"
+def test_a_hostile_article_shows_its_markup_as_text(browser, site, corpus):
+    settings, _ = corpus
+    hostile = Quote(text=HOSTILE_QUOTE, article_id=HOSTILE_ID, title="", source=None, url=None,
+                    published=None, paragraph=1, start=0, end=len(HOSTILE_QUOTE), score=1.0)
+    url = f"{site}/a/{url_quote(HOSTILE_ID, safe='')}?quote={linked(settings, hostile, 'evil')}"
     seen = browser.visit(url, INJECT)
     # Neither the article's script nor its onerror ran, and the policy the header sent stops
     # an inline script that was not the page's own.
@@ -201,8 +216,8 @@ def test_a_hostile_article_shows_its_markup_as_text(browser, site):
 
 
 def test_the_headers_are_strict_and_errors_are_pages(site, corpus):
-    _, quote = corpus
-    page = httpx.get(article_page_url(site, quote) or "", timeout=10)
+    settings, quote = corpus
+    page = httpx.get(article_page_url(site, quote, linked(settings, quote)) or "", timeout=10)
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     policy = page.headers["content-security-policy"]
@@ -232,7 +247,8 @@ def test_the_webhook_server_serves_the_pages_beside_healthz(webhook, corpus):
     bot, base, _ = webhook
     _, quote = corpus
     wait_for(f"{base}/healthz", bot, status=200)
-    url = article_page_url("https://bot.example.org", quote) or ""
+    mine = corpus[0].model_copy(update={"data_dir": bot.log.parent})  # the webhook bot's data
+    url = article_page_url("https://bot.example.org", quote, linked(mine, quote)) or ""
     page = httpx.get(base + url.removeprefix("https://bot.example.org"), timeout=10)
     assert page.status_code == 200
     assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
@@ -256,4 +272,8 @@ def test_open_in_article_is_a_mini_app_in_private_chats_and_a_link_in_groups(web
                           if b["text"] == "Open in article"]
     assert found[4700]["web_app"]["url"].startswith("https://bot.example.org/a/")
     assert "url" not in found[4700]
+    in_app = httpx.get(base + found[4700]["web_app"]["url"].removeprefix(
+        "https://bot.example.org"), timeout=10)
+    assert "frame-ancestors https://web.telegram.org https://*.web.telegram.org;" in (
+        in_app.headers["content-security-policy"])
     assert found[-4701]["url"].startswith("https://bot.example.org/a/")

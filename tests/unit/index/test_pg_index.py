@@ -8,6 +8,7 @@ PostgreSQL 16 with pgvector comes from the PyPI package `pgserver` (skipped with
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 
 import numpy as np
@@ -23,7 +24,7 @@ from index.pg.schema import hnsw_ready
 from index.settings import IndexSettings, describe_error
 from index.sources import read_corpus
 from tests.support.botproc import wait_until
-from tests.support.services import Postgres, free_port
+from tests.support.services import Postgres, free_port, mirror_install, pgvector_bin
 from tests.support.texts import FUNDS, LIBYA, QUESTION
 from tests.support.workspace import SEED, build, make_settings
 
@@ -403,3 +404,20 @@ def test_a_first_build_creates_the_hnsw_indexes_after_the_rows(server, encoder,
     engine = Engine(settings, encoder=encoder)
     assert engine.load()
     assert engine.answer(QUESTION).quotes  # answered through the rebuilt graphs
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as nobody")
+def test_the_pgvector_server_starts_from_a_clone_only_root_may_enter(tmp_path) -> None:
+    """Issue 35: cloned by root into a mode-0700 folder (its home, a `mktemp -d` folder),
+    the clone's .venv holds the pgserver binaries that nobody, who runs the server, cannot
+    reach; the server still starts, with pgvector."""
+    clone = tmp_path / "clone"
+    clone.mkdir(mode=0o700)
+    # the clone's own .venv install: hard links, as cheap as a copy is faithful
+    bindir = mirror_install(pgvector_bin(), clone / "site-packages", os.link)
+    pg = Postgres(bindir).start()
+    try:
+        pg.sql("verbatim", "CREATE EXTENSION vector")
+        assert pg.sql("verbatim", "SELECT '[3,4]'::vector <-> '[0,0]'::vector") == [(5.0,)]
+    finally:
+        pg.stop()

@@ -9,7 +9,7 @@ import pytest
 from bot.settings import Settings
 from index.encoders import MULTILINGUAL_MODEL, TorchEncoder
 from tests.support.outlets import load_fixture, write_corpus
-from tests.support.texts import BRIDGE_AR, METRO_ZH
+from tests.support.texts import AIRFIELD, BRIDGE_AR, METRO_ZH, MUSEUM
 from tests.support.workspace import SEED, build, make_settings
 
 
@@ -50,6 +50,20 @@ def outlets(tmp_path_factory, encoder):
     engine = Engine(settings, encoder=encoder)
     engine.load()
     return engine, settings
+
+
+@pytest.fixture(scope="session")
+def militias_settings(tmp_path_factory, encoder) -> Settings:
+    """An index of the seed article, an airfield story whose militia fled elsewhere and a
+    museum story (issue 35: replies to an answer), built once for the session."""
+    settings = make_settings(tmp_path_factory.mktemp("militias"))
+    settings.corpus_dir.mkdir()
+    shutil.copy(SEED, settings.corpus_dir / SEED.name)
+    (settings.corpus_dir / "marden-airfield.txt").write_text(AIRFIELD, encoding="utf-8")
+    (settings.corpus_dir / "museum.txt").write_text("\n\n".join(MUSEUM) + "\n",
+                                                    encoding="utf-8")
+    build(settings, encoder)
+    return settings
 
 
 @pytest.fixture

@@ -198,15 +198,16 @@ def reach_of(answer: Answer, svc: Services, username: str | None, tr: Translator
 
 
 def leaned_on(message: Message, bot_id: int, svc: Services) -> Exchange | None:
-    """The exchange a question may follow up: the answer it replies to (any chat), or in a
-    private chat the user's last answer within FOLLOWUP_MINUTES (and after /new)."""
+    """The exchange a question may follow up: the answer it replies to (any chat; any question
+    then leans on it), or in a private chat the user's last answer within FOLLOWUP_MINUTES
+    (and after /new; then only a question whose wording refers back)."""
     user = message.from_user.id if message.from_user else None
     replied = message.reply_to_message
     if replied is not None and _replies_to_bot(message, bot_id):
         answer_id = _answer_id(replied)
         found = svc.state.get_answer(answer_id) if answer_id is not None else None
         if found is not None and found["chat_id"] == message.chat_id:
-            return Exchange.of_stored(found["question"], found["quotes"])
+            return Exchange.of_stored(found["question"], found["quotes"], replied=True)
     minutes = svc.settings.followup_minutes
     if is_group(message) or user is None or minutes <= 0:
         return None

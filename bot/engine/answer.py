@@ -19,7 +19,7 @@ from bot.engine.abstention import rarity
 from bot.engine.answer_types import asked_type
 from bot.engine.compose import compose, speaking
 from bot.engine.filters import Filters, Period, understand
-from bot.engine.followup import Exchange, refers_back
+from bot.engine.followup import Exchange, leans_on, refers_back
 from bot.engine.lookups import (
     article_ref,
     examples,
@@ -293,7 +293,7 @@ class Engine:
         today = today or dt.date.today()
         filters = self._filters(text, today, sources)
         asked = filters.text
-        leans = context is not None and refers_back(asked) and not _SMALL_TALK.match(asked)
+        leans = leans_on(context, asked) and not _SMALL_TALK.match(asked)
         followed = context.question if context is not None else None
         if context is not None and leans:
             # A follow-up keeps the period and publishers of the question it follows ("What
@@ -328,7 +328,7 @@ class Engine:
             if context is not None and leans:
                 contextual = self._answer(text, context.asked_with(asked), retriever, mode,
                                           limit, context, among, asked)
-                if answer is None or not contextual.abstained or answer.abstained:
+                if _in_context(contextual, answer, context, refers_back(asked)):
                     contextual.followup_of, contextual.context = followed, context
                     answer = contextual
         assert answer is not None  # a question without terms leans on its context
@@ -412,6 +412,26 @@ class Engine:
         answer.compared = True
         answer.differences = disagreements(answer.quotes)
         return answer
+
+
+def _in_context(contextual: Answer, own: Answer | None, context: Exchange,
+                wording_refers: bool) -> bool:
+    """Whether a follow-up gets its answer in context (`contextual`) rather than the question's
+    own (`own`, None when it has no words of its own). The question's own answer wins when
+    the contextual one abstains. A reply whose wording stands alone ("Where did the militia
+    flee to?") follows up the replied answer only where that answer's articles answer it
+    with as much of the question's rare words: a reply naming what those articles never
+    speak of ("Who is the museum's director?") is not pulled into them."""
+    if own is None or own.abstained:
+        return True
+    if contextual.abstained:
+        return False
+    if wording_refers:
+        return True
+    first = contextual.quotes[0] if contextual.quotes else None
+    coverage = contextual.evidence.get("rare_coverage", 0.0)
+    return (first is not None and first.article_id in context.article_ids
+            and coverage >= own.evidence.get("rare_coverage", 0.0))
 
 
 def open_engine(settings: Settings) -> tuple[Engine | None, str | None]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["CONTEXT_WEIGHT", "MAX_EARLIER", "PARAGRAPH_WEIGHT", "Exchange", "context_bonus",
-           "refers_back"]
+           "leans_on", "refers_back"]
 
 # In rank-score units (as the news questions' recency bonus): an earlier answer's article, and
 # its very paragraphs and their neighbours, rank this much higher for a follow-up.
@@ -36,6 +36,10 @@ class Exchange:
     article_ids: tuple[str, ...] = ()
     paragraphs: tuple[tuple[str, int], ...] = ()  # (article id, paragraph) of its quotes
     earlier: tuple[str, ...] = ()  # the questions it followed up, oldest first (at most 2)
+    # The new question replies to this answer: the strongest sign of context there is, so the
+    # question leans on it however self-contained its wording ("Where did the militia flee
+    # to?" as a reply to an answer about Tripoli airport asks about that airport's militia).
+    replied: bool = False
 
     def asked_with(self, question: str) -> str:
         """What a follow-up is retrieved by: the conversation's questions, then this one."""
@@ -43,24 +47,26 @@ class Exchange:
 
     def to_dict(self) -> dict[str, Any]:
         return {"question": self.question, "article_ids": list(self.article_ids),
-                "paragraphs": [list(p) for p in self.paragraphs], "earlier": list(self.earlier)}
+                "paragraphs": [list(p) for p in self.paragraphs], "earlier": list(self.earlier),
+                "replied": self.replied}
 
     @classmethod
     def of_stored(cls, question: str, quotes: list[Mapping[str, Any]],
-                  earlier: tuple[str, ...] = ()) -> Exchange | None:
+                  earlier: tuple[str, ...] = (), replied: bool = False) -> Exchange | None:
         """The exchange of an answer (its question and quote dicts, as stored); None without
-        quotes."""
+        quotes. `replied`: the new question replies to that answer."""
         if not quotes:
             return None
         return cls(question, tuple(dict.fromkeys(str(q["article_id"]) for q in quotes)),
                    tuple(dict.fromkeys((str(q["article_id"]), int(q["paragraph"]))
-                                       for q in quotes)), earlier)
+                                       for q in quotes)), earlier, replied)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Exchange:
         return cls(str(data["question"]), tuple(data.get("article_ids") or ()),
                    tuple((str(a), int(p)) for a, p in data.get("paragraphs") or ()),
-                   tuple(str(q) for q in data.get("earlier") or ()))
+                   tuple(str(q) for q in data.get("earlier") or ()),
+                   bool(data.get("replied", False)))
 
 
 def refers_back(question: str) -> bool:
@@ -69,6 +75,12 @@ def refers_back(question: str) -> bool:
     if _REFERRING.search(question) or _OPENING.match(question):
         return True
     return len(_CONTENT.findall(question)) <= MAX_ELLIPTIC_WORDS - 2
+
+
+def leans_on(context: Exchange | None, question: str) -> bool:
+    """Whether a question is asked in the context of an earlier exchange: any question that
+    replies to its answer, otherwise one whose wording refers back."""
+    return context is not None and (context.replied or refers_back(question))
 
 
 def context_bonus(context: Exchange, article_id: str, paragraph: int) -> float:

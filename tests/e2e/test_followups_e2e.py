@@ -1,6 +1,6 @@
 """End to end (issue 23): follow-up questions against the real bot process: a reply to an
 answer in a group topic, a private follow-up within and past FOLLOWUP_MINUTES, /new, and
-/forget taking the exchange with it."""
+/forget taking the exchange with it; a reply whose question names its own subject (issue 35)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ chat_ids = itertools.count(9300)
 
 
 @pytest.fixture(scope="module")
-def bot(api, seed_settings):
-    process = start_bot(api, seed_settings, {"FOLLOWUP_MINUTES": str(WINDOW_SECONDS / 60)})
+def bot(api, militias_settings):
+    """The bot over the seed article, an airfield story whose militia fled elsewhere and a
+    museum story."""
+    process = start_bot(api, militias_settings,
+                        {"FOLLOWUP_MINUTES": str(WINDOW_SECONDS / 60)})
     yield process
     process.stop()
 
@@ -72,3 +75,27 @@ def test_a_reply_to_an_answer_in_a_group_topic_follows_it_up(bot, api):
     # a question in the group that replies to nothing is not a follow-up, however soon
     plain = say(api, group, f"/ask {FOLLOW_UP}", user_id=71, thread_id=5)
     assert not plain["text"].startswith("Following up on")
+
+
+def _answered(api, group, user_id):
+    """The bot's answer to FIRST in a group, as a reply to it carries it."""
+    answer = say(api, group, f"/ask {FIRST}", user_id=user_id)
+    assert "Tripoli International Airport" in answer["text"] and answer["reply_markup"]
+    return {k: answer[k] for k in ("message_id", "date", "chat", "from", "text",
+                                   "reply_markup")}
+
+
+def test_a_reply_naming_its_own_subject_still_follows_up_the_answer(bot, api):
+    """Issue 35: "Where did the militia flee to?" replying to the answer about Tripoli
+    airport is about that airport's militia, not the airfield story's."""
+    group = -next(chat_ids)
+    api.add_chat(group, "supergroup", "Desk")
+    replied = _answered(api, group, 81)
+    followed = say(api, group, "Where did the militia flee to?", user_id=82, reply_to=replied)
+    assert followed["text"].startswith(FOLLOWING) and "Qasr Bin Ghashir" in followed["text"]
+    assert "Oskar Ridge" not in followed["text"]
+    # a reply asking what the answered article never mentions gets its own answer
+    other = say(api, group, "Who is the museum's director?", user_id=82,
+                reply_to=_answered(api, group, 81))
+    assert not other["text"].startswith("Following up on")
+    assert "museum's director" in other["text"]

@@ -1,5 +1,8 @@
 """PostgreSQL and nginx for the scale-out tests: started in temporary folders on 127.0.0.1,
 as an unprivileged user where the server refuses root, and stopped by the pid we started.
+As root, PostgreSQL runs as `nobody`, which may not enter the folder of a clone (a home folder
+or a `mktemp -d` folder, mode 0700): binaries it cannot reach are linked (or copied) once per
+test session into a temporary folder it can (`reachable_bindir`).
 
 `tests/install_services.sh` (run by `make test`) installs them from Debian's packages. The
 PostgreSQL index (pgvector) runs on the PostgreSQL 16 with pgvector 0.6 that the PyPI package
@@ -8,6 +11,8 @@ PostgreSQL index (pgvector) runs on the PostgreSQL 16 with pgvector 0.6 that the
 
 from __future__ import annotations
 
+import atexit
+import functools
 import glob
 import importlib.util
 import os
@@ -16,9 +21,11 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -58,6 +65,73 @@ def pgserver_bin() -> Path | None:
     return found if (found / "postgres").exists() else None
 
 
+def pgvector_bin() -> Path:
+    """pgserver_bin, or the test skipped when the package is missing (failed with
+    REQUIRE_TEST_SERVICES=1)."""
+    bindir = pgserver_bin()
+    if bindir is None:
+        message = ("the PyPI package pgserver (PostgreSQL 16 with pgvector) is not "
+                   "installed: make setup installs it (.[dev])")
+        if os.environ.get("REQUIRE_TEST_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return bindir
+
+
+def runs_as(user: pwd.struct_passwd, program: Path) -> bool:
+    """Whether `user` may execute `program` (every folder above it entered)."""
+    probe = subprocess.run(["test", "-x", str(program)], user=user.pw_uid, group=user.pw_gid,
+                           extra_groups=[], check=False)
+    return probe.returncode == 0
+
+
+@functools.cache
+def reachable_bindir(bindir: Path, user: pwd.struct_passwd) -> Path:
+    """`bindir` when `user` can run its initdb; otherwise the bin folder of a copy of the
+    whole install (bin, lib, share: postgres finds them relative to itself) in a temporary
+    folder `user` can read, made once per test session and removed at exit. Files `user`
+    can already read are hard-linked (no copying 30 MB); the others are copied."""
+    if runs_as(user, bindir / "initdb"):
+        return bindir
+    place = Path(tempfile.mkdtemp(prefix="verbatim-pginstall-"))
+    atexit.register(shutil.rmtree, place, ignore_errors=True)
+    copied = mirror_install(bindir, place, _link_or_copy)
+    for folder in [place, *(p for p in place.rglob("*") if p.is_dir() and not p.is_symlink())]:
+        folder.chmod(0o755)
+    return copied
+
+
+def mirror_install(bindir: Path, place: Path, copy_function: Callable[[str, str], object]
+                   ) -> Path:
+    """The PostgreSQL install around `bindir` (its parent folder) copied into `place` with
+    the folders its programs find by relative path: a wheel's (pgserver's) programs load
+    their libraries from `<package>.libs` beside the package ($ORIGIN/../../../<package>.libs).
+    Returns the copy's bin folder."""
+    install = bindir.parent
+    package = install.parent
+    shutil.copytree(install, place / package.name / install.name, symlinks=True,
+                    copy_function=copy_function)
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, place / libs.name, symlinks=True, copy_function=copy_function)
+    return place / package.name / install.name / bindir.name
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link when anyone may already read (and, if it is a program, run) the file: the
+    same inode, so its mode must not change; else a copy made readable to all."""
+    mode = os.stat(source).st_mode
+    readable = mode & stat.S_IROTH and (mode & stat.S_IXOTH or not mode & stat.S_IXUSR)
+    if readable:
+        try:
+            os.link(source, target)
+            return
+        except OSError:  # another filesystem
+            pass
+    shutil.copy2(source, target)
+    os.chmod(target, 0o755 if mode & stat.S_IXUSR else 0o644)
+
+
 def _wait_port(port: int, timeout: float, proc: subprocess.Popen, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -92,11 +166,12 @@ class Postgres:
         bindir = bindir or postgres_bin()
         if bindir is None:
             missing("PostgreSQL")
-        self.bindir = bindir
+        self.user = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
+        # postgres refuses to run as root: as nobody, from where nobody can run it
+        self.bindir = bindir if self.user is None else reachable_bindir(bindir, self.user)
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="verbatim-pg-"))
-        self.user = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
-        if self.user is not None:  # postgres refuses to run as root
+        if self.user is not None:
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
         self.proc: subprocess.Popen | None = None
         self.log = self.root / "postgres.log"
@@ -104,16 +179,8 @@ class Postgres:
 
     @classmethod
     def with_pgvector(cls) -> Postgres:
-        """A server with the pgvector extension, from the `pgserver` package; skips the test
-        when the package is missing (fails with REQUIRE_TEST_SERVICES=1)."""
-        bindir = pgserver_bin()
-        if bindir is None:
-            message = ("the PyPI package pgserver (PostgreSQL 16 with pgvector) is not "
-                       "installed: make setup installs it (.[dev])")
-            if os.environ.get("REQUIRE_TEST_SERVICES") == "1":
-                pytest.fail(message)
-            pytest.skip(message)
-        return cls(bindir)
+        """A server with the pgvector extension, from the `pgserver` package."""
+        return cls(pgvector_bin())
 
     @classmethod
     def kept_in(cls, folder: Path, bindir: Path | None = None) -> Postgres:

@@ -24,6 +24,22 @@ MUSEUM = ["The city museum reopened its west wing after a two-year renovation th
           "Admission to the new gallery is free for the first month, the museum's director said "
           "at the opening ceremony."]
 
+# Another militia that fled (issue 35): "Where did the militia flee to?" asked alone finds this
+# airfield's militia; as a reply to an answer about Tripoli airport it asks about that one.
+AIRFIELD = """---
+title: Rebels leave Marden airfield
+source: Test fixture
+published: 2020-06-03
+---
+Army units took back the Marden airfield on Thursday, and the militia that had held it fled.
+
+Witnesses said the militia fled to Oskar Ridge, a line of hills east of the town, leaving its
+trucks behind.
+
+Engineers began clearing the runway, which the army hopes to reopen to cargo flights within a
+month.
+"""
+
 LIBYA = """---
 title: Ceasefire talks resume in Libya
 source: Example Wire

@@ -3,17 +3,29 @@ its context, with the article's own sentences; a self-contained one starts fresh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 
+import pytest
+
 from bot.engine import Exchange
+from bot.engine.answer import Engine, _in_context
 from bot.engine.followup import refers_back
 from tests.support.workspace import ROOT, SEED
 
 SEED_TEXT = SEED.read_text(encoding="utf-8").strip()
 FIRST = "Who retook Tripoli International Airport?"
+MILITIA = "Where did the militia flee to?"
+
+
+@pytest.fixture(scope="module")
+def militias(militias_settings, encoder) -> Engine:
+    engine = Engine(militias_settings, encoder=encoder)
+    engine.load()
+    return engine
 
 
 def test_what_leans_on_an_earlier_question_is_told_from_what_stands_alone():
@@ -72,3 +84,41 @@ def test_a_new_user_holds_a_three_question_exchange_in_the_console(seed_settings
     assert "26 km" in replies[2]  # "it": Qasr Bin Ghashir, where they fled
     assert "New conversation" in replies[3]
     assert "Following up on" not in replies[4] and "I answer questions" in replies[4]
+
+
+def test_a_reply_to_an_answer_follows_it_up_however_its_question_is_worded(militias):
+    """Issue 35: asked alone, "Where did the militia flee to?" finds the airfield story's
+    militia; as a reply to the answer about Tripoli airport, that airport's militia."""
+    replied = dataclasses.replace(militias.answer(FIRST).exchange(), replied=True)
+    alone = militias.answer(MILITIA)
+    assert "Oskar Ridge" in alone.quotes[0].text and alone.followup_of is None
+    followed = militias.answer(MILITIA, context=replied)
+    assert followed.followup_of == FIRST and not followed.abstained
+    assert "Qasr Bin Ghashir" in followed.quotes[0].text
+    assert followed.quotes[0].article_id == SEED.name
+    # the same words right after the answer, not replying to it, stand alone (a private
+    # chat's last answer is a weaker sign than a reply)
+    after = militias.answer(MILITIA, context=dataclasses.replace(replied, replied=False))
+    assert after.followup_of is None and "Oskar Ridge" in after.quotes[0].text
+
+
+def test_a_reply_asking_what_the_answered_articles_never_mention_gets_its_own_answer(
+        militias):
+    replied = dataclasses.replace(militias.answer(FIRST).exchange(), replied=True)
+    asked = "Who is the museum's director?"
+    own = militias.answer(asked)
+    followed = militias.answer(asked, context=replied)
+    assert followed.followup_of is None and not followed.abstained
+    assert followed.quotes[0].text == own.quotes[0].text and "museum" in own.quotes[0].text
+    # thanks in reply to an answer is no question
+    assert militias.answer("Thanks!", context=replied).help is not None
+
+
+def test_the_question_s_own_answer_wins_when_the_answer_in_context_abstains(militias):
+    replied = dataclasses.replace(militias.answer(FIRST).exchange(), replied=True)
+    own = militias.answer("How far is Qasr Bin Ghashir from Tripoli?")
+    abstained = militias.answer("Who won the football world cup in 2010?")
+    assert abstained.abstained and not own.abstained
+    for wording_refers in (True, False):
+        assert not _in_context(abstained, own, replied, wording_refers)
+        assert _in_context(own, abstained, replied, wording_refers)

@@ -7,15 +7,21 @@ PostgreSQL 16 with pgvector comes from the PyPI package `pgserver` (skipped with
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
+import os
 import shutil
 
+import httpx
 import numpy as np
 import psycopg
 import pytest
 from pydantic import ValidationError
 
+from bot.article_page import ArticleServer
 from bot.engine.answer import UNAVAILABLE, Engine
+from bot.state import State
 from index import IndexUnavailableError, load_index
 from index.cli import main as build_main
 from index.pg import SCHEMA, PgSource, build_pg_index
@@ -23,7 +29,7 @@ from index.pg.schema import hnsw_ready
 from index.settings import IndexSettings, describe_error
 from index.sources import read_corpus
 from tests.support.botproc import wait_until
-from tests.support.services import Postgres, free_port
+from tests.support.services import Postgres, free_port, mirror_install, pgvector_bin
 from tests.support.texts import FUNDS, LIBYA, QUESTION
 from tests.support.workspace import SEED, build, make_settings
 
@@ -409,14 +415,6 @@ def test_the_article_page_on_the_postgresql_index_refuses_what_it_cannot_hold(
         both, encoder, tmp_path, caplog) -> None:
     """Issue 35, item 4: an id PostgreSQL refuses in a text parameter (a NUL) is a 404, not a
     500; an over-long URL is logged clipped, not whole."""
-    import asyncio
-    import logging
-
-    import httpx
-
-    from bot.article_page import ArticleServer
-    from bot.state import State
-
     _, pg_settings = both
     settings = pg_settings.model_copy(update={"telegram_webhook_port": free_port(),
                                               "telegram_webhook_listen": "127.0.0.1"})
@@ -445,3 +443,20 @@ def test_the_article_page_on_the_postgresql_index_refuses_what_it_cannot_hold(
     logged = [r.getMessage() for r in caplog.records
               if r.name.startswith("tornado") and "/a/xxx" in r.getMessage()]
     assert logged and all(len(line) < 1000 for line in logged), "the URL was logged whole"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as nobody")
+def test_the_pgvector_server_starts_from_a_clone_only_root_may_enter(tmp_path) -> None:
+    """Issue 35: cloned by root into a mode-0700 folder (its home, a `mktemp -d` folder),
+    the clone's .venv holds the pgserver binaries that nobody, who runs the server, cannot
+    reach; the server still starts, with pgvector."""
+    clone = tmp_path / "clone"
+    clone.mkdir(mode=0o700)
+    # the clone's own .venv install: hard links, as cheap as a copy is faithful
+    bindir = mirror_install(pgvector_bin(), clone / "site-packages", os.link)
+    pg = Postgres(bindir).start()
+    try:
+        pg.sql("verbatim", "CREATE EXTENSION vector")
+        assert pg.sql("verbatim", "SELECT '[3,4]'::vector <-> '[0,0]'::vector") == [(5.0,)]
+    finally:
+        pg.stop()

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -18,6 +19,8 @@ from bot.render import as_text
 from bot.settings import Settings
 from bot.state import State
 from index.settings import describe_error
+
+log = logging.getLogger(__name__)
 
 LANG_HELP = ("the language of the bot's own words (ar, de, en, es, fr, ru, zh; a tag such as "
              "fr-FR works; others get English); quotes are never translated")
@@ -108,23 +111,42 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def ask_many(engine: Engine, path: Path) -> int:
-    """One JSON object per line of the questions file, in order; bad lines carry an error."""
+    """One JSON object per line of the questions file, in order; a line that is not a question,
+    or whose question fails, gets an object with an `error` and the batch goes on."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
+        lines = path.read_bytes().splitlines()
+    except OSError as err:
         print(f"error: cannot read {path}: {err}", file=sys.stderr)
         return 2
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-            question = record["question"]
-            if not isinstance(question, str):
-                raise TypeError("'question' is not text")
-        except (ValueError, KeyError, TypeError) as err:
-            print(json.dumps({"question": None, "error": f"line {number}: no question ({err})",
-                              "quotes": []}), flush=True)
-            continue
-        print(json.dumps(engine.answer(question).to_json(), ensure_ascii=False), flush=True)
+        question = _question_on(line, number)
+        record = question if isinstance(question, dict) else _answer_json(engine, question,
+                                                                          number)
+        print(json.dumps(record, ensure_ascii=False), flush=True)
     return 0
+
+
+def _question_on(line: bytes, number: int) -> str | dict[str, Any]:
+    """The question of one line of the file, or the error object saying why there is none;
+    each line is decoded on its own, so one line in another encoding spoils only itself."""
+    try:
+        question = json.loads(line.decode("utf-8"))["question"]
+        if not isinstance(question, str):
+            raise TypeError("'question' is not text")
+        question.encode("utf-8")  # a lone surrogate ("\ud800") is no text to print back
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
+        return {"question": None, "error": f"line {number}: no question ({err})", "quotes": []}
+    return question
+
+
+def _answer_json(engine: Engine, question: str, number: int) -> dict[str, Any]:
+    """The answer's JSON; a question the engine fails on is that line's error object, not the
+    end of the batch (the lines after it still get their answers)."""
+    try:
+        return engine.answer(question).to_json()
+    except Exception as err:  # one question, whatever it does, must not end the batch
+        log.exception("line %d: the question failed", number)
+        return {"question": question, "error": f"line {number}: the question failed ({err!r})",
+                "quotes": []}

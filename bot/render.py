@@ -5,6 +5,7 @@ translated: quotes, titles and publishers are shown exactly as stored."""
 from __future__ import annotations
 
 import bisect
+import calendar
 import dataclasses
 import datetime as dt
 import itertools
@@ -126,7 +127,8 @@ def period_label(period: Period, tr: Translator = ENGLISH) -> str:
         return tr.gettext(SINCE).format(date=day(start))
     if start == end:
         return day(start)
-    if start.day == 1 and (end + dt.timedelta(days=1)).day == 1 and (
+    # the month's last day by the calendar: 31 Dec 9999 has no next day to step to
+    if start.day == 1 and end.day == calendar.monthrange(end.year, end.month)[1] and (
             start.month, start.year) == (end.month, end.year):  # a whole month: "Mar 2005"
         return format_skeleton("yMMM", start, locale=locale)
     if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31) and start.year == end.year:

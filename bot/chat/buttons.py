@@ -21,7 +21,8 @@ from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import SLOW_DOWN, over_limit
 from bot.chat.links import Reach
 from bot.chat.replies import send_pages
-from bot.engine import Answer, Engine, Quote
+from bot.chat.sources import compare_in_chat
+from bot.engine import Answer, Quote
 from bot.i18n import ENGLISH, N_, Translator, translator_for
 
 __all__ = ["GONE", "NO_LONGER", "button_pages", "keyboard", "on_button", "reach_rows"]
@@ -138,8 +139,7 @@ async def _press(query: CallbackQuery, svc: Services, progress: Progress,
         await _answer(query, progress, N_("Thanks for the feedback!"))
         return
     outcome, pages = await loop.run_in_executor(
-        svc.executor, button_pages, svc.engine, record, kind, arg, svc.settings.max_quotes,
-        translator_for(query.from_user))
+        svc.executor, button_pages, svc, record, kind, arg, translator_for(query.from_user))
     if not pages:
         await _answer(query, progress, outcome)
         return
@@ -148,11 +148,12 @@ async def _press(query: CallbackQuery, svc: Services, progress: Progress,
         await send_pages(query.message, pages, progress)
 
 
-def button_pages(engine: Engine, record: dict[str, Any], kind: str, arg: int,
-                 max_quotes: int, tr: Translator = ENGLISH) -> tuple[str, list[str]]:
+def button_pages(svc: Services, record: dict[str, Any], kind: str, arg: int,
+                 tr: Translator = ENGLISH) -> tuple[str, list[str]]:
     """In a worker thread: the quotes a button shows, rendered in `tr`'s language (a huge
     paragraph is capped at FULL_PARAGRAPH_PAGES messages and a note); or why there is nothing
     to show (in English: `_answer` translates it)."""
+    engine, max_quotes = svc.engine, svc.settings.max_quotes
     stored = record["quotes"]
     quotes: list[Quote | None] = []
     if kind == "p" and 0 <= arg < len(stored):
@@ -161,8 +162,8 @@ def button_pages(engine: Engine, record: dict[str, Any], kind: str, arg: int,
         quotes = [engine.still_there(Quote.from_dict(q)) for q in stored[max_quotes:]]
     elif kind == "a" and 0 <= arg < len(record["suggestions"]):
         quotes = [engine.lead(record["suggestions"][arg]["article_id"])]
-    elif kind == "c":  # Compare outlets: the question asked again, one quote per publisher
-        compared = engine.compare(record["question"])
+    elif kind == "c":  # Compare outlets: the question asked again, as /compare asks it
+        compared = compare_in_chat(svc, record["chat_id"], record["question"])
         return ("" if not compared.abstained else GONE), (
             render.answer_html(compared, tr=tr) if not compared.abstained else [])
     found = [q for q in quotes if q is not None]

@@ -20,6 +20,7 @@ from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import within_limits
 from bot.chat.links import Reach, copy_text, deep_link, link_id, share_query
 from bot.chat.replies import argument, is_group, reply, send_pages, topic_thread
+from bot.chat.sources import compare_in_chat
 from bot.engine import Answer, Exchange
 from bot.i18n import N_, Translator, translator_for
 from bot.render import NEW_CONVERSATION
@@ -148,10 +149,10 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
     loop = asyncio.get_running_loop()
     earlier = await loop.run_in_executor(
         svc.executor, lambda: leaned_on(message, context.bot.id, svc))
-    chosen = await loop.run_in_executor(svc.executor, svc.state.chat_sources, message.chat_id)
     answer: Answer = await loop.run_in_executor(
-        svc.executor, lambda: svc.engine.compare(question, sources=chosen) if compare
-        else svc.engine.answer(question, limit=MORE_LIMIT, context=earlier, sources=chosen))
+        svc.executor, lambda: compare_in_chat(svc, message.chat_id, question) if compare
+        else svc.engine.answer(question, limit=MORE_LIMIT, context=earlier,
+                               sources=svc.state.chat_sources(message.chat_id)))
     stored = [q.to_dict() for q in answer.quotes]
     if progress.answer_id is None and not answer.error and not answer.help:
         user = message.from_user.id if message.from_user else None

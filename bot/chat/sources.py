@@ -14,13 +14,13 @@ from telegram.error import TelegramError
 
 from bot import render
 from bot.chat.access import ADMINS_ONLY, may_manage
-from bot.chat.context import ChatContext
+from bot.chat.context import ChatContext, Services
 from bot.chat.replies import reply
-from bot.engine import UNAVAILABLE
+from bot.engine import UNAVAILABLE, Answer
 from bot.i18n import N_, Translator, translator_for
 from bot.render import engine_message
 
-__all__ = ["BUTTON_PATTERN", "on_source_button", "on_sources"]
+__all__ = ["BUTTON_PATTERN", "compare_in_chat", "on_source_button", "on_sources"]
 
 log = logging.getLogger(__name__)
 BUTTON_PATTERN = r"^s:"
@@ -46,6 +46,13 @@ def keyboard(names: list[str], chosen: list[str], tr: Translator) -> InlineKeybo
     rows.append([InlineKeyboardButton(("✅ " if not chosen else "") + tr.gettext(ALL_BUTTON),
                                       callback_data="s:all")])
     return InlineKeyboardMarkup(rows)
+
+
+def compare_in_chat(svc: Services, chat_id: int, question: str) -> Answer:
+    """In a worker thread: one quote per publisher, among those the chat chose with /sources
+    (all when none is chosen; a question that names one searches that one). The one rule for
+    /compare and the "Compare outlets" button under an answer alike."""
+    return svc.engine.compare(question, sources=svc.state.chat_sources(chat_id))
 
 
 def status(chosen: list[str], tr: Translator) -> str:

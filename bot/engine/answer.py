@@ -406,7 +406,12 @@ class Engine:
         answer = self.answer(question, limit=10, sources=sources, today=today)
         if answer.abstained or not answer.quotes:
             return answer
-        quotes = one_per_source([answer.quotes[0], *answer.also_reported, *answer.quotes[1:]])
+        # The publishers searched (the chat's /sources choice, or those the question names)
+        # hold for every outlet set side by side, the story's other reports included.
+        chosen = set(answer.filters.sources) if answer.filters else set()
+        quotes = one_per_source([q for q in (answer.quotes[0], *answer.also_reported,
+                                             *answer.quotes[1:])
+                                 if not chosen or q.source in chosen])
         answer.quotes = quotes or answer.quotes[:1]
         answer.also_reported = []
         answer.compared = True

@@ -170,7 +170,9 @@ _PREPOSITIONAL_EN = re.compile(
     rf"\b({'|'.join(_PREPOSITIONS['en'])}) ({_DATE_EN})\b(?! (?:floods?|elections?|war|games"
     r"|olympics|census|season|world cup|attacks?|crisis|budget|general election))",
     re.IGNORECASE)
-_ISO_OR_YEAR = r"(\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}|(?:19|20)\d{2}|\S+ (?:19|20)\d{2})"
+# A month's word is short: dateparser never reads more than a few dozen characters at a time.
+_ISO_OR_YEAR = (r"(\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}|(?:19|20)\d{2}"
+                r"|\S{1,20} (?:19|20)\d{2})")
 
 
 def find_period(text: str, language: str | None, today: dt.date,
@@ -227,12 +229,27 @@ def _find_span(text: str, language: str,
     match = _SPAN.search(text) or _AGO.search(text)
     if match is None:
         return None
-    count = int(match.group(1)) if match.group(1).isdigit() else _NUMBERS[match.group(1).lower()]
-    days = count * _UNITS[match.group(2).lower()]
+    days = _count(match.group(1)) * _UNITS[match.group(2).lower()]
     if match.re is _AGO:
-        day = today - dt.timedelta(days=days)
+        day = _shift(today, -days)
         return Period(day, day), match.span()
-    return Period(today - dt.timedelta(days=days), today), match.span()
+    return Period(_shift(today, -days), today), match.span()
+
+
+def _count(word: str) -> int:
+    """The number a span names ("3", "three"); a number of more digits than any span of days
+    a date can hold stands for that whole span, not for an int of thousands of digits."""
+    if word.isdigit():
+        return int(word) if len(word) <= 7 else 10 ** 7
+    return _NUMBERS[word.lower()]
+
+
+def _shift(day: dt.date, days: int) -> dt.date:
+    """`day` moved by `days`, held to the dates there are (1 January of year 1 to 31 December
+    9999): "in the last 10000 years" starts on the first of them, "after 9999-12-31" on the
+    last, where plain date arithmetic raises OverflowError."""
+    lowest, highest = (dt.date.min - day).days, (dt.date.max - day).days
+    return day + dt.timedelta(days=max(lowest, min(days, highest)))
 
 
 def _find_between(text: str, language: str,
@@ -303,35 +320,35 @@ def _parse_date(words: str, language: str, today: dt.date) -> tuple[dt.date, dt.
         last = calendar.monthrange(day.year, day.month)[1]
         return dt.date(day.year, day.month, 1), dt.date(day.year, day.month, last)
     if granularity == "week":
-        return day, day + dt.timedelta(days=6)
+        return day, _shift(day, 6)
     return day, day
 
 
 def _relative(key: str, today: dt.date) -> tuple[dt.date, dt.date]:
-    day = dt.timedelta(days=1)
     if key == "today":
         return today, today
     if key == "yesterday":
-        return today - day, today - day
+        return _shift(today, -1), _shift(today, -1)
     if key == "this week":
-        return today - dt.timedelta(days=today.weekday()), today
+        return _shift(today, -today.weekday()), today
     if key == "last week":  # the seven days before today
-        return today - 7 * day, today - day
+        return _shift(today, -7), _shift(today, -1)
     if key == "last weekend":
-        saturday = today - dt.timedelta(days=(today.weekday() - 5) % 7 or 7)
-        return saturday, saturday + day
+        saturday = _shift(today, -((today.weekday() - 5) % 7 or 7))
+        return saturday, _shift(saturday, 1)
     if key == "this month":
         return today.replace(day=1), today
     if key == "last month":
-        end = today.replace(day=1) - day
+        end = _shift(today.replace(day=1), -1)
         return end.replace(day=1), end
     if key == "past month":
-        return today - 30 * day, today
+        return _shift(today, -30), today
     if key == "this year":
         return dt.date(today.year, 1, 1), today
     if key == "last year":
-        return dt.date(today.year - 1, 1, 1), dt.date(today.year - 1, 12, 31)
-    return today - 365 * day, today  # past year
+        last = _shift(dt.date(today.year, 1, 1), -1)
+        return dt.date(last.year, 1, 1), last
+    return _shift(today, -365), today  # past year
 
 
 def _apply(kind: str, days: tuple[dt.date, dt.date], today: dt.date) -> Period:
@@ -340,9 +357,9 @@ def _apply(kind: str, days: tuple[dt.date, dt.date], today: dt.date) -> Period:
     if kind == "since":
         return Period(first, today)
     if kind == "after":
-        return Period(last + dt.timedelta(days=1), today)
+        return Period(_shift(last, 1), today)
     if kind == "before":
-        return Period(None, first - dt.timedelta(days=1))
+        return Period(None, _shift(first, -1))
     if kind == "until":
         return Period(None, min(last, today))
     return Period(first, min(last, today) if first <= today else last)

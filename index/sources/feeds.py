@@ -26,6 +26,7 @@ from index.settings import FetchSettings, SourceSettings
 from index.sources.files import new_article_path, slugify, write_article
 from index.sources.html import Extracted, NoArticle, extract_html
 from index.sources.http import (
+    AddressRefused,
     Fetched,
     FetchError,
     PoliteClient,
@@ -191,11 +192,26 @@ def _take_feed(feed: Feed, client: PoliteClient, ledger: Ledger, corpus_dir: Pat
                                     "a feed with no items")
         return
     summary.feeds += 1
+    refused: list[str] = []  # why each item link the address policy refused was skipped
+    try:
+        _take_entries(feed, entries, client, ledger, corpus_dir, summary, still_held, refused)
+    finally:
+        if refused:  # once per feed, not a line per item: one setting lets them all in
+            summary.failed += 1
+            summary.warnings.append(f"feed {feed.name} ({feed.url}): {len(refused)} item "
+                                    f"link(s) skipped: {refused[0]}")
+
+
+def _take_entries(feed: Feed, entries: list[Any], client: PoliteClient, ledger: Ledger,
+                  corpus_dir: Path, summary: FetchSummary,
+                  still_held: Callable[[], bool] | None, refused: list[str]) -> None:
     for entry in entries:
         if still_held is not None and not still_held():
             return
         try:
             _take_entry(feed, entry, client, ledger, corpus_dir, summary)
+        except AddressRefused as err:
+            refused.append(str(err))
         except Exception as err:  # one item never stops the feed, nor the fetch
             log.exception("item %s of %s failed", entry.get("link"), feed.url)
             summary.failed += 1
@@ -320,6 +336,8 @@ def _fetch_page(link: str, client: PoliteClient,
     try:
         page = client.get(link)
         article = extract_html(page_text(page), url=page.url)
+    except AddressRefused:
+        raise  # said once for the feed (_take_feed)
     except (FetchError, NoArticle) as err:
         summary.failed += 1
         summary.warnings.append(f"page {link}: {err}")

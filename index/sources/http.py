@@ -60,6 +60,11 @@ def text_encoding(name: str) -> str:
     return codec
 
 
+class AddressRefused(FetchError):
+    """An address the policy does not allow; the message names why and the setting that
+    allows it (for the maintainer's fetch summary, never for a feed)."""
+
+
 class AddressPolicy:
     """Which addresses the fetcher may connect to: public ones, the allowed networks, and any
     address at all when private addresses are allowed."""
@@ -69,20 +74,44 @@ class AddressPolicy:
         self.networks = [ipaddress.ip_network(n, strict=False) for n in networks]
 
     def permits(self, address: str) -> bool:
+        return self.refusal(address) is None
+
+    def refusal(self, address: str) -> str | None:
+        """Why the fetcher may not connect to `address`: "127.0.0.1 is a loopback address;
+        fetching it needs FETCH_ALLOWED_NETWORKS ..."; None when it may."""
         try:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
         except ValueError:
-            return False
+            return f"{address[:60]!r} is not an IP address"
         if self.allow_private or any(ip in network for network in self.networks):
-            return True
+            return None
         embedded = ([ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
                     if isinstance(ip, ipaddress.IPv6Address) else [])
-        return all(_public(a) for a in [ip, *embedded] if a is not None)
+        # an IPv4 address inside an IPv6 one says more of where it leads than its wrapping
+        for inner in [*embedded, ip]:
+            kind = _kind(inner) if inner is not None else None
+            if kind is not None:
+                return (f"{ip} is {kind} address; fetching it needs FETCH_ALLOWED_NETWORKS "
+                        "(or FETCH_ALLOW_PRIVATE=true)")
+        return None
 
 
-def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or
-                                 ip.is_link_local or ip.is_private or ip.is_unspecified)
+# Most telling first: 127.0.0.1 is also "private" to Python, 169.254.0.0/16 too.
+_KINDS = (("is_loopback", "a loopback"), ("is_link_local", "a link-local"),
+          ("is_multicast", "a multicast"), ("is_unspecified", "an unspecified"),
+          ("is_reserved", "a reserved"), ("is_private", "a private"))
+
+
+def _kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """What makes an address not public ("a loopback"...); None for a public one."""
+    for test, kind in _KINDS:
+        if getattr(ip, test):
+            return kind
+    return None if ip.is_global else "a non-public"
+
+
+class _Refused(httpcore.ConnectError):
+    """No address of the host is one the policy allows (the message says why)."""
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -137,8 +166,9 @@ class _GuardedBackend(httpcore.SyncBackend):
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
             found = []
-        for *_, address in found:
-            if not self.policy.permits(str(address[0])):
+        refusals = [self.policy.refusal(str(address[0])) for *_, address in found]
+        for (*_, address), refusal in zip(found, refusals, strict=True):
+            if refusal is not None:
                 continue
             try:  # to this very address: no second DNS lookup
                 stream = super().connect_tcp(str(address[0]), port, timeout, local_address,
@@ -146,6 +176,8 @@ class _GuardedBackend(httpcore.SyncBackend):
             except (httpcore.ConnectError, httpcore.ConnectTimeout):
                 continue
             return _DeadlineStream(stream, self)
+        if refusals and None not in refusals:  # refused, not down: say why
+            raise _Refused(refusals[0])
         raise httpcore.ConnectError(f"cannot connect to {host}")
 
 
@@ -197,12 +229,15 @@ class PoliteClient:
         except httpx.TooManyRedirects:
             raise FetchError("too many redirects (setting FETCH_MAX_REDIRECTS)") from None
         except (httpx.ConnectError, httpx.ConnectTimeout) as err:
+            refused = _cause(err, _Refused)
+            if refused is not None:  # said whole: the summary is the maintainer's, not a feed's
+                raise AddressRefused(str(refused)) from None
             if self._past_deadline():
                 raise self._timed_out() from None
             tls = _tls_error(err)  # only ever after connecting to an allowed address
             if tls is not None:
                 raise FetchError(f"cannot connect to {local.host}: TLS failed ({tls})") from None
-            # one text for refused, unreachable and not allowed: no port scanner
+            # one text for refused and unreachable: no port scanner
             log.debug("cannot connect to %s: %s", local.host, err)
             raise FetchError(f"cannot connect to {local.host}") from None
         except httpx.TimeoutException:
@@ -245,6 +280,14 @@ class PoliteClient:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _cause(err: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The exception of type `kind` behind `err` (httpx wraps httpcore's), if any."""
+    seen: BaseException | None = err
+    while seen is not None and not isinstance(seen, kind):
+        seen = seen.__cause__ or seen.__context__
+    return seen
 
 
 def _tls_error(err: BaseException) -> str | None:

@@ -115,20 +115,33 @@ def test_ask_json_contract(seed_settings):
 
 def test_ask_questions_file_and_errors(seed_settings, tmp_path):
     questions = tmp_path / "q.jsonl"
-    questions.write_text("\n".join([
-        json.dumps({"question": "Who retook Tripoli International Airport?"}),
+    good = json.dumps({"question": "Who retook Tripoli International Airport?"})
+    questions.write_bytes("\n".join([
+        good,
         json.dumps({"question": ""}),
         "not json",
         json.dumps({"question": "hi"}),
-    ]) + "\n")
+        # Issue 35: each of these ended the whole batch (no JSON for any line): a period past
+        # the calendar raised in the engine, a line in Latin-1 spoiled the reading of the
+        # file, a lone surrogate could not be printed back, deep nesting hit the recursion limit.
+        json.dumps({"question": "Who retook the airport in the last 10000 years?"}),
+        '{"question": "Who retook the airport \\ud800?"}',
+        "[" * 100_000 + "]" * 100_000,
+        good,
+    ]).encode() + b'\n{"question": "caf\xe9?"}\n' + good.encode() + b"\n")
     result = run_bot("ask", "--questions-file", str(questions), "--json", settings=seed_settings)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(lines) == 4
+    assert len(lines) == 10
     assert lines[0]["quotes"] and not lines[0]["abstained"]
     assert "empty" in lines[1]["error"] and lines[1]["quotes"] == []
     assert "line 3" in lines[2]["error"]
     assert lines[3]["abstained"] is True and lines[3]["help"]
+    assert lines[4]["filters"]["from"] == "0001-01-01" and "error" not in lines[4]
+    for number in (6, 7, 9):
+        assert f"line {number}:" in lines[number - 1]["error"]
+        assert lines[number - 1]["quotes"] == []
+    assert lines[7]["quotes"] == lines[9]["quotes"] == lines[0]["quotes"]  # and it went on
 
     empty = run_bot("ask", "", "--json", settings=seed_settings)
     assert empty.returncode == 2 and json.loads(empty.stdout)["quotes"] == []

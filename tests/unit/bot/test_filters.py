@@ -198,3 +198,20 @@ def test_a_follow_up_keeps_the_period_and_publisher_it_follows(dated_engine):
                                  today=TODAY)
     assert bridge.to_json()["filters"]["from"] == "2026-11-30"
     assert "main bridge over the river to reopen within a week" in bridge.quotes[0].text
+
+
+def test_a_period_past_the_calendar_is_answered_not_failed(dated_engine):
+    # Issue 35: these raised OverflowError out of Engine.answer and compare (the chat's generic
+    # failure; nothing at all for an inline or guest query).
+    for question in ("What happened to the port after 9999-12-31?",
+                     "What happened to the port before 0001-01-01?",
+                     "What happened to the port in December 9999?"):
+        for answer in (dated_engine.answer(question, today=TODAY),
+                       dated_engine.compare(question, today=TODAY)):
+            assert answer.abstained and answer.outside_period and answer.error is None
+            assert "Kessel port sets container record" in {s["title"] for s in answer.suggestions}
+            assert "Kessel" in as_text(answer)
+    wide = dated_engine.answer("How many people were moved to schools in the last 10000 years?",
+                               today=TODAY)
+    assert {q.title for q in wide.quotes} == {"Rescuers reach flooded valley"}
+    assert wide.to_json()["filters"]["from"] == "0001-01-01"

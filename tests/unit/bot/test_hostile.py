@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.engine.answer import Answer, Engine, Quote
-from bot.render import TELEGRAM_LIMIT, answer_html, utf16_len
+from bot.engine.filters import SourceNames, find_period, understand
+from bot.i18n import translator
+from bot.render import TELEGRAM_LIMIT, answer_html, period_label, utf16_len
 from tests.support.fake_bot_api import plain_text
 from tests.support.workspace import build, make_settings
 
@@ -83,3 +87,91 @@ def test_odd_articles_index_and_quote_exactly(odd_engine, question):
     answer = odd_engine.answer(question)
     exact(odd_engine, answer)
     assert len({q.text for q in answer.quotes}) == len(answer.quotes), "duplicates collapsed"
+
+
+# ---- periods out of the calendar's range (issue 35) ----------------------------------------
+
+TODAY = dt.date(2026, 12, 7)
+FIRST, LAST = dt.date.min.isoformat(), dt.date.max.isoformat()  # 0001-01-01, 9999-12-31
+
+
+@pytest.mark.parametrize(("language", "question", "today", "start", "end"), [
+    ("en", "What happened in the last 10000 years?", TODAY, FIRST, "2026-12-07"),
+    ("en", "What happened 999999 days ago?", TODAY, FIRST, FIRST),
+    ("en", f"Any news in the past {'9' * 5000} days?", TODAY, FIRST, "2026-12-07"),
+    ("en", "What happened after 9999-12-31?", TODAY, LAST, "2026-12-07"),
+    ("en", "What happened before 0001-01-01?", TODAY, None, FIRST),
+    ("fr", "Qu'est-ce qui s'est passé après 31.12.9999 ?", TODAY, LAST, "2026-12-07"),
+    ("de", "Was geschah vor 01.01.0001?", TODAY, None, FIRST),
+    ("es", "¿Qué pasó antes de 0001-01-01?", TODAY, None, FIRST),
+    ("ru", "Что было до 0001-01-01?", TODAY, None, FIRST),
+    ("ar", "ماذا حدث أمس؟", dt.date.min, FIRST, FIRST),
+    ("zh", "上周发生了什么？", dt.date.min, FIRST, FIRST),
+    ("en", "What happened last year?", dt.date.min, FIRST, FIRST),
+])
+def test_a_period_past_the_calendar_is_held_to_its_first_or_last_day(language, question, today,
+                                                                     start, end):
+    period, _ = find_period(question, language, today)
+    assert period is not None
+    assert (_iso(period.start), _iso(period.end)) == (start, end)
+    assert period_label(period, translator(language))  # and it can be said
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+# The words filters.py reads periods by, in each language the bot speaks: prepositions before a
+# date, relative phrases, and the English spans ("in the last 3 days", "2 weeks ago").
+PERIOD_WORDS = {
+    "en": ["in the last", "past", "ago", "since", "after", "before", "until", "in", "on",
+           "during", "from", "between", "and", "to", "last week", "yesterday", "this year",
+           "last weekend", "the", "of", "March", "Monday", "this"],
+    "fr": ["depuis", "après", "avant", "jusqu'à", "en", "le", "pendant", "depuis le",
+           "la semaine dernière", "hier", "cette année", "mars", "décembre"],
+    "de": ["seit", "nach", "vor", "bis", "im", "am", "während", "seit dem", "letzte Woche",
+           "gestern", "dieses Jahr", "März", "Dezember"],
+    "es": ["desde", "después de", "antes de", "hasta", "durante", "desde el",
+           "la semana pasada", "ayer", "este año", "marzo", "diciembre"],
+    "ru": ["с", "после", "до", "в", "во время", "на прошлой неделе", "вчера", "в этом году",
+           "марта", "декабря"],
+    "ar": ["أمس", "الأسبوع الماضي", "هذا العام", "اليوم", "الشهر الماضي"],
+    "zh": ["上周", "昨天", "今年", "今天", "上个月"],
+}
+_UNITS = ["day", "days", "week", "weeks", "month", "months", "year", "years"]
+_numbers = st.one_of(st.integers(0, 10 ** 30).map(str),
+                     st.sampled_from(["a", "an", "one", "ten", "few", "couple of", "0000"]))
+_dates = st.one_of(
+    st.dates().map(dt.date.isoformat),  # 0001-01-01 .. 9999-12-31
+    st.dates().map(lambda d: f"{d.day:02d}.{d.month:02d}.{d.year:04d}"),
+    st.dates().map(lambda d: f"{d.day}/{d.month}/{d.year:04d}"),
+    st.dates().map(lambda d: d.strftime("%d %B %Y")),
+    st.dates().map(lambda d: d.strftime("%B %Y")),
+    st.tuples(st.integers(0, 10 ** 6), st.integers(0, 99), st.integers(0, 99)).map(
+        lambda t: f"{t[0]}-{t[1]:02d}-{t[2]:02d}"))
+
+
+@st.composite
+def period_questions(draw) -> tuple[str, str]:
+    """A question in one of the seven languages with a period the way filters.py reads one
+    (a word before a date or a number and a unit), amid more period words and odd text."""
+    language = draw(st.sampled_from(sorted(PERIOD_WORDS)))
+    word = st.sampled_from(PERIOD_WORDS[language])
+    span = st.tuples(st.sampled_from(["in the last", "past", ""]), _numbers,
+                     st.sampled_from(_UNITS), st.sampled_from(["ago", "", "?"]))
+    phrase = st.one_of(st.tuples(word, _dates), span, st.tuples(word, word, _dates))
+    piece = st.one_of(phrase.map(lambda words: " ".join(filter(None, words))), word, _numbers,
+                      _dates, st.text(max_size=8))
+    return language, " ".join(draw(st.lists(piece, min_size=1, max_size=6)))
+
+
+@given(asked=period_questions(), today=st.dates(), dated=st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_no_period_words_raise_in_any_language(asked, today, dated):
+    language, question = asked
+    period, rest = find_period(question, language, today, absolute=dated)
+    if period is not None:  # its words are taken out of what is searched, and it can be said
+        assert period.said and period.said in question
+        assert len("".join(rest.split())) < len("".join(question.split()))
+        period_label(period, translator(language))
+    assert understand(question, language, today, SourceNames([]), dated=dated).period == period

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -19,6 +20,8 @@ from bot.settings import Settings
 from bot.state import State
 from index.settings import describe_error
 
+TODAY_HELP = ("the day the question is asked on (YYYY-MM-DD), for periods such as \"last "
+              "week\"; default: the system's date")
 LANG_HELP = ("the language of the bot's own words (ar, de, en, es, fr, ru, zh; a tag such as "
              "fr-FR works; others get English); quotes are never translated")
 
@@ -37,12 +40,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ask.add_argument("--index-dir", type=Path)
     ask.add_argument("--json", action="store_true")
     ask.add_argument("--lang", default="en", metavar="CODE", help=LANG_HELP)
+    ask.add_argument("--today", type=_today_argument, metavar="YYYY-MM-DD", help=TODAY_HELP)
     compare = sub.add_parser("compare", help="one quote per publisher, and where they differ")
     compare.add_argument("question")
     compare.add_argument("--index-dir", type=Path)
     compare.add_argument("--json", action="store_true")
     compare.add_argument("--lang", default="en", metavar="CODE", help=LANG_HELP)
+    compare.add_argument("--today", type=_today_argument, metavar="YYYY-MM-DD", help=TODAY_HELP)
     return parser.parse_args(argv)
+
+
+def iso_day(text: object) -> dt.date:
+    """A calendar day written YYYY-MM-DD; ValueError for anything else."""
+    try:  # the length check: fromisoformat also takes "20220623" and "2022-W25-4"
+        if isinstance(text, str) and len(text) == 10:
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ValueError(f"not a YYYY-MM-DD date: {text!r}")
+
+
+def _today_argument(text: str) -> dt.date:
+    """--today's day; a bad one is a usage error that says what was wrong."""
+    try:
+        return iso_day(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -96,19 +119,20 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
             print(tr.say("error: {problem}", problem=problem or ""), file=sys.stderr)
         return 2
     if args.command == "compare":
-        answer = engine.compare(args.question)
+        answer = engine.compare(args.question, today=args.today)
         print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json
               else as_text(answer, tr))
         return 2 if answer.error else 0
     if args.questions_file is not None:
-        return ask_many(engine, args.questions_file)
-    answer = engine.answer(args.question)
+        return ask_many(engine, args.questions_file, args.today)
+    answer = engine.answer(args.question, today=args.today)
     print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else as_text(answer, tr))
     return 2 if answer.error else 0
 
 
-def ask_many(engine: Engine, path: Path) -> int:
-    """One JSON object per line of the questions file, in order; bad lines carry an error."""
+def ask_many(engine: Engine, path: Path, today: dt.date | None = None) -> int:
+    """One JSON object per line of the questions file, in order; bad lines carry an error. A
+    line's own `today` (YYYY-MM-DD) wins over `today` (`--today`)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
@@ -126,5 +150,12 @@ def ask_many(engine: Engine, path: Path) -> int:
             print(json.dumps({"question": None, "error": f"line {number}: no question ({err})",
                               "quotes": []}), flush=True)
             continue
-        print(json.dumps(engine.answer(question).to_json(), ensure_ascii=False), flush=True)
+        try:
+            day = iso_day(record["today"]) if record.get("today") is not None else today
+        except ValueError as err:
+            print(json.dumps({"question": question, "error": f"line {number}: bad 'today' "
+                              f"({err})", "quotes": []}, ensure_ascii=False), flush=True)
+            continue
+        print(json.dumps(engine.answer(question, today=day).to_json(), ensure_ascii=False),
+              flush=True)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -22,6 +23,8 @@ from index.settings import describe_error
 
 log = logging.getLogger(__name__)
 
+TODAY_HELP = ("the day the question is asked on (YYYY-MM-DD), for periods such as \"last "
+              "week\"; default: the system's date")
 LANG_HELP = ("the language of the bot's own words (ar, de, en, es, fr, ru, zh; a tag such as "
              "fr-FR works; others get English); quotes are never translated")
 
@@ -40,12 +43,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ask.add_argument("--index-dir", type=Path)
     ask.add_argument("--json", action="store_true")
     ask.add_argument("--lang", default="en", metavar="CODE", help=LANG_HELP)
+    ask.add_argument("--today", type=_today_argument, metavar="YYYY-MM-DD", help=TODAY_HELP)
     compare = sub.add_parser("compare", help="one quote per publisher, and where they differ")
     compare.add_argument("question")
     compare.add_argument("--index-dir", type=Path)
     compare.add_argument("--json", action="store_true")
     compare.add_argument("--lang", default="en", metavar="CODE", help=LANG_HELP)
+    compare.add_argument("--today", type=_today_argument, metavar="YYYY-MM-DD", help=TODAY_HELP)
     return parser.parse_args(argv)
+
+
+def iso_day(text: object) -> dt.date:
+    """A calendar day written YYYY-MM-DD; ValueError for anything else."""
+    try:  # the length check: fromisoformat also takes "20220623" and "2022-W25-4"
+        if isinstance(text, str) and len(text) == 10:
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ValueError(f"not a YYYY-MM-DD date: {text!r}")
+
+
+def _today_argument(text: str) -> dt.date:
+    """--today's day; a bad one is a usage error that says what was wrong."""
+    try:
+        return iso_day(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -99,20 +122,21 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
             print(tr.say("error: {problem}", problem=problem or ""), file=sys.stderr)
         return 2
     if args.command == "compare":
-        answer = engine.compare(args.question)
+        answer = engine.compare(args.question, today=args.today)
         print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json
               else as_text(answer, tr))
         return 2 if answer.error else 0
     if args.questions_file is not None:
-        return ask_many(engine, args.questions_file)
-    answer = engine.answer(args.question)
+        return ask_many(engine, args.questions_file, args.today)
+    answer = engine.answer(args.question, today=args.today)
     print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else as_text(answer, tr))
     return 2 if answer.error else 0
 
 
-def ask_many(engine: Engine, path: Path) -> int:
+def ask_many(engine: Engine, path: Path, today: dt.date | None = None) -> int:
     """One JSON object per line of the questions file, in order; a line that is not a question,
-    or whose question fails, gets an object with an `error` and the batch goes on."""
+    or whose question fails, gets an object with an `error` and the batch goes on. A line's own
+    `today` (YYYY-MM-DD) wins over `today` (`--today`)."""
     try:
         lines = path.read_bytes().splitlines()
     except OSError as err:
@@ -121,31 +145,39 @@ def ask_many(engine: Engine, path: Path) -> int:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        question = _question_on(line, number)
-        record = question if isinstance(question, dict) else _answer_json(engine, question,
-                                                                          number)
+        asked = _question_on(line, number, today)
+        record = asked if isinstance(asked, dict) else _answer_json(engine, *asked, number)
         print(json.dumps(record, ensure_ascii=False), flush=True)
     return 0
 
 
-def _question_on(line: bytes, number: int) -> str | dict[str, Any]:
-    """The question of one line of the file, or the error object saying why there is none;
-    each line is decoded on its own, so one line in another encoding spoils only itself."""
+def _question_on(line: bytes, number: int,
+                 today: dt.date | None) -> tuple[str, dt.date | None] | dict[str, Any]:
+    """The question of one line of the file and the day it is asked on (the line's `today`,
+    else `today`), or the error object saying why there is none; each line is decoded on its
+    own, so one line in another encoding spoils only itself."""
     try:
-        question = json.loads(line.decode("utf-8"))["question"]
+        record = json.loads(line.decode("utf-8"))
+        question = record["question"]
         if not isinstance(question, str):
             raise TypeError("'question' is not text")
         question.encode("utf-8")  # a lone surrogate ("\ud800") is no text to print back
     except (ValueError, KeyError, TypeError, RecursionError) as err:
         return {"question": None, "error": f"line {number}: no question ({err})", "quotes": []}
-    return question
+    try:
+        day = iso_day(record["today"]) if record.get("today") is not None else today
+    except (ValueError, TypeError) as err:
+        return {"question": question, "error": f"line {number}: bad 'today' ({err})",
+                "quotes": []}
+    return question, day
 
 
-def _answer_json(engine: Engine, question: str, number: int) -> dict[str, Any]:
+def _answer_json(engine: Engine, question: str, today: dt.date | None,
+                 number: int) -> dict[str, Any]:
     """The answer's JSON; a question the engine fails on is that line's error object, not the
     end of the batch (the lines after it still get their answers)."""
     try:
-        return engine.answer(question).to_json()
+        return engine.answer(question, today=today).to_json()
     except Exception as err:  # one question, whatever it does, must not end the batch
         log.exception("line %d: the question failed", number)
         return {"question": question, "error": f"line {number}: the question failed ({err!r})",

@@ -34,6 +34,8 @@ PUBLISHED_BY = N_("Articles by {sources}:")
 PUBLISHED_BY_WHEN = N_("Articles by {sources} published {when}:")
 NONE_WHEN = N_("No article I hold was published {when}.")
 NONE_BY_WHEN = N_("No article by {sources} was published {when}.")
+WIDENED = N_("Nothing from {period}; from {when}:")
+WIDENED_BY = N_("Nothing by {sources} from {period}; from {when}:")
 NEAREST_DATED = N_("The nearest dated articles:")
 NONE_DATED = N_("None of the articles I hold is dated.")
 UNKNOWN_SOURCE = N_("I have no articles from {source}. The sources I have: {sources}.")
@@ -149,6 +151,34 @@ def filters_head(filters: Filters | None, tr: Translator = ENGLISH) -> str | Non
     return tr.say(PUBLISHED_BY, sources=sources)
 
 
+# "in the last 3 days" names the period with its preposition: "Nothing from the last 3 days".
+_PERIOD_PREPOSITION = re.compile(r"^(?:in|during|over|within) ", re.IGNORECASE)
+
+
+def widened_head(answer: Answer, tr: Translator = ENGLISH) -> str | None:
+    """The line above an answer from a widened period: "Nothing from this week; from 19 Jun
+    2022:" (the period in the question's words, then the days its quotes were published);
+    None when the period was not widened."""
+    filters, wider = answer.filters, answer.period_widened
+    if wider is None or filters is None or filters.period is None:
+        return None
+    days = sorted(day for quote in answer.quotes if (day := _day(quote.published)))
+    when = period_label(Period(days[0], days[-1]) if days else wider, tr)
+    asked = (_PERIOD_PREPOSITION.sub("", filters.period.said)
+             or period_label(filters.period, tr))
+    sources = ", ".join(shorten(name) for name in filters.sources)
+    if sources:
+        return tr.say(WIDENED_BY, sources=sources, period=asked, when=when)
+    return tr.say(WIDENED, period=asked, when=when)
+
+
+def _day(published: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(published[:10]) if published else None
+    except ValueError:
+        return None
+
+
 def filtered_out(answer: Answer, tr: Translator = ENGLISH) -> list[str] | None:
     """What to say when the filters left nothing to search: an unknown publisher (with the
     ones there are) or a period no article is dated in (with the nearest dated articles);
@@ -182,7 +212,7 @@ def as_text(answer: Answer, tr: Translator = ENGLISH) -> str:
     out = filtered_out(answer, tr)
     if out is not None:
         return "\n".join(out)
-    head = filters_head(answer.filters, tr)
+    head = widened_head(answer, tr) or filters_head(answer.filters, tr)
     if head is not None:
         answer_text = as_text(_unfiltered(answer), tr)
         return f"{head}\n{answer_text}"
@@ -218,7 +248,7 @@ def difference_lines(answer: Answer, tr: Translator = ENGLISH) -> list[str]:
 
 def _unfiltered(answer: Answer) -> Answer:
     """The same answer without its filters (rendered once the head line says them)."""
-    return dataclasses.replace(answer, filters=None)
+    return dataclasses.replace(answer, filters=None, period_widened=None)
 
 
 # ---- Telegram HTML -------------------------------------------------------------------------
@@ -396,7 +426,7 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None,
     out = filtered_out(answer, tr)
     if out is not None:
         return pack([Block(escape(line), line) for line in out], separator="\n")
-    head = filters_head(answer.filters, tr)
+    head = widened_head(answer, tr) or filters_head(answer.filters, tr)
     if head is not None:
         rest = answer_html(_unfiltered(answer), quotes, tr, paragraphs)
         return pack([Block(escape(head), head), *(Block(page, page) for page in rest)],

@@ -320,18 +320,17 @@ class Engine:
                             available_sources=list(retriever.sources.names))
         elif among is not None and not len(among):
             answer = self._nothing_within(text, retriever, filters)
+            wider = None if listing else self._widened(retriever, filters)
+            if wider is not None:
+                found = self._searched(text, asked, retriever, mode, limit, wider[1],
+                                       context if leans else None, followed)
+                if not found.abstained:  # a widened answer passes the same threshold
+                    answer, found.period_widened = found, wider[0]
         elif listing and among is not None:
             answer = self._listing(text, index, among, limit)
         else:
-            answer = self._answer(text, asked, retriever, mode, limit, among=among) if terms(
-                asked) else None
-            if context is not None and leans:
-                contextual = self._answer(text, context.asked_with(asked), retriever, mode,
-                                          limit, context, among, asked)
-                if _in_context(contextual, answer, context, refers_back(asked)):
-                    contextual.followup_of, contextual.context = followed, context
-                    answer = contextual
-        assert answer is not None  # a question without terms leans on its context
+            answer = self._searched(text, asked, retriever, mode, limit, among,
+                                    context if leans else None, followed)
         answer.filters = filters
         answer.latency_ms = (time.perf_counter() - started) * 1000
         answer.index_version = index.version
@@ -350,6 +349,34 @@ class Engine:
             # not a publisher they lack
             filters = dataclasses.replace(filters, unknown_source=None)
         return filters
+
+    def _searched(self, text: str, asked: str, retriever: Retriever, mode: str, limit: int,
+                  among: np.ndarray | None, context: Exchange | None,
+                  followed: str | None) -> Answer:
+        """The answer searched among `among` (all articles when None); with `context` (the
+        exchange a follow-up leans on), also asked in its context, which wins as
+        `_in_context` says."""
+        answer = self._answer(text, asked, retriever, mode, limit, among=among) if terms(
+            asked) else None
+        if context is not None:
+            contextual = self._answer(text, context.asked_with(asked), retriever, mode,
+                                      limit, context, among, asked)
+            if _in_context(contextual, answer, context, refers_back(asked)):
+                contextual.followup_of, contextual.context = followed, context
+                answer = contextual
+        assert answer is not None  # a question without terms leans on its context
+        return answer
+
+    @staticmethod
+    def _widened(retriever: Retriever, filters: Filters) -> tuple[Period, np.ndarray] | None:
+        """A relative period that holds no article, widened into the past as far as
+        `Period.widened` allows, and the articles in it; None when it may not be widened or
+        the wider period holds none either."""
+        wider = filters.period.widened() if filters.period is not None else None
+        if wider is None:
+            return None
+        among = retriever.rows_within(dataclasses.replace(filters, period=wider))
+        return (wider, among) if among is not None and len(among) else None
 
     def _nothing_within(self, text: str, retriever: Retriever, filters: Filters) -> Answer:
         """No article is in the period (and from the publishers): say so, with the dated

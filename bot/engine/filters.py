@@ -9,6 +9,7 @@ a filter are taken out of the text the search uses, so "last week" is not search
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -29,6 +30,16 @@ class Period:
     start: dt.date | None
     end: dt.date | None
     said: str = ""  # the question's words that named it
+    # Days a relative period ("this week") may be widened into the past when no article is
+    # in it (`widened`); 0 for dates the question wrote out ("in March 2005").
+    widen_days: int = field(default=0, compare=False)
+
+    def widened(self) -> Period | None:
+        """The period reaching `widen_days` further into the past; None when it may not."""
+        if not self.widen_days or self.start is None:
+            return None
+        return dataclasses.replace(self, start=_shift(self.start, -self.widen_days),
+                                   widen_days=0)
 
     def contains(self, published: str | None) -> bool:
         """Whether an article published on `published` (ISO date or time) is in the period;
@@ -189,7 +200,7 @@ def find_period(text: str, language: str | None, today: dt.date,
             period, (start, end) = result
             rest = " ".join(f"{text[:start]} {text[end:]}".split())
             rest = re.sub(r"\s+([?.!,;:？。؟])", r"\1", rest)
-            return Period(period.start, period.end, text[start:end].strip()), rest
+            return dataclasses.replace(period, said=text[start:end].strip()), rest
     return None, text
 
 
@@ -211,7 +222,7 @@ def _find_relative(text: str, language: str,
                 if before.endswith(word):
                     kind, phrase_start = meaning, len(before) - len(word)
             period = _apply(kind, _relative(table[phrase], today), today)
-            return period, (phrase_start, end)
+            return (_widenable(period) if kind == "in" else period), (phrase_start, end)
     return None
 
 
@@ -232,8 +243,8 @@ def _find_span(text: str, language: str,
     days = _count(match.group(1)) * _UNITS[match.group(2).lower()]
     if match.re is _AGO:
         day = _shift(today, -days)
-        return Period(day, day), match.span()
-    return Period(_shift(today, -days), today), match.span()
+        return _widenable(Period(day, day)), match.span()
+    return _widenable(Period(_shift(today, -days), today)), match.span()
 
 
 def _count(word: str) -> int:
@@ -250,6 +261,26 @@ def _shift(day: dt.date, days: int) -> dt.date:
     last, where plain date arithmetic raises OverflowError."""
     lowest, highest = (dt.date.min - day).days, (dt.date.max - day).days
     return day + dt.timedelta(days=max(lowest, min(days, highest)))
+
+
+# A relative period that holds no article may be widened into the past by its own length, at
+# most a week. Its own length keeps the answer on the scale the question asked for ("today"
+# reaches back one day, "this week" on a Thursday four days, to the Sunday before it; it never
+# becomes "this month"), and the week's cap keeps "this month" or "this year" asked on the 2nd
+# from reaching a month or a year back, where an answer is old news rather than "just outside".
+# Into the past only: a relative period ends on the question's day, or where the question
+# drew its end ("yesterday", "last week"), and what came before is what the asker may have
+# misplaced (the Sunday election asked about "this week"). Dates written out ("in March 2005",
+# "since Monday") are never widened: the asker chose those bounds.
+MAX_WIDEN_DAYS = 7
+
+
+def _widenable(period: Period) -> Period:
+    """A relative period with the days it may be widened by (see MAX_WIDEN_DAYS)."""
+    if period.start is None or period.end is None:
+        return period
+    length = (period.end - period.start).days + 1
+    return dataclasses.replace(period, widen_days=max(0, min(length, MAX_WIDEN_DAYS)))
 
 
 def _find_between(text: str, language: str,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from bot.engine.filters import Filters
+from bot.engine.filters import Filters, Period
 from bot.engine.followup import MAX_EARLIER, Exchange
 from bot.engine.quote import Quote
 from bot.engine.stories import Story
@@ -119,6 +119,7 @@ class Answer:
     context: Exchange | None = field(default=None, repr=False)  # the exchange it followed
     filters: Filters | None = None  # the period and publishers the question was searched in
     outside_period: bool = False  # no article is dated in the period; suggestions: the nearest
+    period_widened: Period | None = None  # none was, and the answer is from this wider period
     available_sources: list[str] = field(default_factory=list)  # when it named an unknown one
     also_reported: list[Quote] = field(default_factory=list)  # other outlets of the story
     story: Story | None = None  # the first quote's story (several publishers on one event)
@@ -158,6 +159,9 @@ class Answer:
                                    for kind, said in self.differences]
         if self.available_sources:
             data["available_sources"] = self.available_sources
+        if self.period_widened is not None:
+            wider = Filters(period=self.period_widened).to_json()
+            data["period_widened"] = {"from": wider["from"], "to": wider["to"]}
         if self.related is not None:
             data["related"] = {k: v for k, v in self.related.to_dict().items()
                                if k != "passage_id"}

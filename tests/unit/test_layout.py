@@ -13,10 +13,10 @@ import pytest
 
 from tests.support.workspace import ROOT
 
-PACKAGES = ("bot", "index")
+PACKAGES = ("bot", "index", "reader")
 # Packages whose modules code outside them may not import: only the facade (`__init__`).
 FACADES = ("bot.engine", "bot.state", "bot.chat", "bot.i18n", "index.sources", "index.encoders",
-           "index.pg")
+           "index.pg", "reader", "reader.train")
 MAX_FUNCTION_LINES = 60
 
 
@@ -132,6 +132,10 @@ def offending(room: str, forbidden: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.parametrize(("room", "forbidden"), [
     ("index", ("bot",)),
+    ("reader", ("bot",)),
+    # The run time reads with ONNX Runtime and the fast tokenizer only (no torch import).
+    ("reader.model", ("torch", "transformers", "sentence_transformers", "reader.train")),
+    ("reader.text", ("torch", "transformers", "sentence_transformers", "reader.train")),
     ("bot.engine", ("telegram", "bot.state", "bot.chat", "sqlalchemy")),
     ("bot.state", ("telegram", "bot.chat", "bot.engine", "faiss")),
     ("bot.i18n", ("telegram", "bot.chat", "bot.engine", "bot.state", "bot.render", "index")),
@@ -160,7 +164,7 @@ def test_every_package_names_its_public_api() -> None:
 
 def test_no_function_is_longer_than_a_screen() -> None:
     long = []
-    for folder in ("bot", "index", "benchmarks", "tests/support"):
+    for folder in ("bot", "index", "reader", "benchmarks", "tests/support"):
         for path in (ROOT / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -36,12 +36,13 @@ from benchmarks.common import (
     write_squad_corpus,
 )
 from benchmarks.news_quality import QUESTIONS, SEED, load_questions
-from bot.engine import Engine, abstention, ranking  # fitted below the facade
+from bot.engine import Engine, abstention, ranking, reading  # fitted below the facade
 from bot.settings import Settings
 from index.encoders import Encoder, passage_encoder, query_encoder
 
 Row = dict[str, Any]
 FEATURES = (*ranking.PASSAGE_WEIGHTS, *ranking.SENTENCE_WEIGHTS)
+RECALL_KS = (1, 3, 5, 8, 10, 15, 20, 30)
 
 
 def candidates(engine: Engine, question: str) -> list[ranking.PassageSentences]:
@@ -50,8 +51,8 @@ def candidates(engine: Engine, question: str) -> list[ranking.PassageSentences]:
     assert index is not None
     query = retriever.query_terms(question)
     vector = engine.encoder.encode_query(question)
-    return [ranking.passage_sentences(index, query, vector, hit)
-            for hit in retriever.search(vector, query, k=10)]
+    hits = retriever.search(vector, query, k=10)
+    return reading.ranked_and_read(index, query, vector, hits, engine.reader)[0]
 
 
 def ranking_rows(engine: Engine, questions: list[Row], squad: bool) -> list[Row]:
@@ -100,6 +101,17 @@ def top1(rows: list[Row], w: np.ndarray) -> float:
     hits = [r["y"][int(np.argmax(r["x"] @ w - ranking.FRAGMENT_PENALTY * r["frag"]))]
             for r in rows if len(r["y"])]
     return float(np.mean(hits)) if hits else 0.0
+
+
+def recall_at(rows: list[Row], w: np.ndarray, k: int) -> float:
+    """Share of answerable questions with an answering candidate among the `k` best-scored
+    (how many sentences the reader must read to see the answer)."""
+    found = []
+    for r in rows:
+        if r["y"].any():
+            order = np.argsort(-(r["x"] @ w - ranking.FRAGMENT_PENALTY * r["frag"]))
+            found.append(bool(r["y"][order[:k]].any()))
+    return float(np.mean(found)) if found else 0.0
 
 
 def set_ranking(w: np.ndarray) -> None:
@@ -223,6 +235,12 @@ def fit_ranking(found: dict[str, Engine], news: list[Row],
     current = np.array([{**ranking.PASSAGE_WEIGHTS, **ranking.SENTENCE_WEIGHTS}[k]
                         for k in FEATURES])
     w = fit_listwise([r for part in rows.values() for r in part if r["split"] == "fit"])
+    unread = current * np.array([k != "reader" for k in FEATURES])  # the order the reader reads in
+    print("\nRecall@K of the ranking before the reader (fit halves): an answering sentence "
+          "among the K best")
+    print(table(["questions", *[f"K={k}" for k in RECALL_KS]],
+                [[name, *[recall_at([r for r in part if r["split"] == "fit"], unread, k)
+                          for k in RECALL_KS]] for name, part in rows.items()]))
     lines = []
     for name, part in rows.items():
         for split in ("fit", "test"):

@@ -66,6 +66,7 @@ class EngineSettings(BaseConfig):
 
     max_quotes: int = Field(3, ge=1, le=10)
     abstain_threshold: float | None = None  # None: the model's own (abstention.CALIBRATIONS)
+    reader: bool = True  # the trained reader reranks the best sentences (package `reader`)
     follow_threshold: float = 0.44
     followup_minutes: float = Field(10, ge=0, le=10_080)  # a private question this soon after
     # an answer may lean on it ("Where did they flee?"); 0: only replies to an answer do

@@ -19,7 +19,8 @@ from index.settings import PACKAGED_MODEL
 # and unanswerable questions and of SQuAD's questions about indexed and left-out articles,
 # checked on the other halves: `python -m benchmarks.fit_support`.
 SUPPORT_WEIGHTS = {"confidence": -5.696, "confidence_margin": 3.241, "rare_coverage": 4.391,
-                   "margin": 0.132, "sentence": 7.342, "unknown": -1.893}
+                   "margin": 0.132, "sentence": 7.342, "unknown": -1.893, "reader": 0.0,
+                   "reader_margin": 0.0}
 # Where the question's language differs from the quote's, no word evidence is shared (and the
 # word evidence reads English only): the multilingual model's own calibration on dense
 # evidence alone (`benchmarks.languages --fit`).
@@ -84,7 +85,11 @@ def support(query: QueryTerms, scored: Scored, one_article: bool = False,
     found = {"margin": evidence["rank"] - max((r for _, r in others), default=0.0),
              "confidence": confidence,
              "confidence_margin": confidence - max((c for c, _ in others), default=0.0),
-             "rare_coverage": rare_coverage(query, frozenset(stems(terms(top.text))))}
+             "rare_coverage": rare_coverage(query, frozenset(stems(terms(top.text)))),
+             # the reader's probability over the best another article's quote was given
+             "reader_margin": evidence.get("reader", 0.0) - max(
+                 (e.get("reader", 0.0) for q, _, e in scored[1:]
+                  if one_article or q.article_id != top.article_id), default=0.0)}
     values = {**evidence, **found}
     found["support"] = sum(w * values.get(k, 0.0) for k, w in weights.items())
     return found

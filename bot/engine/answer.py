@@ -55,6 +55,7 @@ from index.encoders import (
     query_encoder,
 )
 from index.errors import VerbatimError
+from reader import load_reader
 
 log = logging.getLogger(__name__)
 _SMALL_TALK = re.compile(
@@ -94,6 +95,7 @@ class Engine:
         self.settings = settings
         self.encoder = encoder or query_encoder(settings, settings.resolved_index_dir)
         rarity("warm")  # loads wordfreq's English table now, not during the first question
+        self.reader = load_reader() if settings.reader else None
         self._state: tuple[IndexView, Retriever] | None = None
         self._reload_lock = threading.Lock()
         self._database: PgSource | None = None  # INDEX_BACKEND=postgresql: where it reads
@@ -418,11 +420,12 @@ class Engine:
             query.asked = asked_type(own)
         answer = compose(text, retriever, query, vector, hits, limit, self.encoder.name,
                          self.settings.abstain_threshold, news, context,
-                         speaking(own, retriever, vector, limit, among))
+                         speaking(own, retriever, vector, limit, among), self.reader)
         answer.question_language = detect_language(text) if context else query.language
         t3 = time.perf_counter()
         answer.timings = {"encode_ms": (t1 - t0) * 1000, "search_ms": (t2 - t1) * 1000,
-                          "select_ms": (t3 - t2) * 1000}
+                          "select_ms": (t3 - t2) * 1000,
+                          **answer.timings}  # read_ms, the reader's share of select_ms
         return answer
 
     def compare(self, question: str, sources: Sequence[str] = (),

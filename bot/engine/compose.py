@@ -13,11 +13,13 @@ from bot.engine.abstention import calibration, dense_only, related, support
 from bot.engine.followup import Exchange, context_bonus
 from bot.engine.outlets import also_reported
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
+from bot.engine.reading import ranked_and_read
 from bot.engine.records import Answer
 from bot.engine.said import attribute, speaker_quotes, speakers_asked
 from bot.engine.search import Hit, QueryTerms, Retriever
 from bot.engine.stories import stories_of
 from index import IndexView, same_language, word_count
+from reader import Reader
 
 __all__ = ["MORE_QUOTES_CONFIDENCE", "RECENCY_WEIGHT", "chosen", "compose", "recency_bonus",
            "speaking", "suggestions"]
@@ -40,13 +42,16 @@ def speaking(own: str, retriever: Retriever, vector: np.ndarray, limit: int,
 def compose(question: str, retriever: Retriever, query: QueryTerms, vector: np.ndarray,
             hits: list[Hit], limit: int, model: str, threshold: float | None,
             news: bool = False, context: Exchange | None = None,
-            speaking: Sequence[Quote] = ()) -> Answer:
+            speaking: Sequence[Quote] = (), reader: Reader | None = None) -> Answer:
     """The answer from the ranked passages: each one's best quote, reranked (newer first for
     news, the conversation's articles first for a follow-up), held to the abstention
     threshold (`threshold`, else the one fitted for `model`) unless a speaker's words lead;
-    then "Also reported by" and who said each quote."""
+    then "Also reported by" and who said each quote. The `reader`, when there is one, reads
+    the best sentences of all the passages before each passage's quote is chosen."""
     index = retriever.index
-    candidates = [best_quote(index, query, vector, hit) for hit in hits]
+    found, read_ms = ranked_and_read(index, query, vector, hits, reader)
+    candidates = [best_quote(index, query, vector, hit, passage)
+                  for hit, passage in zip(hits, found, strict=True)]
     bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
         candidates)
     if context is not None:
@@ -71,7 +76,8 @@ def compose(question: str, retriever: Retriever, query: QueryTerms, vector: np.n
         evidence["dense_only"] = float(vectors_only)
     if not speaking and (not scored or evidence["support"] < (threshold or 0.0)):
         return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
-                      evidence=evidence, related=related(index, query, scored))
+                      evidence=evidence, related=related(index, query, scored),
+                      timings={"read_ms": read_ms})
     quotes = chosen(scored, limit, speaking)
     stories = stories_of(index)
     story = stories.by_article.get(quotes[0].article_id)
@@ -82,7 +88,7 @@ def compose(question: str, retriever: Retriever, query: QueryTerms, vector: np.n
         also = [q for q in also if (q.article_id, q.start) not in shown]
     attribute(index, [*quotes, *also])
     return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence,
-                  also_reported=also, story=story)
+                  also_reported=also, story=story, timings={"read_ms": read_ms})
 
 
 def chosen(scored: Sequence[tuple[Quote, float, dict[str, float]]], limit: int,

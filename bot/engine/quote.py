@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.engine.ranking import passage_sentences, rank_score
+from bot.engine.ranking import PassageSentences, passage_sentences, rank_score
 from bot.engine.search import Hit, QueryTerms
 from bot.engine.speakers import Speaker
 from index import IndexView, word_count
@@ -99,12 +99,14 @@ def widen(text: str, spans: list[tuple[int, int]], stem_sets: list[frozenset[str
     return lo, hi
 
 
-def best_quote(index: IndexView, query: QueryTerms, vector: np.ndarray,
-               hit: Hit) -> tuple[Quote, float, dict[str, float]]:
+def best_quote(index: IndexView, query: QueryTerms, vector: np.ndarray, hit: Hit,
+               found: PassageSentences | None = None) -> tuple[Quote, float, dict[str, float]]:
     """The passage's best-ranked sentence (with a neighbour when it is too short or when it
     carries more of the question), its paragraph, a confidence and the evidence ("rank" is the
-    rank score answers are ordered by)."""
-    found = passage_sentences(index, query, vector, hit)
+    rank score answers are ordered by). `found`: the passage's sentences already ranked (and
+    read), else ranked here."""
+    if found is None:
+        found = passage_sentences(index, query, vector, hit)
     text, spans, scores = found.text, found.spans, found.scores()
     best = int(np.argmax(scores))
     lo = hi = best
@@ -124,7 +126,8 @@ def best_quote(index: IndexView, query: QueryTerms, vector: np.ndarray,
                 "passage_coverage": query.coverage(set().union(*found.stem_sets)),
                 "unknown": query.unknown, "typed": float(any(found.typed[lo:hi + 1])),
                 "quote_cosine": max(found.cosines[lo:hi + 1]), "title_coverage": chosen["title"],
-                "rank": rank_score(chosen)}
+                "rank": rank_score(chosen),
+                "reader": max(f["reader"] for f in found.features[lo:hi + 1])}
     confidence = confidence_score(hit.dense, hit.sentence, quote_cover,
                                   bool(chosen["lexical_top"]))
     info = index.articles[found.article_row]

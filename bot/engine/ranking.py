@@ -22,7 +22,7 @@ from index import IndexView, is_fragment, paragraphs, word_count
 
 PASSAGE_WEIGHTS = {"dense": 5.97, "sentence": 5.31, "lexical_top": 0.59, "title": 8.54}
 SENTENCE_WEIGHTS = {"cosine": 4.86, "coverage": 6.29, "typed": 3.44, "lead": -1.64,
-                    "title_lead": 0.48, "short": -2.92}
+                    "title_lead": 0.48, "short": -2.92, "reader": 0.0}
 FRAGMENT_PENALTY = 10.0  # a heading or caption never stands alone as a quote
 SHORT_WORDS = 8  # a sentence shorter than this is widened into its neighbours
 
@@ -76,7 +76,8 @@ def passage_sentences(index: IndexView, query: QueryTerms, vector: np.ndarray,
                "lexical_top": float(hit.lexical_rank is not None and hit.lexical_rank < 3)}
     features = [{**passage, "cosine": cos, "coverage": cov, "typed": float(kind),
                  "lead": float(number == lead), "title_lead": title * (number == lead),
-                 "short": float(word_count(text[s:e]) < SHORT_WORDS)}
+                 "short": float(word_count(text[s:e]) < SHORT_WORDS),
+                 "reader": 0.0}  # the reader's probability, for the sentences it reads
                 for cos, cov, kind, number, (s, e)
                 in zip(cosines, covers, typed, numbers, spans, strict=True)]
     return PassageSentences(article_row, text, spans, cosines, stem_sets, covers, typed,

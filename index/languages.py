@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Mapping
 
 LATIN_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "tr", "pl", "sv", "id")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -58,14 +59,55 @@ def _latin(words: tuple[str, ...]) -> str | None:
     """The Latin-script language whose common words these are. wordfreq's small lists (the
     words a telling score rests on) cost 4 MB a language where the full ones cost 23-65 MB:
     scoring 11 languages with those took 310 MB of every bot process."""
-    from wordfreq import zipf_frequency
-
+    frequencies = [_frequencies(w) for w in words]
     best, best_score = None, 0.0
-    for language in LATIN_LANGUAGES:
-        score = sum(zipf_frequency(w, language, wordlist="small") for w in words)
+    for at, language in enumerate(LATIN_LANGUAGES):
+        score = sum(found[at] for found in frequencies)
         if score > best_score:
             best, best_score = language, score
     return best if best_score >= MIN_LATIN_EVIDENCE else None
+
+
+@functools.lru_cache(maxsize=200_000)
+def _frequencies(word: str) -> tuple[float, ...]:
+    """A word's Zipf frequency in each of LATIN_LANGUAGES, looked up once per process: a
+    lookup costs tens of microseconds (wordfreq tokenizes the word for each language), and
+    every article's language is read off its first 60 words when a question first meets it.
+    A plain ASCII word is its own only token in these languages, so its figure follows from
+    its list entry alone: "never seen" when it has none, else the figure wordfreq gave the
+    first word with the same (bucketed) frequency."""
+    from wordfreq import zipf_frequency
+
+    if not (word.isascii() and word.isalpha()):
+        return tuple(zipf_frequency(word, language, wordlist="small")
+                     for language in LATIN_LANGUAGES)
+    found = []
+    for language, (listed, absent) in zip(LATIN_LANGUAGES, _word_lists(), strict=True):
+        frequency = listed.get(word)
+        key = (language, frequency)
+        if frequency is None:
+            found.append(absent)
+        elif key in _BY_FREQUENCY:
+            found.append(_BY_FREQUENCY[key])
+        else:
+            found.append(_BY_FREQUENCY.setdefault(
+                key, zipf_frequency(word, language, wordlist="small")))
+    return tuple(found)
+
+
+_BY_FREQUENCY: dict[tuple[str, float], float] = {}  # (language, list frequency) -> Zipf
+
+
+@functools.cache
+def _word_lists() -> tuple[tuple[Mapping[str, float], float], ...]:
+    """Each Latin-script language's small word list and the Zipf figure of a word not in it
+    (read once; the lists are wordfreq's own, loaded once per process anyway)."""
+    from wordfreq import get_frequency_dict, zipf_frequency
+
+    return tuple((get_frequency_dict(language, wordlist="small"),
+                  zipf_frequency("", language, wordlist="small"))
+                 for language in LATIN_LANGUAGES)
+
 
 
 @functools.lru_cache(maxsize=4096)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 LATIN_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "tr", "pl", "sv", "id")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_PIECE = re.compile(r"[A-Za-z]+|[^\x00-\x7f]")  # ASCII letters (all Latin) or one other
 _PERSIAN = frozenset("پچژگکی")  # letters Persian writes and Arabic does not
 _UKRAINIAN = frozenset("іїєґ")
 MIN_LATIN_WORDS = 3  # "Tripoli" or "Haftar" alone is in no language in particular
@@ -27,12 +28,15 @@ def primary(code: str | None) -> str | None:
 
 def detect(text: str) -> str | None:
     """The language of `text`, or None when it cannot tell (no letters, or too few words)."""
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {}  # letters per script, scripts in order of first appearance
     letters = 0
-    for char in text:
-        if char.isalpha():
+    for piece in _PIECE.findall(text):  # a run of ASCII letters counts at once
+        if piece[0].isascii():
+            letters += len(piece)
+            counts["latin"] = counts.get("latin", 0) + len(piece)
+        elif piece.isalpha():
             letters += 1
-            script = _script(char)
+            script = _script(piece)
             counts[script] = counts.get(script, 0) + 1
     if not letters:
         return None

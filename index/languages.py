@@ -75,43 +75,35 @@ def _latin(words: tuple[str, ...]) -> str | None:
 @functools.lru_cache(maxsize=200_000)
 def _frequencies(word: str) -> tuple[float, ...]:
     """A word's Zipf frequency in each of LATIN_LANGUAGES, looked up once per process: a
-    lookup costs tens of microseconds (wordfreq tokenizes the word for each language), and
-    every article's language is read off its first 60 words when a question first meets it.
-    A plain ASCII word is its own only token in these languages, so its figure follows from
-    its list entry alone: "never seen" when it has none, else the figure wordfreq gave the
-    first word with the same (bucketed) frequency."""
+    wordfreq lookup costs tens of microseconds (it tokenizes the word for each language),
+    and every article's language is read off its first 60 words when a question first meets
+    it. A plain ASCII word is its own only token in these languages, so its figure follows
+    from its list entry alone (`_word_lists`)."""
     from wordfreq import zipf_frequency
 
     if not (word.isascii() and word.isalpha()):
         return tuple(zipf_frequency(word, language, wordlist="small")
                      for language in LATIN_LANGUAGES)
-    found = []
-    for language, (listed, absent) in zip(LATIN_LANGUAGES, _word_lists(), strict=True):
-        frequency = listed.get(word)
-        key = (language, frequency)
-        if frequency is None:
-            found.append(absent)
-        elif key in _BY_FREQUENCY:
-            found.append(_BY_FREQUENCY[key])
-        else:
-            found.append(_BY_FREQUENCY.setdefault(
-                key, zipf_frequency(word, language, wordlist="small")))
-    return tuple(found)
-
-
-_BY_FREQUENCY: dict[tuple[str, float], float] = {}  # (language, list frequency) -> Zipf
+    return tuple(figures[listed[word]] if word in listed else absent
+                 for listed, figures, absent in _word_lists())
 
 
 @functools.cache
-def _word_lists() -> tuple[tuple[Mapping[str, float], float], ...]:
-    """Each Latin-script language's small word list and the Zipf figure of a word not in it
-    (read once; the lists are wordfreq's own, loaded once per process anyway)."""
+def _word_lists() -> tuple[tuple[Mapping[str, float], Mapping[float, float], float], ...]:
+    """Each Latin-script language's small word list (word -> frequency), the Zipf figure
+    wordfreq gives each frequency in it (asked once, of the first plain word that has it) and
+    its figure for a word not in the list. Read once, at the engine's start (about 0.2 s)."""
     from wordfreq import get_frequency_dict, zipf_frequency
 
-    return tuple((get_frequency_dict(language, wordlist="small"),
-                  zipf_frequency("", language, wordlist="small"))
-                 for language in LATIN_LANGUAGES)
-
+    found = []
+    for language in LATIN_LANGUAGES:
+        listed = get_frequency_dict(language, wordlist="small")
+        figures: dict[float, float] = {}
+        for word, frequency in listed.items():
+            if frequency not in figures and word.isascii() and word.isalpha():
+                figures[frequency] = zipf_frequency(word, language, wordlist="small")
+        found.append((listed, figures, zipf_frequency("", language, wordlist="small")))
+    return tuple(found)
 
 
 @functools.lru_cache(maxsize=4096)

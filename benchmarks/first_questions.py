@@ -93,7 +93,10 @@ def run(checkouts: list[Path], questions: Path, texts: list[str], index_dir: Pat
                 label = f"{checkout.name}: {'whole answer' if stage == 'total' else stage}"
                 values = [float(a.get(stage, 0.0)) for a in answers]
                 measured.setdefault(label, []).append(figures(values, first, bare))
-        print(f"repeat {repeat + 1}/{repeats} done", file=sys.stderr)
+        print(f"repeat {repeat + 1}/{repeats}: " + "; ".join(
+            f"{label} p95 first {values[-1][1]:.1f} all {values[-1][4]:.1f}"
+            for label, values in measured.items() if label == BARE or "whole" in label),
+            file=sys.stderr, flush=True)
     return measured
 
 

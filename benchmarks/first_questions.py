@@ -51,7 +51,8 @@ def fresh_process(checkout: Path, questions: Path, index_dir: Path) -> list[dict
          "--questions-file", str(questions), "--json", "--index-dir", str(index_dir)],
         cwd=checkout, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise SystemExit(f"{checkout}: ask failed ({result.returncode}): {result.stderr[-2000:]}")
+        raise SystemExit(f"{checkout}: ask failed ({result.returncode}): "
+                         f"{result.stdout[-1000:]}{result.stderr[-2000:]}")
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     return [{"total": r.get("latency_ms", 0.0), **r.get("timings", {})} for r in rows]
 
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first", type=int, default=20)
     args = parse_with_cpu_line(parser, argv)
     checkouts = [c.resolve() for c in (args.checkout or [ROOT])]
+    args.index_dir = args.index_dir.resolve()  # the processes run in their checkouts
     with tempfile.TemporaryDirectory() as folder:
         questions, texts = questions_file(args.questions, Path(folder))
         measured = run(checkouts, questions, texts, args.index_dir, args.repeats, args.first)

@@ -8,9 +8,11 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Mapping
 
 LATIN_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "tr", "pl", "sv", "id")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_PIECE = re.compile(r"[A-Za-z]+|[^\x00-\x7f]")  # ASCII letters (all Latin) or one other
 _PERSIAN = frozenset("پچژگکی")  # letters Persian writes and Arabic does not
 _UKRAINIAN = frozenset("іїєґ")
 MIN_LATIN_WORDS = 3  # "Tripoli" or "Haftar" alone is in no language in particular
@@ -26,12 +28,15 @@ def primary(code: str | None) -> str | None:
 
 def detect(text: str) -> str | None:
     """The language of `text`, or None when it cannot tell (no letters, or too few words)."""
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {}  # letters per script, scripts in order of first appearance
     letters = 0
-    for char in text:
-        if char.isalpha():
+    for piece in _PIECE.findall(text):  # a run of ASCII letters counts at once
+        if piece[0].isascii():
+            letters += len(piece)
+            counts["latin"] = counts.get("latin", 0) + len(piece)
+        elif piece.isalpha():
             letters += 1
-            script = _script(char)
+            script = _script(piece)
             counts[script] = counts.get(script, 0) + 1
     if not letters:
         return None
@@ -58,14 +63,47 @@ def _latin(words: tuple[str, ...]) -> str | None:
     """The Latin-script language whose common words these are. wordfreq's small lists (the
     words a telling score rests on) cost 4 MB a language where the full ones cost 23-65 MB:
     scoring 11 languages with those took 310 MB of every bot process."""
-    from wordfreq import zipf_frequency
-
+    frequencies = [_frequencies(w) for w in words]
     best, best_score = None, 0.0
-    for language in LATIN_LANGUAGES:
-        score = sum(zipf_frequency(w, language, wordlist="small") for w in words)
+    for at, language in enumerate(LATIN_LANGUAGES):
+        score = sum(found[at] for found in frequencies)
         if score > best_score:
             best, best_score = language, score
     return best if best_score >= MIN_LATIN_EVIDENCE else None
+
+
+@functools.lru_cache(maxsize=200_000)
+def _frequencies(word: str) -> tuple[float, ...]:
+    """A word's Zipf frequency in each of LATIN_LANGUAGES, looked up once per process: a
+    wordfreq lookup costs tens of microseconds (it tokenizes the word for each language),
+    and every article's language is read off its first 60 words when a question first meets
+    it. A plain ASCII word is its own only token in these languages, so its figure follows
+    from its list entry alone (`_word_lists`)."""
+    from wordfreq import zipf_frequency
+
+    if not (word.isascii() and word.isalpha()):
+        return tuple(zipf_frequency(word, language, wordlist="small")
+                     for language in LATIN_LANGUAGES)
+    return tuple(figures[listed[word]] if word in listed else absent
+                 for listed, figures, absent in _word_lists())
+
+
+@functools.cache
+def _word_lists() -> tuple[tuple[Mapping[str, float], Mapping[float, float], float], ...]:
+    """Each Latin-script language's small word list (word -> frequency), the Zipf figure
+    wordfreq gives each frequency in it (asked once, of the first plain word that has it) and
+    its figure for a word not in the list. Read once, at the engine's start (about 0.2 s)."""
+    from wordfreq import get_frequency_dict, zipf_frequency
+
+    found = []
+    for language in LATIN_LANGUAGES:
+        listed = get_frequency_dict(language, wordlist="small")
+        figures: dict[float, float] = {}
+        for word, frequency in listed.items():
+            if frequency not in figures and word.isascii() and word.isalpha():
+                figures[frequency] = zipf_frequency(word, language, wordlist="small")
+        found.append((listed, figures, zipf_frequency("", language, wordlist="small")))
+    return tuple(found)
 
 
 @functools.lru_cache(maxsize=4096)

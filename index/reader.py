@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -102,11 +103,18 @@ class LoadedIndex:
 
     def terms_like(self, first: str, length: int) -> list[str]:
         """Live terms starting with `first`, of `length` letters (spelling candidates)."""
-        found: dict[str, None] = {}
-        for segment in self.segments:
-            found.update(dict.fromkeys(segment.terms_like(first, length)))
-        vocabulary = self.vocabulary
-        return [t for t in found if vocabulary.get(t)]
+        # Kept per version (its vocabulary does not change): questions' words share their
+        # first letter and length far more often than their stem.
+        key = ("terms_like", first, length)
+        kept = cast("list[str] | None", self.memo.get(key))
+        if kept is None:
+            found: dict[str, None] = {}
+            for segment in self.segments:
+                found.update(dict.fromkeys(segment.terms_like(first, length)))
+            vocabulary = self.vocabulary
+            kept = [t for t in found if vocabulary.get(t)]
+            self.memo[key] = kept
+        return list(kept)
 
     # -- where a row lives
 

@@ -95,6 +95,7 @@ class Engine:
         self.settings = settings
         self.encoder = encoder or query_encoder(settings, settings.resolved_index_dir)
         rarity("warm")  # loads wordfreq's English table now, not during the first question
+        detect_language("the word lists of Latin-script languages")  # and those detection reads
         self.reader = load_reader() if settings.reader else None
         self._state: tuple[IndexView, Retriever] | None = None
         self._reload_lock = threading.Lock()

@@ -455,9 +455,15 @@ class SourceNames:
     def find(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
         """The sources a question restricts itself to ("according to Reuters", "what did the
         BBC say", "in Al Jazeera"), and where their names stand."""
-        spans = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
         found: list[str] = []
         where: list[tuple[int, int]] = []
+        if not self._keys:  # no publisher is known: none can be named
+            return found, where
+        spans = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
+        # Whether a cue stands before each word and after each word, read once per word
+        # (each reading folds the text before or after it: up to the whole question).
+        before = [_cued_before(text[:start]) for start, _, _ in spans]
+        after = [_cued_after(text[end:]) for _, end, _ in spans]
         taken = -1
         for i in range(len(spans)):
             if spans[i][0] < taken:
@@ -466,8 +472,7 @@ class SourceNames:
                 if i + n > len(spans):
                     continue
                 words = text[spans[i][0]:spans[i + n - 1][1]]
-                cued = (_cued_before(text[:spans[i][0]])
-                        or _cued_after(text[spans[i + n - 1][1]:]))
+                cued = before[i] or after[i + n - 1]
                 if not cued and n == 1:  # a lone word is a publisher only where one is named
                     continue
                 name = self.match(words)

@@ -145,6 +145,7 @@ class Answer:
                        for q in self.quotes],
             "suggestions": self.suggestions,
             "latency_ms": round(self.latency_ms, 3),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
         if self.error is not None:
             data["error"] = self.error

@@ -105,6 +105,9 @@ def test_ask_json_contract(seed_settings):
     assert data["filters"] == {"from": None, "to": None, "sources": []}
     assert data["abstained"] is False
     assert data["question_language"] == "en"
+    # where the time went, by stage, within the whole answer's latency
+    assert set(data["timings"]) == {"encode_ms", "search_ms", "select_ms"}
+    assert 0 <= sum(data["timings"].values()) <= data["latency_ms"] + 0.01
     quote = data["quotes"][0]
     assert set(quote) == {"text", "article_id", "title", "source", "url", "published",
                           "paragraph", "start", "end", "score", "language", "speaker"}

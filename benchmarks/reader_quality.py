@@ -80,17 +80,23 @@ def holds(candidate: Candidate, answers: list[str]) -> bool:
     return any(a in candidate.sentence for a in answers)
 
 
+@dataclass
+class Ranked:
+    choices: dict[str, int]  # each ranker's pick: an index into the pool
+    top: np.ndarray  # the bi-encoder's top K
+    best_p: float  # the best reader probability among the top K
+    best_cos: float
+
+
 def rank_question(reader: Reader, question: str, pool: list[Candidate], cos: np.ndarray,
-                  k: int) -> dict[str, object]:
-    """Each ranker's choice (an index into `pool`) and the best top-K reader probability."""
+                  k: int) -> Ranked:
     probs = np.concatenate([reader.score(question, pool[i:i + 16])
                             for i in range(0, len(pool), 16)])
     top = np.argsort(-cos)[:k]
-    return {"bi-encoder": int(np.argmax(cos)), "reader (all)": int(np.argmax(probs)),
-            "reader (top K)": int(top[np.argmax(probs[top])]),
-            "fusion (top K)": int(top[np.argmax(probs[top] + cos[top])]),
-            "recall@K": top, "best_p": float(probs[top].max()),
-            "best_cos": float(cos.max())}
+    return Ranked({"bi-encoder": int(np.argmax(cos)), "reader (all)": int(np.argmax(probs)),
+                   "reader (top K)": int(top[np.argmax(probs[top])]),
+                   "fusion (top K)": int(top[np.argmax(probs[top] + cos[top])])},
+                  top, float(probs[top].max()), float(cos.max()))
 
 
 def quality(reader: Reader, encoder: TorchEncoder, articles: list[dict],
@@ -108,14 +114,13 @@ def quality(reader: Reader, encoder: TorchEncoder, articles: list[dict],
         if answerable and not any(holds(c, answers) for c in pool):
             continue  # the answer crosses a sentence boundary: no sentence can be right
         ranked = rank_question(reader, qa["question"], pool, cos, k)
-        best_p[answerable].append(ranked.pop("best_p"))  # type: ignore[arg-type]
-        best_cos[answerable].append(ranked.pop("best_cos"))  # type: ignore[arg-type]
+        best_p[answerable].append(ranked.best_p)
+        best_cos[answerable].append(ranked.best_cos)
         if answerable:
-            top = ranked.pop("recall@K")
             hits.setdefault(f"bi-encoder recall@{k}", []).append(
-                float(any(holds(pool[int(i)], answers) for i in top)))  # type: ignore[union-attr]
-            for name, choice in ranked.items():
-                hits.setdefault(name, []).append(float(holds(pool[choice], answers)))  # type: ignore[index]
+                float(any(holds(pool[int(i)], answers) for i in ranked.top)))
+            for name, choice in ranked.choices.items():
+                hits.setdefault(name, []).append(float(holds(pool[choice], answers)))
     print(f"\nTop sentence holds the answer ({len(hits['bi-encoder'])} answerable questions, "
           f"gold paragraph + {neighbours} nearest, K = {k}):\n")
     print(table(["ranker", "hit"], [(name, float(np.mean(v))) for name, v in hits.items()]))

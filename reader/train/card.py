@@ -40,7 +40,7 @@ recipe) against its paragraph, and the question against another article's closes
 Loss: pointwise binary cross-entropy plus a softmax over each answerable group. AdamW, lr
 {lr}, warm-up {warmup} batches then linear decay, {gpb} groups a batch, max {max_length} tokens,
 seed {seed}, {threads} CPU threads. Ran {steps} batches ({pairs} pairs) in {seconds} s
-({total} min with data, export and calibration).
+({total} min with data, export and calibration){continued}.
 
 Export: torch.onnx (opset 17), then `onnxruntime.quantization.quantize_dynamic` (int8 weights,
 per channel). Calibration: Platt scaling of the int8 model's logits fitted on {calib}: a =
@@ -77,6 +77,8 @@ def write_card(config: dict[str, Any], folder: Path) -> None:
         total=config["total_minutes"], calib=config["calibration"]["fitted_on"],
         a=config["calibration"]["a"], b=config["calibration"]["b"],
         probes=len(json.loads((folder / "probes.json").read_text())["groups"]),
+        continued=(f", continuing from {run['continued_from']}" if run.get("continued_from")
+                   else ""),
         h=config["heldout"], pp="{mean_best_answerable} / {mean_best_unanswerable}".format(
             **config["heldout"]), mb=config["model_bytes"] / 1e6, k=config["max_candidates"])
     (folder / "MODEL_CARD.md").write_text(text, encoding="utf-8")

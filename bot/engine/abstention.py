@@ -21,6 +21,10 @@ from index.settings import PACKAGED_MODEL
 SUPPORT_WEIGHTS = {"confidence": -5.696, "confidence_margin": 3.241, "rare_coverage": 4.391,
                    "margin": 0.132, "sentence": 7.342, "unknown": -1.893, "reader": 0.0,
                    "reader_margin": 0.0}
+# "reader" and "reader_margin" (the reader's probability for the best quote, and over another
+# article's) are evidence the refit weighs; its refit with them (reader 2.04, margin -1.67)
+# kept false abstention on the news fit half within 0.05 only at a threshold that abstained
+# far less on questions the articles do not answer (docs/reader.md), so they stay at 0 here.
 # Where the question's language differs from the quote's, no word evidence is shared (and the
 # word evidence reads English only): the multilingual model's own calibration on dense
 # evidence alone (`benchmarks.languages --fit`).

@@ -82,19 +82,23 @@ class InProcess:
         self.state.close()
 
 
-@pytest.fixture
-def chat(seed_settings, seed_engine, tmp_path) -> Iterator[InProcess]:
+def _in_process(settings, engine, tmp_path, **update: Any) -> Iterator[InProcess]:
+    """The application over `engine`, talking to a fake Bot API of its own."""
     api = FakeTelegram()
     api.start()
-    settings = seed_settings.model_copy(update={
+    bot = InProcess(api, settings.model_copy(update={
         "data_dir": tmp_path / "data", "telegram_bot_token": api.token,
-        "telegram_base_url": api.base_url, "admin_ids": [1]})
-    bot = InProcess(api, settings, seed_engine)
+        "telegram_base_url": api.base_url, **update}), engine)
     try:
         yield bot
     finally:
         bot.close()
         api.stop()
+
+
+@pytest.fixture
+def chat(seed_settings, seed_engine, tmp_path) -> Iterator[InProcess]:
+    yield from _in_process(seed_settings, seed_engine, tmp_path, admin_ids=[1])
 
 
 def test_the_menu_and_help_are_made_from_the_command_table(chat):
@@ -188,17 +192,7 @@ def test_admin_commands_are_refused_and_the_failure_line_stays_plain_text(chat):
 def outlets_chat(outlets, tmp_path) -> Iterator[InProcess]:
     """The application over the outlets fixture (several publishers' reports of one event)."""
     engine, outlets_settings = outlets
-    api = FakeTelegram()
-    api.start()
-    settings = outlets_settings.model_copy(update={
-        "data_dir": tmp_path / "data", "telegram_bot_token": api.token,
-        "telegram_base_url": api.base_url})
-    bot = InProcess(api, settings, engine)
-    try:
-        yield bot
-    finally:
-        bot.close()
-        api.stop()
+    yield from _in_process(outlets_settings, engine, tmp_path)
 
 
 def _buttons(message: dict[str, Any]) -> dict[str, str]:

@@ -6,8 +6,9 @@ over the one that merely restates the question.
 The bi-encoder and the fitted features (`bot.engine.ranking`) rank every sentence of the
 retrieved passages cheaply; the reader, which costs a model pass per sentence, reads only the
 best `Reader.max_candidates` of them (the number its latency budget allows) and its probability
-becomes one more ranking feature ("reader"), weighted like the others by
-`benchmarks.fit_support`. Sentences it does not read keep 0: they ranked below those it read.
+becomes one more ranking feature ("reader"; its weight, and why not the joint refit of
+`benchmarks.fit_support`, beside SENTENCE_WEIGHTS). Sentences it does not read keep 0: they
+ranked below those it read.
 """
 
 from __future__ import annotations

@@ -117,7 +117,7 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
     engine, problem = open_engine(settings)
     if problem or engine is None:
         if args.json:
-            print(json.dumps({"question": args.question, "error": problem, "quotes": []}))
+            print(json.dumps(error_json(args.question, problem)))
         else:
             print(tr.say("error: {problem}", problem=problem or ""), file=sys.stderr)
         return 2
@@ -151,6 +151,11 @@ def ask_many(engine: Engine, path: Path, today: dt.date | None = None) -> int:
     return 0
 
 
+def error_json(question: str | None, problem: str | None) -> dict[str, Any]:
+    """The JSON object of a question that got no answer: the question, why, and no quotes."""
+    return {"question": question, "error": problem, "quotes": []}
+
+
 def _question_on(line: bytes, number: int,
                  today: dt.date | None) -> tuple[str, dt.date | None] | dict[str, Any]:
     """The question of one line of the file and the day it is asked on (the line's `today`,
@@ -163,12 +168,11 @@ def _question_on(line: bytes, number: int,
             raise TypeError("'question' is not text")
         question.encode("utf-8")  # a lone surrogate ("\ud800") is no text to print back
     except (ValueError, KeyError, TypeError, RecursionError) as err:
-        return {"question": None, "error": f"line {number}: no question ({err})", "quotes": []}
+        return error_json(None, f"line {number}: no question ({err})")
     try:
         day = iso_day(record["today"]) if record.get("today") is not None else today
     except (ValueError, TypeError) as err:
-        return {"question": question, "error": f"line {number}: bad 'today' ({err})",
-                "quotes": []}
+        return error_json(question, f"line {number}: bad 'today' ({err})")
     return question, day
 
 
@@ -180,5 +184,4 @@ def _answer_json(engine: Engine, question: str, today: dt.date | None,
         return engine.answer(question, today=today).to_json()
     except Exception as err:  # one question, whatever it does, must not end the batch
         log.exception("line %d: the question failed", number)
-        return {"question": question, "error": f"line {number}: the question failed ({err!r})",
-                "quotes": []}
+        return error_json(question, f"line {number}: the question failed ({err!r})")

@@ -11,6 +11,7 @@ from bot.engine.answer import (
 )
 from bot.engine.filters import Filters, Period, find_period
 from bot.engine.followup import Exchange
+from bot.engine.notices import Notice, NoticeCode, Outcome, notice_text
 from bot.engine.quote import Quote
 from bot.engine.records import ArticleRef, ArticleText, Catalog, IndexSummary, PushPayload
 from bot.engine.stories import Stories, Story
@@ -29,6 +30,9 @@ __all__ = [
     "Filters",
     "IndexSummary",
     "IndexUnavailableError",
+    "Notice",
+    "NoticeCode",
+    "Outcome",
     "Period",
     "PushPayload",
     "QuestionError",
@@ -37,6 +41,7 @@ __all__ = [
     "Story",
     "Topic",
     "find_period",
+    "notice_text",
     "open_engine",
     "topic_words",
 ]

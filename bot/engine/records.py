@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from bot.engine.filters import Filters, Period
 from bot.engine.followup import MAX_EARLIER, Exchange
+from bot.engine.notices import Notice, NoticeCode, Outcome
 from bot.engine.quote import Quote
 from bot.engine.stories import Story
 
@@ -108,8 +109,8 @@ class Answer:
     quotes: list[Quote] = field(default_factory=list)
     suggestions: list[dict[str, str]] = field(default_factory=list)
     latency_ms: float = 0.0
-    error: str | None = None
-    help: str | None = None
+    error: str | None = None  # in English: `notice`'s text, or what failed
+    help: str | None = None  # in English: `notice`'s text
     timings: dict[str, float] = field(default_factory=dict)
     index_version: str | None = None
     evidence: dict[str, float] = field(default_factory=dict)
@@ -125,6 +126,24 @@ class Answer:
     story: Story | None = None  # the first quote's story (several publishers on one event)
     compared: bool = False  # /compare: one quote per publisher
     differences: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    notice: Notice | None = None  # the engine's own message (`error` or `help`) as a code
+
+    @property
+    def outcome(self) -> Outcome:
+        """What this answer is: the one ladder every front end branches on, so none of them
+        re-derives it from the flags in its own order."""
+        if self.error:
+            invalid = self.notice is not None and self.notice.code in (NoticeCode.EMPTY,
+                                                                       NoticeCode.TOO_LONG)
+            return Outcome.INVALID if invalid else Outcome.UNAVAILABLE
+        if self.help:
+            return Outcome.HELP
+        filters = self.filters
+        if filters is not None and filters.unknown_source is not None:
+            return Outcome.UNKNOWN_SOURCE
+        if self.outside_period and filters is not None and filters.period is not None:
+            return Outcome.OUTSIDE_PERIOD
+        return Outcome.NOT_ANSWERED if self.abstained else Outcome.QUOTED
 
     def exchange(self) -> Exchange | None:
         """This answer as the context of a next question (None when it answered nothing)."""

@@ -12,8 +12,9 @@ import sys
 import pytest
 
 from bot.engine import Exchange
-from bot.engine.answer import Engine, _in_context
+from bot.engine.answer import Engine
 from bot.engine.followup import refers_back
+from bot.engine.retrieve import _in_context
 from tests.support.workspace import ROOT, SEED
 
 SEED_TEXT = SEED.read_text(encoding="utf-8").strip()

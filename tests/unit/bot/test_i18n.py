@@ -19,7 +19,7 @@ from telegram import User
 
 from bot import render
 from bot.engine import HELP, UNAVAILABLE, Answer, ArticleRef, Quote
-from bot.engine.answer import QuestionError, validate
+from bot.engine.question import QuestionError, validate
 from bot.i18n import (
     FSI,
     LANGUAGES,

@@ -35,7 +35,7 @@ def body(front_matter_text: str) -> str:
 
 
 def stands_in_its_article(engine: Engine, quote) -> bool:
-    index, _ = engine._state
+    index = engine.index
     row = index.by_article_id[quote.article_id].row
     return index.article_text(row)[quote.start:quote.end] == quote.text
 
@@ -96,7 +96,7 @@ def test_off_corpus_questions_are_refused_in_arabic_as_in_english(engine):
 
 
 def test_the_lexical_leg_counts_only_within_the_questions_language(engine, e5_encoder):
-    index, _ = engine._state
+    index = engine.index
     retriever = Retriever(index)
     question = "Qu'a dit l'agence Anadolu du porte-parole Kanounou ?"
     query = retriever.query_terms(question)

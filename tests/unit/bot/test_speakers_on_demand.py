@@ -13,6 +13,7 @@ import pytest
 from bot.engine import Engine, said, speakers
 from bot.engine.said import named_speakers, speaker_quotes, speakers_asked
 from bot.engine.search import Retriever
+from bot.engine.serving import Serving
 from bot.engine.speakers import Speakers, article_speakers
 from index.pg import build_pg_index
 from index.sources import read_corpus
@@ -49,7 +50,7 @@ def reading(outlets):
     engine, settings = outlets
     index = Reading(engine.index)
     fresh = Engine(settings, encoder=engine.encoder)
-    fresh._state = (index, Retriever(index))
+    fresh._loader.serving = Serving(index, Retriever(index))
     return fresh, index
 
 

@@ -74,7 +74,7 @@ def test_a_text_that_stands_twice_is_encoded_once_and_found_in_both(workspace, e
     assert summary.embedded_passages == 4 and summary.embedded_texts == 3
     engine = Engine(workspace, encoder=encoder)
     engine.load()
-    index, retriever = engine._state
+    index, retriever = engine.index, engine.retriever
     question = "When did the council approve the harbour wall?"
     hits = retriever.search(encoder.encode_query(question), retriever.query_terms(question),
                             k=4, mode="dense")

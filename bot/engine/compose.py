@@ -52,43 +52,77 @@ def compose(question: str, retriever: Retriever, query: QueryTerms, vector: np.n
     found, read_ms = ranked_and_read(index, query, vector, hits, reader)
     candidates = [best_quote(index, query, vector, hit, passage)
                   for hit, passage in zip(hits, found, strict=True)]
-    bonus = recency_bonus([c[0].published for c in candidates]) if news else [0.0] * len(
-        candidates)
-    if context is not None:
-        bonus = [b + context_bonus(context, c[0].article_id, c[0].paragraph)
-                 for b, c in zip(bonus, candidates, strict=True)]
-    scored = [c for c, _ in sorted(zip(candidates, bonus, strict=True),
-                                   key=lambda pair: pair[0][2]["rank"] + pair[1],
-                                   reverse=True)
-              if word_count(c[0].text) >= MIN_STANDALONE_WORDS]  # headings never stand alone
-    for quote, _, _ in scored:
-        quote.language = retriever.passage_language(quote.passage_id)
-    evidence = dict(scored[0][2]) if scored else {}
-    if scored:
-        first_language = scored[0][0].language
-        vectors_only = dense_only(query.language, first_language)
-        fitted = calibration(model, vectors_only)
-        if threshold is None:
-            threshold = fitted.threshold
-        evidence.update(support(query, scored, one_article=len(index.articles) == 1,
-                                weights=fitted.weights))
-        evidence["cross_lingual"] = float(not same_language(query.language, first_language))
-        evidence["dense_only"] = float(vectors_only)
+    scored = _reranked(candidates, retriever, news, context)
+    evidence, threshold = _evidence(query, scored, model, threshold,
+                                    one_article=len(index.articles) == 1)
+    # A question about a speaker is answered by the speaker's words whatever the evidence:
+    # the abstention weighs how well passages match, and a speaker's sentences need not.
     if not speaking and (not scored or evidence["support"] < (threshold or 0.0)):
         return Answer(question=question, abstained=True, suggestions=suggestions(index, hits),
                       evidence=evidence, related=related(index, query, scored),
                       timings={"read_ms": read_ms})
     quotes = chosen(scored, limit, speaking)
-    stories = stories_of(index)
-    story = stories.by_article.get(quotes[0].article_id)
-    also = (also_reported(retriever, stories, query, vector, quotes[0])
-            if story is not None else [])
+    also = _also_reported(retriever, query, vector, quotes, bool(speaking))
+    attribute(index, [*quotes, *also])
+    return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence,
+                  also_reported=also, story=stories_of(index).by_article.get(
+                      quotes[0].article_id), timings={"read_ms": read_ms})
+
+
+Scored = tuple[Quote, float, dict[str, float]]  # a passage's best quote, confidence, features
+
+
+def _reranked(candidates: list[Scored], retriever: Retriever, news: bool,
+              context: Exchange | None) -> list[Scored]:
+    """The candidates by rank score plus their bonuses (recency for news, the conversation's
+    articles for a follow-up), best first, without headings; each quote's language set."""
+    if news:
+        bonus = recency_bonus([quote.published for quote, _, _ in candidates])
+    else:
+        bonus = [0.0] * len(candidates)
+    if context is not None:
+        bonus = [b + context_bonus(context, quote.article_id, quote.paragraph)
+                 for b, (quote, _, _) in zip(bonus, candidates, strict=True)]
+    # sorted() is stable: candidates with equal scores keep the retrieval's order.
+    ordered = sorted(zip(candidates, bonus, strict=True),
+                     key=lambda pair: pair[0][2]["rank"] + pair[1], reverse=True)
+    # A heading ("Tripoli airport") never stands alone as a quote.
+    scored = [c for c, _ in ordered if word_count(c[0].text) >= MIN_STANDALONE_WORDS]
+    for quote, _, _ in scored:
+        quote.language = retriever.passage_language(quote.passage_id)
+    return scored
+
+
+def _evidence(query: QueryTerms, scored: list[Scored], model: str, threshold: float | None,
+              one_article: bool) -> tuple[dict[str, float], float | None]:
+    """The first quote's features plus the support for answering at all, and the threshold
+    that support must reach: `threshold` when set, else the one fitted for the model. A
+    question in another language than the quote is judged on the vectors alone
+    (`dense_only`), with weights and a threshold fitted for that case."""
+    if not scored:
+        return {}, threshold
+    evidence = dict(scored[0][2])
+    first_language = scored[0][0].language
+    vectors_only = dense_only(query.language, first_language)
+    fitted = calibration(model, vectors_only)
+    evidence.update(support(query, scored, one_article=one_article, weights=fitted.weights))
+    evidence["cross_lingual"] = float(not same_language(query.language, first_language))
+    evidence["dense_only"] = float(vectors_only)
+    return evidence, fitted.threshold if threshold is None else threshold
+
+
+def _also_reported(retriever: Retriever, query: QueryTerms, vector: np.ndarray,
+                   quotes: list[Quote], speaking: bool) -> list[Quote]:
+    """The other outlets' sentences on the first quote's story (none when it has no story);
+    for a speaker's words, none that is already a quote."""
+    stories = stories_of(retriever.index)
+    if stories.by_article.get(quotes[0].article_id) is None:
+        return []
+    also = also_reported(retriever, stories, query, vector, quotes[0])
     if speaking:  # the speaker's sentences in every outlet are the quotes: none twice
         shown = {(q.article_id, q.start) for q in quotes}
         also = [q for q in also if (q.article_id, q.start) not in shown]
-    attribute(index, [*quotes, *also])
-    return Answer(question=question, abstained=False, quotes=quotes, evidence=evidence,
-                  also_reported=also, story=story, timings={"read_ms": read_ms})
+    return also
 
 
 def chosen(scored: Sequence[tuple[Quote, float, dict[str, float]]], limit: int,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import runpy
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,45 +26,27 @@ from benchmarks.common import (
     answerable,
     gold_paragraph_rank,
     load_squad,
-    parse_with_cpu_line,
     percentile,
     table,
     write_squad_corpus,
 )
 from benchmarks.peers import bbc_paragraphs, minilm_path, txtai_ranks
+from benchmarks.runner import Encoders, build, engine_over, prologue, show
 from bot.engine import Engine
 from bot.engine.abstention import calibration  # the fitted default threshold
 from bot.engine.search import Hit  # the retrieval modes are measured below the facade
 from bot.settings import Settings
-from index import IndexUnavailableError, LoadedIndex, build_index
+from index import IndexUnavailableError, LoadedIndex
 from index.encoders import (
     Encoder,
     TorchEncoder,
     cpu_flags,
     native_bf16,
-    passage_encoder,
-    query_encoder,
     question_candidates,
 )
-from index.sources import read_corpus
 
 LEFT_OUT = ("Sky_(United_Kingdom)", "Victoria_(Australia)")
 MODES = ("dense", "lexical", "hybrid")
-
-
-def build(name: str, corpus_paths: list[Path], work: Path, encoder: Encoder,
-          seed_from: str | None = None) -> Settings:
-    index_dir = work / name / "index"
-    if seed_from and not index_dir.exists():
-        shutil.copytree(work / seed_from / "index", index_dir, symlinks=True)
-    settings = Settings(_env_file=None, index_dir=index_dir, data_dir=work / name,
-                        abstain_threshold=-1e9)
-    started = time.perf_counter()
-    summary = build_index(read_corpus(corpus_paths), index_dir, settings, encoder=encoder,
-                          progress=True)
-    print(f"index {name}: {summary.passages} passages, {summary.embedded_passages} embedded, "
-          f"{time.perf_counter() - started:.1f} s")
-    return settings
 
 
 def paragraph_ranks(engine: Engine, questions: list[dict], mode: str) -> list[int | None]:
@@ -202,8 +183,7 @@ def evaluate(label: str, encoder: Encoder, question_encoder: Encoder, squad: lis
     questions = answerable(squad)
     print(f"\n[{label}: passages {encoder.backend}, questions {question_encoder.backend}] "
           f"{len(questions)} answerable questions; index: SQuAD 5 articles{suffix}\n")
-    engine = Engine(full, encoder=question_encoder)
-    engine.load()
+    engine = engine_over(full, question_encoder)
     rows = [recall_row(f"{mode} (RRF order)" if mode == "hybrid" else mode,
                        paragraph_ranks(engine, questions, mode)) for mode in MODES]
     answers = engine_answers(engine, questions)
@@ -211,7 +191,8 @@ def evaluate(label: str, encoder: Encoder, question_encoder: Encoder, squad: lis
                            [a["rank"] for a in answers]))
     current = threshold if threshold is not None else calibration(engine.encoder.name).threshold
     rows.append(first_quote_row(answers, current))
-    print(table(["retrieval", "Recall@1", "Recall@5", "MRR@10"], rows))
+    name = f"answer_quality_{label}{'_bbc' if distractors else ''}"
+    show(name, table(["retrieval", "Recall@1", "Recall@5", "MRR@10"], rows))
     hit = sum(a["hit"] for a in answers) / len(answers)
     words = float(np.mean([a["words"] for a in answers]))
     print(f"\nQuote hit rate (first quote contains the gold answer): {hit:.3f}; "
@@ -305,17 +286,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="add txtai 9.x hybrid's Recall@1 on the same data (extra: peers)")
     parser.add_argument("--latency-only", action="store_true",
                         help="only the latency table (on the auto index, built if needed)")
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     squad, work = load_squad(args.squad), args.work
     write_squad_corpus(squad, work / "corpora" / "squad5")
     write_squad_corpus([a for a in squad if a["title"] not in LEFT_OUT],
                        work / "corpora" / "squad3")
     distractors = [] if args.no_bbc else [args.bbc]
-    defaults = Settings(_env_file=None)
-    encoder = passage_encoder(defaults, work)  # ENCODER_BACKEND=auto: by the CPU's flags
-    fp32 = TorchEncoder(defaults.embedding_model, defaults.embed_batch_size,
-                        defaults.embed_batch_tokens)
-    question_encoder = query_encoder(defaults, work, base=fp32)
+    encoders = Encoders(work, share_fp32=True)
+    defaults = encoders.defaults
+    encoder = encoders.passages  # ENCODER_BACKEND=auto: by the CPU's flags
+    fp32 = encoders.fp32
+    question_encoder = encoders.questions
     print(f"passage encoder: {encoder.backend}; question encoder: {question_encoder.backend}")
     if args.latency_only:
         settings = build("squad5+bbc" if distractors else "squad5",
@@ -348,8 +329,8 @@ def print_latency(defaults: Settings, settings: Settings, work: Path, fp32: Torc
             print(f"{backend}: not compatible with this index ({err})")
             continue
         engines[backend] = engine
-    print(table(["stage", "p50", "p95", "p95 / bare encode p95"],
-                latency(engines, fp32.model, answerable(squad))))
+    show("answer_quality_latency", table(["stage", "p50", "p95", "p95 / bare encode p95"],
+                                         latency(engines, fp32.model, answerable(squad))))
 
 
 def question_encoders(defaults: Settings, work: Path,

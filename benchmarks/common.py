@@ -1,11 +1,9 @@
-"""Helpers shared by the benchmarks: CPU description, percentiles, tables, corpora, indexes."""
+"""Helpers shared by the benchmarks: percentiles, tables, SQuAD corpora and their questions (the
+prologue every script runs, CPU line included, is in benchmarks.runner)."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
 import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -13,30 +11,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 OUT = ROOT / "benchmarks" / "out"
-CPU_FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-
-
-def cpu_line() -> str:
-    """The CPU model and the flags that decide precision and backend choices."""
-    model, flags = platform.processor() or "unknown", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("", "unknown", platform.machine()):
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    present = [f for f in CPU_FLAGS_OF_INTEREST if f in flags]
-    return f"CPU: {model}; {os.cpu_count()} cores; flags: {' '.join(present) or 'none of interest'}"
-
-
-def parse_with_cpu_line(parser: argparse.ArgumentParser,
-                        argv: list[str] | None) -> argparse.Namespace:
-    """The benchmark's arguments, after which its report starts with the CPU line."""
-    args = parser.parse_args(argv)
-    print(cpu_line())
-    return args
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -48,7 +22,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A Markdown table, so the output pastes into the README as it is."""
+    """A Markdown table, as docs/benchmarks.md shows it (`benchmarks.runner.show`)."""
     def cell(value: object) -> str:
         return f"{value:.3f}" if isinstance(value, float) else str(value)
 

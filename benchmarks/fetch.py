@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, parse_with_cpu_line, percentile, table
+from benchmarks.common import ROOT, percentile, table
+from benchmarks.runner import prologue
 from index.sources import extract_html
 from tests.support.fake_bot_api import FakeTelegram
 from tests.support.news_site import NewsSite, article_page, rss
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=8)
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     rate, size_kb = extraction_rate(args.pages)
     print(table(["pages", "mean page KB", "pages extracted/s"], [[args.pages, size_kb, rate]]))
     latencies = fetch_to_push(args.rounds)

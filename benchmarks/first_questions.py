@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import OUT, ROOT, parse_with_cpu_line, percentile, table
+from benchmarks.common import OUT, ROOT, percentile, table
+from benchmarks.runner import prologue
 from bot.settings import Settings
 from index.encoders import TorchEncoder
 
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="a working tree whose code answers (repeatable; default: this one)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--first", type=int, default=20)
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     checkouts = [c.resolve() for c in (args.checkout or [ROOT])]
     args.index_dir = args.index_dir.resolve()  # the processes run in their checkouts
     with tempfile.TemporaryDirectory() as folder:

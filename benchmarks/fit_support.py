@@ -25,20 +25,19 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.answer_quality import LEFT_OUT, build
+from benchmarks.answer_quality import LEFT_OUT
 from benchmarks.common import (
     OUT,
     SHARED,
     answerable,
     load_squad,
-    parse_with_cpu_line,
     table,
     write_squad_corpus,
 )
 from benchmarks.news_quality import QUESTIONS, SEED, load_questions
+from benchmarks.runner import Encoders, build, engine_over, prologue
 from bot.engine import Engine, abstention, ranking, reading  # fitted below the facade
-from bot.settings import Settings
-from index.encoders import Encoder, passage_encoder, query_encoder
+from index.encoders import Encoder
 
 Row = dict[str, Any]
 FEATURES = (*ranking.PASSAGE_WEIGHTS, *ranking.SENTENCE_WEIGHTS)
@@ -189,12 +188,8 @@ def engines(args: argparse.Namespace, encoder: Encoder,
                 "squad3": build("squad3", [work / "corpora" / "squad3"], work, encoder),
                 "squad3+bbc": build("squad3+bbc", [work / "corpora" / "squad3", args.bbc],
                                           work, encoder)}
-    found = {}
-    for name, s in settings.items():
-        found[name] = Engine(s.model_copy(update={"abstain_threshold": -1e9}),
-                             encoder=question_encoder)
-        found[name].load()
-    return found
+    return {name: engine_over(s.model_copy(update={"abstain_threshold": -1e9}),
+                              question_encoder) for name, s in settings.items()}
 
 
 def squad_questions(path: Path) -> list[Row]:
@@ -214,10 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=OUT / "news_quality")
     parser.add_argument("--squad-work", type=Path, default=OUT / "answer_quality")
     parser.add_argument("--max-false-abstention", type=float, default=0.05)
-    args = parse_with_cpu_line(parser, argv)
-    defaults = Settings(_env_file=None)
-    encoder = passage_encoder(defaults, args.work)
-    found = engines(args, encoder, query_encoder(defaults, args.work))
+    args = prologue(parser, argv)
+    encoders = Encoders(args.work)
+    found = engines(args, encoders.passages, encoders.questions)
     news, squad = load_questions(args.questions), squad_questions(args.squad)
     w = fit_ranking(found, news, squad)
     if w is not None:

@@ -21,18 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.answer_quality import build
 from benchmarks.common import (
     OUT,
     SHARED,
     load_squad,
-    parse_with_cpu_line,
     table,
     write_squad_corpus,
 )
+from benchmarks.runner import Encoders, build, engine_over, prologue, show
 from bot.engine import Answer, Engine, Exchange
-from bot.settings import Settings
-from index.encoders import passage_encoder, query_encoder
 
 CHAINS = Path(__file__).resolve().parent / "data" / "followups.json"
 
@@ -91,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bbc", type=Path, default=SHARED / "bbc_news.jsonl")
     parser.add_argument("--bbc-articles", type=int, default=500)
     parser.add_argument("--work", type=Path, default=OUT / "followups")
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     data = json.loads(args.chains.read_text(encoding="utf-8"))
     corpus = args.work / "corpora"
     write_squad_corpus(load_squad(args.squad), corpus / "squad5")
@@ -102,12 +99,10 @@ def main(argv: list[str] | None = None) -> None:
         (corpus / "bbc").mkdir(parents=True, exist_ok=True)
         (corpus / "bbc" / "bbc.jsonl").write_text("".join(head), encoding="utf-8")
         paths.append(corpus / "bbc")
-    defaults = Settings(_env_file=None)
-    settings = build(f"squad5+bbc{args.bbc_articles}", paths, args.work,
-                     passage_encoder(defaults, args.work))
-    engine = Engine(settings.model_copy(update={"abstain_threshold": None}),
-                    encoder=query_encoder(defaults, args.work))
-    engine.load()
+    encoders = Encoders(args.work)
+    settings = build(f"squad5+bbc{args.bbc_articles}", paths, args.work, encoders.passages)
+    engine = engine_over(settings.model_copy(update={"abstain_threshold": None}),
+                         encoders.questions)
     chains, pairs = run_chains(engine, data["chains"]), run_standalone(
         engine, data["standalone_after"])
     print(f"\n{len(data['chains'])} chains, {len(chains['with'])} follow-ups; "
@@ -124,8 +119,8 @@ def main(argv: list[str] | None = None) -> None:
             ["self-contained, right after an answer", len(pairs["with"]),
              np.mean(pairs["without"]), np.mean(pairs["with"]),
              np.mean(pairs["with"]) - np.mean(pairs["without"]), np.mean(pairs["marked"])]]
-    print(table(["questions", "n", "first quote hit without context", "with context",
-                 "difference", "answered as a follow-up"], rows))
+    show("followups", table(["questions", "n", "first quote hit without context",
+                             "with context", "difference", "answered as a follow-up"], rows))
 
 
 if __name__ == "__main__":

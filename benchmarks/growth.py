@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import ROOT, SHARED, parse_with_cpu_line, percentile, table
+from benchmarks.common import ROOT, SHARED, percentile, table
+from benchmarks.runner import prologue
 from bot.engine.answer import Engine
 from bot.settings import Settings
 from index import build_index, load_index, publish
@@ -332,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None and "--child" in sys.argv:
         child(parser.parse_args())
         return
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     args.scales = [int(s) for s in args.scales.split(",") if s]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     work = args.work or Path(tempfile.mkdtemp(prefix="verbatim-growth-"))

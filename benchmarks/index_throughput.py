@@ -18,7 +18,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from benchmarks.common import SHARED, cpu_line, percentile, table
+from benchmarks.common import SHARED, percentile, table
+from benchmarks.runner import prologue
 from bot.settings import Settings
 from index import SEGMENTS, FaissStore, build_index, current_version, encoded_texts
 from index.encoders import (
@@ -229,8 +230,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="fixed batch sizes the backends are compared at (with --backends)")
     parser.add_argument("--batch-tokens", default="2048",
                         help="token budgets the backends are compared at (with --backends)")
-    args = parser.parse_args(argv)
-    print(cpu_line())
+    args = prologue(parser, argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="verbatim-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     corpus_path = args.bbc

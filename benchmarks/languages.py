@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from benchmarks.answer_quality import LEFT_OUT, paragraph_ranks
-from benchmarks.common import OUT, SHARED, parse_with_cpu_line, percentile, table
+from benchmarks.common import OUT, SHARED, percentile, table
 from benchmarks.fit_support import fit_logistic
+from benchmarks.runner import prologue
 from bot.engine import (
     Engine,
     abstention,  # the calibrations are fitted below the facade
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=OUT / "languages")
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--max-false-abstention", type=float, default=0.1)
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     languages = [x.strip() for x in args.question_languages.split(",") if x.strip()]
     xquad = load_xquad(args.xquad)
     five, three, bbc = write_corpora(xquad, args.bbc, args.bbc_articles, args.work)

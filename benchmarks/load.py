@@ -25,11 +25,11 @@ from benchmarks.common import (
     ROOT,
     SHARED,
     load_squad,
-    parse_with_cpu_line,
     percentile,
     table,
     write_squad_corpus,
 )
+from benchmarks.runner import prologue
 from tests.support.fake_bot_api import FakeTelegram
 
 QUESTIONS = [
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the steady phase")
     parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev_subset.json")
     parser.add_argument("--inline", type=int, default=200, help="inline queries, last phase")
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     work, env = prepare(args.squad)
     questions = QUESTIONS + squad_questions(args.squad)
     api = stamped_api()

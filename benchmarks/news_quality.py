@@ -18,12 +18,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from benchmarks.answer_quality import build
-from benchmarks.common import OUT, ROOT, SHARED, parse_with_cpu_line, table
+from benchmarks.common import OUT, ROOT, SHARED, table
+from benchmarks.runner import Encoders, build, engine_over, prologue, show
 from bot.engine import Engine
 from bot.engine.abstention import calibration  # the fitted default threshold
-from bot.settings import Settings
-from index.encoders import passage_encoder, query_encoder
 
 QUESTIONS = ROOT / "benchmarks" / "data" / "news_questions.jsonl"
 SEED = ROOT / "corpus" / "tripoli-airport.txt"
@@ -99,13 +97,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=OUT / "news_quality")
     parser.add_argument("--threshold", type=float, default=None,
                         help="abstention threshold to report (default: the setting)")
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     questions = load_questions(args.questions)
-    defaults = Settings(_env_file=None)
-    encoder = passage_encoder(defaults, args.work)
-    settings = build("news", [args.seed, args.bbc], args.work, encoder)
-    engine = Engine(settings, encoder=query_encoder(defaults, args.work))
-    engine.load()
+    encoders = Encoders(args.work)
+    settings = build("news", [args.seed, args.bbc], args.work, encoders.passages)
+    engine = engine_over(settings, encoders.questions)
     rows = answers(engine, questions)
     threshold = args.threshold if args.threshold is not None else calibration(
         engine.encoder.name).threshold
@@ -113,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n{len(questions)} news questions ({answerable} answerable, "
           f"{len(questions) - answerable} on-topic unanswerable); index: seed + BBC; "
           f"ABSTAIN_THRESHOLD {threshold}\n")
-    print(report(rows, threshold))
+    show("news_quality", report(rows, threshold))
     args.work.mkdir(parents=True, exist_ok=True)
     (args.work / "details.json").write_text(json.dumps(rows, indent=1, default=str))
     misses = [r for r in rows if r["answerable"] and (not r["hit"] or r["support"] < threshold)]

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import OUT, parse_with_cpu_line, percentile, table
+from benchmarks.common import OUT, percentile, table
+from benchmarks.runner import prologue, show
 from bot.engine import Engine
 from bot.engine.stories import Stories
 from bot.settings import Settings
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fixture", type=Path, default=FIXTURE)
     parser.add_argument("--work", type=Path, default=OUT / "outlets")
     parser.add_argument("--repeats", type=int, default=20)
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     fixture = json.loads(args.fixture.read_text(encoding="utf-8"))
     engine = open_engine(fixture, args.work)
     started = time.perf_counter()
@@ -125,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     events = len({a["story"] for a in fixture["articles"]})
     print(f"{len(fixture['articles'])} articles, {events} events (near misses included), "
           f"{len({a['source'] for a in fixture['articles']})} publishers")
-    print(table(["measure", "value"], [
+    # named after the fixture: outlets.json and outlets_heldout.json are two tables
+    show(args.fixture.stem, table(["measure", "value"], [
         ["story pairs: precision", f"{precision:.3f} ({found} found)"],
         ["story pairs: recall", f"{recall:.3f} (of {true})"],
         ["grouping time, ms", f"{grouping_ms:.1f}"],

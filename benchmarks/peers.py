@@ -35,9 +35,9 @@ from benchmarks.common import (
     answerable,
     gold_paragraph_rank,
     load_squad,
-    parse_with_cpu_line,
     table,
 )
+from benchmarks.runner import prologue
 from index.encoders import resolve_model  # also keeps the model hub offline
 from index.settings import PACKAGED_MODEL
 
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=OUT / "peers")
     parser.add_argument("--separate-dense", action="store_true",
                         help="also build a dense only index (hybrid False) and measure it")
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     embeddings_class()  # fail early, before any work, when the extra is missing
     squad, model = load_squad(args.squad), minilm_path()
     distractors = [] if args.no_bbc else bbc_paragraphs(args.bbc)

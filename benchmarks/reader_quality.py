@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import SHARED, load_squad, parse_with_cpu_line, percentile, table
+from benchmarks.common import SHARED, load_squad, percentile, table
+from benchmarks.runner import prologue
 from index import sentences
 from index.encoders import TorchEncoder
 from index.settings import PACKAGED_MODEL
@@ -169,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-k", default="5,8,10")
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--latency-only", action="store_true")
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     reader = load_reader(args.weights)
     if reader is None:
         raise SystemExit("no reader: see the warning above")

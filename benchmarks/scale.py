@@ -40,7 +40,6 @@ from benchmarks.common import (
     SHARED,
     answerable,
     load_squad,
-    parse_with_cpu_line,
     percentile,
     table,
 )
@@ -55,6 +54,7 @@ from benchmarks.load import (
 )
 from benchmarks.pg_index import AQ, CACHED, CORPUS, build_pg, database_sizes, ten_new_articles
 from benchmarks.pg_synthetic import grown_index, publish
+from benchmarks.runner import prologue
 from bot.engine import Engine
 from bot.engine.abstention import calibration
 from bot.settings import Settings
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
                              "(benchmarks/pg_synthetic.py; 0: not)")
     parser.add_argument("--synthetic-dir", type=Path, default=None,
                         help="where that index's server keeps its data (reused by later runs)")
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     work = Path(tempfile.mkdtemp(prefix="verbatim-scale-"))
     index_dir = args.index_dir
     configs = [(b, int(n)) for b, n in (c.split(":") for c in args.configs.split(","))]

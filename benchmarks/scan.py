@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import parse_with_cpu_line, table
+from benchmarks.common import table
+from benchmarks.runner import prologue
 from index.sources import SCAN_CACHE, read_corpus
 from index.sources.files import article_file
 from tests.support.texts import FLOOD, MUSEUM, PORT
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="where to make the temporary corpus (default: the system's)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--suffix", choices=["txt", "md"], default="txt")
-    args = parse_with_cpu_line(parser, argv)
+    args = prologue(parser, argv)
     work = Path(tempfile.mkdtemp(prefix="verbatim-scan-", dir=args.dir))
     try:
         corpus, cache = work / "corpus", work / "index" / SCAN_CACHE

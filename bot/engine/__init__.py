@@ -9,8 +9,9 @@ from bot.engine.answer import (
     QuestionError,
     open_engine,
 )
-from bot.engine.filters import Filters, Period, find_period
+from bot.engine.filters import Filters
 from bot.engine.followup import Exchange
+from bot.engine.periods import Period, find_period
 from bot.engine.quote import Quote
 from bot.engine.records import ArticleRef, ArticleText, Catalog, IndexSummary, PushPayload
 from bot.engine.stories import Stories, Story

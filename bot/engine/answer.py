@@ -18,7 +18,7 @@ import numpy as np
 from bot.engine.abstention import rarity
 from bot.engine.answer_types import asked_type
 from bot.engine.compose import compose, speaking
-from bot.engine.filters import Filters, Period, understand
+from bot.engine.filters import Filters, understand
 from bot.engine.followup import Exchange, leans_on, refers_back
 from bot.engine.lookups import (
     article_ref,
@@ -31,11 +31,13 @@ from bot.engine.lookups import (
     still_there,
 )
 from bot.engine.outlets import disagreements, one_per_source
+from bot.engine.periods import Period
 from bot.engine.quote import Quote
 from bot.engine.records import Answer, ArticleRef, ArticleText, Catalog, IndexSummary
 from bot.engine.said import speakers_asked
-from bot.engine.search import Retriever, terms
+from bot.engine.search import Retriever
 from bot.engine.stories import Stories, stories_of
+from bot.engine.text import terms
 from bot.engine.topics import Topic, best_match
 from bot.settings import Settings
 from index import (

@@ -9,9 +9,10 @@ from bot.engine.answer import (
     QuestionError,
     open_engine,
 )
-from bot.engine.filters import Filters, Period, find_period
+from bot.engine.filters import Filters
 from bot.engine.followup import Exchange
 from bot.engine.notices import Notice, NoticeCode, Outcome, notice_text
+from bot.engine.periods import Period, find_period
 from bot.engine.quote import Quote
 from bot.engine.records import ArticleRef, ArticleText, Catalog, IndexSummary, PushPayload
 from bot.engine.stories import Stories, Story

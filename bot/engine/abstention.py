@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from bot.engine.lookups import lead
 from bot.engine.quote import Quote
 from bot.engine.ranking import title_stems
-from bot.engine.search import QueryTerms, stems, terms
+from bot.engine.search import QueryTerms
+from bot.engine.text import stems, terms
 from index import IndexView, primary_language, same_language
 from index.encoders import MULTILINGUAL_MODEL
 from index.settings import PACKAGED_MODEL

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 
 from bot.engine.abstention import rarity
-from bot.engine.filters import Filters, Period
+from bot.engine.filters import Filters
 from bot.engine.followup import Exchange
 from bot.engine.lookups import (
     article_ref,
@@ -25,6 +25,7 @@ from bot.engine.lookups import (
 )
 from bot.engine.notices import HELP, UNAVAILABLE, Notice, NoticeCode
 from bot.engine.outlets import disagreements, one_per_source
+from bot.engine.periods import Period
 from bot.engine.question import QuestionError, read_question
 from bot.engine.quote import Quote
 from bot.engine.records import Answer, ArticleRef, ArticleText, Catalog, IndexSummary

@@ -14,8 +14,8 @@ from bot.engine.filters import Filters, understand
 from bot.engine.followup import Exchange, leans_on
 from bot.engine.notices import Notice, NoticeCode
 from bot.engine.said import speakers_asked
-from bot.engine.search import terms
 from bot.engine.serving import Serving
+from bot.engine.text import terms
 from index import detect_language
 from index.errors import VerbatimError
 

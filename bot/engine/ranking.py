@@ -16,8 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.engine.answer_types import AnswerType, holds_answer
+from bot.engine.cosines import similarities
 from bot.engine.memo import bounded
-from bot.engine.search import Hit, QueryTerms, similarities, stems, terms
+from bot.engine.search import Hit, QueryTerms
+from bot.engine.text import stems, terms
 from index import IndexView, is_fragment, paragraphs, word_count
 
 PASSAGE_WEIGHTS = {"dense": 5.97, "sentence": 5.31, "lexical_top": 0.59, "title": 8.54}

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from bot.engine.filters import Filters, Period
+from bot.engine.filters import Filters
 from bot.engine.followup import MAX_EARLIER, Exchange
 from bot.engine.notices import Notice, NoticeCode, Outcome
+from bot.engine.periods import Period
 from bot.engine.quote import Quote
 from bot.engine.stories import Story
 

@@ -15,7 +15,8 @@ from bot.engine.compose import compose, speaking
 from bot.engine.followup import Exchange, refers_back
 from bot.engine.question import Question
 from bot.engine.records import Answer
-from bot.engine.search import QueryTerms, Retriever, terms
+from bot.engine.search import QueryTerms, Retriever
+from bot.engine.text import terms
 from index.encoders import Encoder
 from reader import Reader
 

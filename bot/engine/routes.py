@@ -7,8 +7,9 @@ import dataclasses
 
 import numpy as np
 
-from bot.engine.filters import Filters, Period
+from bot.engine.filters import Filters
 from bot.engine.lookups import first_sentence, newest
+from bot.engine.periods import Period
 from bot.engine.question import Question
 from bot.engine.records import Answer
 from bot.engine.retrieve import Search, searched

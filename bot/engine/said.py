@@ -13,10 +13,12 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 
+from bot.engine.cosines import similarities
 from bot.engine.quote import Quote
 from bot.engine.ranking import article_paragraphs, containing
-from bot.engine.search import Retriever, fold, similarities
+from bot.engine.search import Retriever
 from bot.engine.speakers import ROLE_WORDS, Said, Speakers, article_speakers, speaker_within
+from bot.engine.text import fold
 from index import IndexView
 
 __all__ = ["CANDIDATE_PASSAGES", "NEAREST_SENTENCES", "asked_words", "attribute",

@@ -4,88 +4,28 @@ from __future__ import annotations
 
 import functools
 import math
-import re
-import threading
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import snowballstemmer
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.engine.answer_types import AnswerType, asked_type
-from bot.engine.filters import Filters, Period, SourceNames, published_day
+from bot.engine.cosines import similarities
+from bot.engine.dates import published_day
+from bot.engine.filters import Filters
+from bot.engine.periods import Period
+from bot.engine.publishers import SourceNames
+from bot.engine.text import stems, terms
 from index import IndexView, same_language
 from index import detect_language as detect
-from index.encoders import MULTILINGUAL_MODEL
 
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further had
-has have having he her here hers herself him himself his how i if in into is it its itself just
-me more most my myself no nor not now of off on once only or other our ours ourselves out over
-own same she should so some such than that the their theirs them themselves then there these
-they this those through to too under until up very was we were what when where which while who
-whom why will with would you your yours yourself yourselves tell say said says please know
-much many
-anything something did does also
-""".split())
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-_LOCAL = threading.local()
 RRF_K = 60
 COMMON_IDF = math.log(1 + (1 - 0.04 + 0.0) / 0.04)  # terms in more than ~4 % of passages
 MODES = ("hybrid", "dense", "lexical")
 MAX_VARIANTS = 4  # spellings of a word looked for besides its own
 DEMONYM_ENDINGS = ("n", "an", "ian", "i", "ean")  # Libya(n), Iraq(i), Europ(ean): stems differ
-
-
-# Cosines on one scale whatever the model, the one the ranking and abstention weights were
-# fitted on (MiniLM's): multilingual-e5's crowd into 0.75-0.93 where MiniLM's spread over
-# 0.2-0.8 (percentiles 5 and 95 of the best quote's on XQuAD, benchmarks.languages).
-SIMILARITY_SCALES = {MULTILINGUAL_MODEL: (0.70, 3.6)}  # cosine -> (cosine - offset) * scale
-
-
-def similarity_scale(index: IndexView) -> tuple[float, float]:
-    """(offset, scale) mapping the index's model's cosines onto the fitted scale."""
-    return SIMILARITY_SCALES.get(index.manifest.model or "", (0.0, 1.0))
-
-
-def similarities(index: IndexView, cosines: np.ndarray) -> np.ndarray:
-    """Cosines of the index's model on the fitted scale."""
-    offset, scale = similarity_scale(index)
-    return (cosines - offset) * scale if scale != 1.0 or offset else cosines
-
-
-def fold(text: str) -> str:
-    """Lowercase and strip diacritics, like FTS5's unicode61 tokenizer."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def terms(text: str) -> list[str]:
-    """Content words of a text, folded, in order, without duplicates or stop words."""
-    seen: dict[str, None] = {}
-    for token in _TOKEN.findall(fold(text)):
-        if token not in STOPWORDS and token not in seen and (len(token) > 1 or token.isdigit()):
-            seen[token] = None
-    return list(seen)
-
-
-def stems(words: list[str]) -> list[str]:
-    """Porter stems, as SQLite's FTS5 porter tokenizer makes them."""
-    return [_stem(word) for word in words]
-
-
-@functools.lru_cache(maxsize=500_000)
-def _stem(word: str) -> str:
-    stemmer = getattr(_LOCAL, "stemmer", None)
-    if stemmer is None:  # snowball stemmers keep state: one per thread
-        stemmer = _LOCAL.stemmer = snowballstemmer.stemmer("porter")
-    return stemmer.stemWord(word)
 
 
 @dataclass

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.engine.filters import published_day
+from bot.engine.cosines import similarities
+from bot.engine.dates import published_day
 from bot.engine.memo import once_per_version
-from bot.engine.search import fold, similarities
+from bot.engine.text import fold
 from index import IndexView
 
 __all__ = ["STORY_DAYS", "STORY_SIMILARITY", "Stories", "Story", "stories_of"]

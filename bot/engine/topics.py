@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.engine.cosines import similarities
 from bot.engine.lookups import lead, quote_at
 from bot.engine.quote import MIN_STANDALONE_WORDS, Quote, best_quote
 from bot.engine.ranking import sentence_stems, title_stems
-from bot.engine.search import Hit, QueryTerms, similarities, terms
+from bot.engine.search import Hit, QueryTerms
+from bot.engine.text import terms
 from index import ArticleInfo, IndexView, sentences, word_count
 
 NAMED = 0.999  # share of a topic's (idf-weighted) words a text must hold to name it

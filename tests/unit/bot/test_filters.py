@@ -8,7 +8,9 @@ import shutil
 
 import pytest
 
-from bot.engine.filters import SourceNames, find_period, understand
+from bot.engine.filters import understand
+from bot.engine.periods import find_period
+from bot.engine.publishers import SourceNames
 from bot.i18n import translator
 from bot.render import answer_html, as_text, period_label
 from tests.support.texts import FLOOD, MUSEUM, PORT

@@ -9,7 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.engine.answer import Answer, Engine, Quote
-from bot.engine.filters import SourceNames, find_period, understand
+from bot.engine.filters import understand
+from bot.engine.periods import find_period
+from bot.engine.publishers import SourceNames
 from bot.i18n import translator
 from bot.render import TELEGRAM_LIMIT, answer_html, period_label, utf16_len
 from tests.support.fake_bot_api import plain_text

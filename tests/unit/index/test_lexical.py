@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from bot.engine.search import Retriever, stems
+from bot.engine.search import Retriever
+from bot.engine.text import stems
 from index.lexical import Bm25
 from index.reader import load_index
 from tests.support.workspace import build

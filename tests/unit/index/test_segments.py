@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from bot.engine.answer import Engine
-from bot.engine.search import Retriever, stems
+from bot.engine.search import Retriever
+from bot.engine.text import stems
 from index import build_index, merge_index, publish
 from index.reader import IndexUnavailableError, load_index
 from index.segment import CATALOG, PASSAGE_VECTORS, SENTENCE_VECTORS

@@ -4,7 +4,6 @@ more sources, an article's lead) or records (feedback)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from telegram import (
     CallbackQuery,
@@ -24,6 +23,7 @@ from bot.chat.replies import send_pages
 from bot.chat.sources import compare_in_chat
 from bot.engine import Answer, Quote
 from bot.i18n import ENGLISH, N_, Translator, translator_for
+from bot.state import StoredAnswer
 
 __all__ = ["GONE", "NO_LONGER", "button_pages", "keyboard", "on_button", "reach_rows"]
 
@@ -121,7 +121,7 @@ async def on_button(update: Update, context: ChatContext) -> None:
         return
     loop = asyncio.get_running_loop()
     record = await loop.run_in_executor(svc.executor, svc.state.get_answer, answer_id)
-    if record is None or record["chat_id"] != chat_id:
+    if record is None or record.chat_id != chat_id:
         # The same words whether it never existed or is another chat's.
         await _answer(query, progress, NO_LONGER)
         return
@@ -129,7 +129,7 @@ async def on_button(update: Update, context: ChatContext) -> None:
 
 
 async def _press(query: CallbackQuery, svc: Services, progress: Progress,
-                 record: dict[str, Any], button: tuple[str, int, int]) -> None:
+                 record: StoredAnswer, button: tuple[str, int, int]) -> None:
     """A press on a button of a stored answer of this chat: feedback, or what it shows."""
     kind, answer_id, arg = button
     loop = asyncio.get_running_loop()
@@ -148,22 +148,22 @@ async def _press(query: CallbackQuery, svc: Services, progress: Progress,
         await send_pages(query.message, pages, progress)
 
 
-def button_pages(svc: Services, record: dict[str, Any], kind: str, arg: int,
+def button_pages(svc: Services, record: StoredAnswer, kind: str, arg: int,
                  tr: Translator = ENGLISH) -> tuple[str, list[str]]:
     """In a worker thread: the quotes a button shows, rendered in `tr`'s language (a huge
     paragraph is capped at FULL_PARAGRAPH_PAGES messages and a note); or why there is nothing
     to show (in English: `_answer` translates it)."""
     engine, max_quotes = svc.engine, svc.settings.max_quotes
-    stored = record["quotes"]
+    stored = record.quotes
     quotes: list[Quote | None] = []
     if kind == "p" and 0 <= arg < len(stored):
         quotes = [engine.paragraph(Quote.from_dict(stored[arg]))]
     elif kind == "m":
         quotes = [engine.still_there(Quote.from_dict(q)) for q in stored[max_quotes:]]
-    elif kind == "a" and 0 <= arg < len(record["suggestions"]):
-        quotes = [engine.lead(record["suggestions"][arg]["article_id"])]
+    elif kind == "a" and 0 <= arg < len(record.suggestions):
+        quotes = [engine.lead(record.suggestions[arg]["article_id"])]
     elif kind == "c":  # Compare outlets: the question asked again, as /compare asks it
-        compared = compare_in_chat(svc, record["chat_id"], record["question"])
+        compared = compare_in_chat(svc, record.chat_id, record.question)
         return ("" if not compared.abstained else GONE), (
             render.answer_html(compared, tr=tr) if not compared.abstained else [])
     found = [q for q in quotes if q is not None]

@@ -207,14 +207,14 @@ def leaned_on(message: Message, bot_id: int, svc: Services) -> Exchange | None:
     if replied is not None and _replies_to_bot(message, bot_id):
         answer_id = _answer_id(replied)
         found = svc.state.get_answer(answer_id) if answer_id is not None else None
-        if found is not None and found["chat_id"] == message.chat_id:
-            return Exchange.of_stored(found["question"], found["quotes"], replied=True)
+        if found is not None and found.chat_id == message.chat_id:
+            return Exchange.of_stored(found.question, found.quotes, replied=True)
     minutes = svc.settings.followup_minutes
     if is_group(message) or user is None or minutes <= 0:
         return None
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)
     found = svc.state.last_answer(message.chat_id, user, since, topic_thread(message) or 0)
-    return Exchange.of_stored(found["question"], found["quotes"]) if found else None
+    return Exchange.of_stored(found.question, found.quotes) if found else None
 
 
 def _answer_id(message: Message) -> int | None:

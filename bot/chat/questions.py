@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from html import escape
 
 from telegram import Message, MessageEntity, Update
@@ -16,6 +15,7 @@ from telegram.error import TelegramError
 from bot import render
 from bot.article_page import article_page_url
 from bot.chat.buttons import keyboard
+from bot.chat.callbacks import answer_id_of
 from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import within_limits
 from bot.chat.links import Reach, copy_text, deep_link, link_id, share_query
@@ -44,7 +44,6 @@ ASK_HOW = N_("Ask a question after /ask, for example: /ask How far is Qasr Bin G
 COMPARE_HOW = N_("Ask a question after /compare, for example: /compare How many fighters were "
                  "killed?")
 MORE_LIMIT = 6
-_ANSWER_BUTTON = re.compile(r"^[acfmp]:(\d+)(?::|$)")  # the answer id in its buttons' data
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
@@ -222,7 +221,7 @@ def _answer_id(message: Message) -> int | None:
     markup = message.reply_markup
     for row in markup.inline_keyboard if markup is not None else ():
         for button in row:
-            found = _ANSWER_BUTTON.match(str(button.callback_data or ""))
-            if found:
-                return int(found[1])
+            found = answer_id_of(str(button.callback_data or ""))
+            if found is not None:
+                return found
     return None

@@ -39,6 +39,7 @@ import bot.chat.questions as questions
 import bot.chat.reactions as reactions
 import bot.chat.sources as sources
 from bot.chat.access import allowlist_gate
+from bot.chat.callbacks import Kind, pattern
 from bot.chat.context import CONTEXT_TYPES, ChatApp, ChatContext, Services
 from bot.chat.intake import InboxWorker, on_error
 from bot.chat.polling import Poller
@@ -94,9 +95,7 @@ def build_application(settings: Settings, engine: Engine, state: State) -> ChatA
 def _add_handlers(app: ChatApp) -> None:
     app.add_handler(TypeHandler(Update, allowlist_gate), group=-1)
     app.add_handlers(commands.command_handlers())
-    app.add_handler(CallbackQueryHandler(sources.on_source_button,
-                                         pattern=sources.BUTTON_PATTERN))
-    app.add_handler(CallbackQueryHandler(buttons.on_button))
+    app.add_handlers(_button_handlers())
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGES,
                                    questions.on_text))
     app.add_handler(MessageHandler(
@@ -109,6 +108,22 @@ def _add_handlers(app: ChatApp) -> None:
                                       ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageReactionHandler(reactions.on_reaction))
     app.add_error_handler(on_error)
+
+
+def _button_handlers() -> list[CallbackQueryHandler[ChatContext, None]]:
+    """One handler per kind of button (the data's first letter), then one for data of no kind
+    the bot makes (a client may send any)."""
+    by_kind = {
+        Kind.ARTICLE: buttons.on_article,
+        Kind.COMPARE: buttons.on_compare,
+        Kind.FEEDBACK: buttons.on_feedback,
+        Kind.MORE: buttons.on_more,
+        Kind.PARAGRAPH: buttons.on_paragraph,
+        Kind.SOURCES: sources.on_source_button,
+    }
+    handlers = [CallbackQueryHandler(callback, pattern=pattern(kind))
+                for kind, callback in by_kind.items()]
+    return [*handlers, CallbackQueryHandler(buttons.on_other_button)]
 
 
 async def _post_init(app: ChatApp) -> None:

@@ -26,18 +26,16 @@ def sender_key(message: Message) -> str | None:
 
 
 async def over_limit(svc: Services, sender: str | None, chat_id: int | None) -> int | None:
-    """Count one event for the sender and the chat (none for an inline query); the count
-    past a limit, or None."""
-    loop = asyncio.get_running_loop()
-    checks = ([] if chat_id is None
-              else [(f"chat:{chat_id}", svc.settings.chat_questions_per_minute)])
+    """Count one event for the sender, then the chat (none for an inline query), in one
+    transaction of the state database; the count past a limit, or None."""
+    settings = svc.settings
+    checks: list[tuple[str, int]] = []
     if sender is not None:
-        checks.insert(0, (sender, svc.settings.user_questions_per_minute))
-    for key, limit in checks:
-        count = await loop.run_in_executor(svc.executor, svc.state.count_event, key)
-        if count > limit:
-            return count - limit
-    return None
+        checks.append((sender, settings.user_questions_per_minute))
+    if chat_id is not None:
+        checks.append((f"chat:{chat_id}", settings.chat_questions_per_minute))
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(svc.executor, svc.state.count_events, checks)
 
 
 async def within_limits(message: Message, svc: Services, progress: Progress) -> bool:

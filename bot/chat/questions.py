@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
+from dataclasses import dataclass
 from html import escape
 
-from telegram import Message, MessageEntity, Update
+from telegram import InlineKeyboardMarkup, Message, MessageEntity, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot import render
 from bot.article_page import article_page_url
 from bot.chat.buttons import keyboard
+from bot.chat.callbacks import answer_id_of
 from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import within_limits
 from bot.chat.links import Reach, copy_text, deep_link, link_id, share_query
@@ -26,6 +27,8 @@ from bot.i18n import N_, Translator, translator_for
 from bot.render import NEW_CONVERSATION
 
 __all__ = [
+    "Asked",
+    "Ready",
     "addressed_question",
     "answer_and_reply",
     "leaned_on",
@@ -34,6 +37,7 @@ __all__ = [
     "on_new",
     "on_other",
     "on_text",
+    "prepare_reply",
     "reach_of",
 ]
 
@@ -44,7 +48,6 @@ ASK_HOW = N_("Ask a question after /ask, for example: /ask How far is Qasr Bin G
 COMPARE_HOW = N_("Ask a question after /compare, for example: /compare How many fighters were "
                  "killed?")
 MORE_LIMIT = 6
-_ANSWER_BUTTON = re.compile(r"^[acfmp]:(\d+)(?::|$)")  # the answer id in its buttons' data
 
 
 def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
@@ -131,6 +134,26 @@ async def on_other(update: Update, context: ChatContext) -> None:
     await reply(message, escape(translator_for(update.effective_user).say(TEXT_ONLY)))
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A question as its handler received it: what the prepare pass needs of the update."""
+
+    message: Message
+    question: str
+    bot_id: int
+    username: str | None
+    update_id: int | None  # the asking update, looked for in the inbox when storing
+    compare: bool  # /compare: one quote per publisher
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A reply ready to send: its pages (HTML) and the buttons under the last."""
+
+    pages: list[str]
+    markup: InlineKeyboardMarkup | None
+
+
 async def answer_and_reply(message: Message, context: ChatContext, question: str,
                            progress: Progress, update_id: int | None = None,
                            compare: bool = False) -> None:
@@ -138,44 +161,73 @@ async def answer_and_reply(message: Message, context: ChatContext, question: str
     ran /forget meanwhile (`update_id`: the asking update, looked for in the inbox). The bot's
     own words are in the language of the user who asked."""
     svc = context.services
-    tr = translator_for(message.from_user)
     if not await within_limits(message, svc, progress):
         return
+    await _typing(message, context)
+    asked = Asked(message, question, context.bot.id, context.bot.username, update_id, compare)
+    loop = asyncio.get_running_loop()
+    ready = await loop.run_in_executor(svc.executor, prepare_reply, svc, asked, progress)
+    await send_pages(message, ready.pages, progress, ready.markup)
+    if progress.answer_id is not None:
+        # After sending: the messages that show the answer (a reaction on one is feedback).
+        await loop.run_in_executor(svc.executor, svc.state.record_answer_messages,
+                                   message.chat_id, list(progress.message_ids),
+                                   progress.answer_id)
+
+
+async def _typing(message: Message, context: ChatContext) -> None:
+    """The "typing…" hint in the chat while the answer is made; a failure costs only the
+    hint."""
     try:
         await context.bot.send_chat_action(message.chat_id, ChatAction.TYPING,
                                            message_thread_id=topic_thread(message))
     except TelegramError as err:
         log.info("typing action failed: %s", err)
-    loop = asyncio.get_running_loop()
-    earlier = await loop.run_in_executor(
-        svc.executor, lambda: leaned_on(message, context.bot.id, svc))
-    answer: Answer = await loop.run_in_executor(
-        svc.executor, lambda: compare_in_chat(svc, message.chat_id, question) if compare
-        else svc.engine.answer(question, limit=MORE_LIMIT, context=earlier,
-                               sources=svc.state.chat_sources(message.chat_id)))
-    stored = [q.to_dict() for q in answer.quotes]
+
+
+def prepare_reply(svc: Services, asked: Asked, progress: Progress) -> Ready:
+    """In a worker thread, in one pass: the engine's answer (following up what the question
+    leans on, among the chat's publishers), stored for its buttons, rendered, and its links
+    kept. `progress.answer_id` is set here, as soon as the answer is stored, so that a retry
+    after a later failure stores it no second time (the handler awaits this pass: nothing
+    else touches its progress meanwhile)."""
+    message = asked.message
+    tr = translator_for(message.from_user)
+    answer = _engine_answer(svc, asked)
     if progress.answer_id is None and not answer.error and not answer.help:
-        user = message.from_user.id if message.from_user else None
-        progress.answer_id = await loop.run_in_executor(
-            svc.executor, lambda: svc.state.record_answer(
-                message.chat_id, user, answer.to_json(), stored, answer.index_version,
-                update_id))
+        progress.answer_id = _store(svc, asked, answer)
     shown = answer.quotes[:svc.settings.max_quotes]
-    pages = await loop.run_in_executor(
-        svc.executor, lambda: render.answer_html(
-            answer, quotes=shown, tr=tr,
-            paragraphs=[svc.engine.paragraph(q) for q in shown]))
-    reach = (await loop.run_in_executor(
-        svc.executor, lambda: reach_of(answer, svc, context.bot.username, tr,
-                                       private=not is_group(message)))
-        if progress.answer_id is not None else None)
+    # The whole paragraph of each shown quote, folded under it: the quote knows only its
+    # paragraph's number, the paragraph's text is the index's.
+    around = [svc.engine.paragraph(q) for q in shown]
+    pages = render.answer_html(answer, quotes=shown, tr=tr, paragraphs=around)
+    reach = None
+    if progress.answer_id is not None:
+        reach = reach_of(answer, svc, asked.username, tr, private=not is_group(message))
     markup = keyboard(answer, progress.answer_id, more=len(answer.quotes) > len(shown), tr=tr,
                       reach=reach)
-    await send_pages(message, pages, progress, markup)
-    if progress.answer_id is not None:
-        answer_id, sent = progress.answer_id, list(progress.message_ids)
-        await loop.run_in_executor(svc.executor, lambda: svc.state.record_answer_messages(
-            message.chat_id, sent, answer_id))
+    return Ready(pages, markup)
+
+
+def _engine_answer(svc: Services, asked: Asked) -> Answer:
+    """One quote per publisher for /compare; else up to MORE_LIMIT quotes, following up the
+    exchange the question leans on. Both among the publishers the chat chose."""
+    chat_id = asked.message.chat_id
+    if asked.compare:
+        return compare_in_chat(svc, chat_id, asked.question)
+    earlier = leaned_on(asked.message, asked.bot_id, svc)
+    sources = svc.state.chat_sources(chat_id)
+    return svc.engine.answer(asked.question, limit=MORE_LIMIT, context=earlier, sources=sources)
+
+
+def _store(svc: Services, asked: Asked, answer: Answer) -> int | None:
+    """The answer stored with all its quotes (More sources shows those past the first); its
+    id, or None when the asking update is gone (/forget)."""
+    message = asked.message
+    user = message.from_user.id if message.from_user else None
+    stored = [q.to_dict() for q in answer.quotes]
+    return svc.state.record_answer(message.chat_id, user, answer.to_json(), stored,
+                                   answer.index_version, asked.update_id)
 
 
 def reach_of(answer: Answer, svc: Services, username: str | None, tr: Translator,
@@ -207,14 +259,14 @@ def leaned_on(message: Message, bot_id: int, svc: Services) -> Exchange | None:
     if replied is not None and _replies_to_bot(message, bot_id):
         answer_id = _answer_id(replied)
         found = svc.state.get_answer(answer_id) if answer_id is not None else None
-        if found is not None and found["chat_id"] == message.chat_id:
-            return Exchange.of_stored(found["question"], found["quotes"], replied=True)
+        if found is not None and found.chat_id == message.chat_id:
+            return Exchange.of_stored(found.question, found.quotes, replied=True)
     minutes = svc.settings.followup_minutes
     if is_group(message) or user is None or minutes <= 0:
         return None
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes)
     found = svc.state.last_answer(message.chat_id, user, since, topic_thread(message) or 0)
-    return Exchange.of_stored(found["question"], found["quotes"]) if found else None
+    return Exchange.of_stored(found.question, found.quotes) if found else None
 
 
 def _answer_id(message: Message) -> int | None:
@@ -222,7 +274,7 @@ def _answer_id(message: Message) -> int | None:
     markup = message.reply_markup
     for row in markup.inline_keyboard if markup is not None else ():
         for button in row:
-            found = _ANSWER_BUTTON.match(str(button.callback_data or ""))
-            if found:
-                return int(found[1])
+            found = answer_id_of(str(button.callback_data or ""))
+            if found is not None:
+                return found
     return None

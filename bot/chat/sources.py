@@ -14,16 +14,16 @@ from telegram.error import TelegramError
 
 from bot import render
 from bot.chat.access import ADMINS_ONLY, may_manage
+from bot.chat.callbacks import Kind, arguments, encode
 from bot.chat.context import ChatContext, Services
 from bot.chat.replies import reply
 from bot.engine import UNAVAILABLE, Answer
 from bot.i18n import N_, Translator, translator_for
 from bot.render import engine_message
 
-__all__ = ["BUTTON_PATTERN", "compare_in_chat", "on_source_button", "on_sources"]
+__all__ = ["compare_in_chat", "on_source_button", "on_sources"]
 
 log = logging.getLogger(__name__)
-BUTTON_PATTERN = r"^s:"
 MAX_BUTTONS = 40  # publishers listed; more are still matched when a question names them
 CHOOSE = N_("Choose the publishers this chat's questions search (none chosen: all of them). "
             "A question that names one, “according to …”, searches that one.")
@@ -41,10 +41,10 @@ def _tag(name: str) -> str:
 def keyboard(names: list[str], chosen: list[str], tr: Translator) -> InlineKeyboardMarkup:
     """A button per publisher (✅ when chosen) and one for all of them."""
     rows = [[InlineKeyboardButton(("✅ " if name in chosen else "") + render.shorten(name, 60),
-                                  callback_data=f"s:{i}:{_tag(name)}")]
+                                  callback_data=encode(Kind.SOURCES, i, _tag(name)))]
             for i, name in enumerate(names[:MAX_BUTTONS])]
     rows.append([InlineKeyboardButton(("✅ " if not chosen else "") + tr.gettext(ALL_BUTTON),
-                                      callback_data="s:all")])
+                                      callback_data=encode(Kind.SOURCES, "all"))])
     return InlineKeyboardMarkup(rows)
 
 
@@ -100,15 +100,15 @@ async def on_source_button(update: Update, context: ChatContext) -> None:
     svc = context.services
     names = svc.engine.sources()
     chosen = await asyncio.to_thread(svc.state.chat_sources, message.chat.id)
-    parts = query.data.split(":")
-    if parts[1:] == ["all"]:
+    args = arguments(query.data)
+    if args == ["all"]:
         chosen = []
     else:
         try:
-            name = names[int(parts[1])]
+            name = names[int(args[0])]
         except (IndexError, ValueError):
             name = None
-        if name is None or parts[2:] != [_tag(name)]:
+        if name is None or args[1:] != [_tag(name)]:
             await query.answer(tr.say(CHANGED))
             return
         chosen = [n for n in chosen if n != name] if name in chosen else [*chosen, name]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from bot.state.answers import StoredAnswer
 from bot.state.inbox import Inbox
 from bot.state.outbox import Outbox
 from bot.state.schema import (
@@ -72,30 +72,26 @@ class State:
                     asked = asked.with_for_update()  # /forget waits for this answer, then goes
                 if conn.execute(asked).first() is None:
                     return None
-            result = conn.execute(answers.insert().values(
-                chat_id=chat_id, user_id=user_id, question=answer_json["question"],
-                abstained=bool(answer_json["abstained"]),
-                quotes=json.dumps(quotes, ensure_ascii=False),
-                suggestions=json.dumps(answer_json.get("suggestions", []), ensure_ascii=False),
+            # Its time is taken now, after any wait for /forget, as the row is written.
+            record = StoredAnswer(
+                id=0, chat_id=chat_id, user_id=user_id, question=answer_json["question"],
+                abstained=bool(answer_json["abstained"]), quotes=list(quotes),
+                suggestions=answer_json.get("suggestions", []),
                 latency_ms=float(answer_json.get("latency_ms", 0.0)),
-                index_version=clip(index_version, VERSION_CHARS), created_at=now()))
+                index_version=clip(index_version, VERSION_CHARS), created_at=now())
+            result = conn.execute(answers.insert().values(**record.to_row()))
             key = result.inserted_primary_key
             assert key is not None, "an insert has a primary key"
             return int(key[0])
 
-    def get_answer(self, answer_id: int) -> dict[str, Any] | None:
+    def get_answer(self, answer_id: int) -> StoredAnswer | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(answers).where(answers.c.id == answer_id)).mappings()
             found = row.first()
-        if found is None:
-            return None
-        data = dict(found)
-        data["quotes"] = json.loads(data["quotes"])
-        data["suggestions"] = json.loads(data["suggestions"])
-        return data
+        return StoredAnswer.from_row(found) if found is not None else None
 
     def last_answer(self, chat_id: int, user_id: int, since: dt.datetime,
-                    thread_id: int = 0) -> dict[str, Any] | None:
+                    thread_id: int = 0) -> StoredAnswer | None:
         """The user's latest answer in a chat (not an abstention) given after `since` and after
         the chat's last /new: what a follow-up there leans on; None when there is none."""
         reset = sa.select(conversations.c.reset_at).where(
@@ -274,25 +270,43 @@ class State:
         """Count one event for `key`; returns how many it makes in its window, which starts
         at the first event and lasts `window_seconds`. Increment-then-read in one
         transaction, so concurrent callers (threads or replicas) never share a count."""
+        with self.engine.begin() as conn:
+            return self._count(conn, key, window_seconds)
+
+    def count_events(self, limits: list[tuple[str, int]], window_seconds: int = 60) -> int | None:
+        """Count one event for each (key, limit) in turn, in one transaction, stopping at the
+        first key whose count passes its limit (the keys after it are not counted); by how
+        much it passes, or None. Callers list the keys in one order (the sender's, then the
+        chat's), so two transactions never wait on each other's counters."""
+        with self.engine.begin() as conn:
+            for key, limit in limits:
+                count = self._count(conn, key, window_seconds)
+                if count > limit:
+                    return count - limit
+        return None
+
+    def _count(self, conn: sa.Connection, key: str, window_seconds: int) -> int:
+        """One event for `key` inside the transaction `conn`: its window restarted when it is
+        over, then incremented (or created) and read."""
         stamp = int(now().timestamp())
         key = fit_key(key, RATE_KEY_CHARS)
         counter = rate_counters.c
-        with self.engine.begin() as conn:
-            conn.execute(rate_counters.update().where(
-                counter.key == key, counter.window_start <= stamp - window_seconds,
-            ).values(window_start=stamp, count=0))
-            row = conn.execute(rate_counters.update().where(counter.key == key).values(
-                count=counter.count + 1).returning(counter.count)).first()
-            if row is not None:
-                return int(row[0])
-            inserted = conn.execute(self._ignore(rate_counters, ["key"]).values(
-                key=key, window_start=stamp, count=1)).first()
-            if inserted is not None:
-                return 1
-            row = conn.execute(rate_counters.update().where(counter.key == key).values(
-                count=counter.count + 1).returning(counter.count)).first()
-            assert row is not None, "the counter exists: inserting it conflicted"
+        conn.execute(rate_counters.update().where(
+            counter.key == key, counter.window_start <= stamp - window_seconds,
+        ).values(window_start=stamp, count=0))
+        row = conn.execute(rate_counters.update().where(counter.key == key).values(
+            count=counter.count + 1).returning(counter.count)).first()
+        if row is not None:
             return int(row[0])
+        inserted = conn.execute(self._ignore(rate_counters, ["key"]).values(
+            key=key, window_start=stamp, count=1)).first()
+        if inserted is not None:
+            return 1
+        # Another transaction created the counter meanwhile: count on it.
+        row = conn.execute(rate_counters.update().where(counter.key == key).values(
+            count=counter.count + 1).returning(counter.count)).first()
+        assert row is not None, "the counter exists: inserting it conflicted"
+        return int(row[0])
 
     def forget_user(self, user_id: int) -> int:
         """Delete everything stored about a user: questions, answers, feedback, the updates

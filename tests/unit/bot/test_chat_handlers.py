@@ -218,3 +218,51 @@ def test_compare_outlets_searches_the_publishers_the_chat_chose_as_compare_does(
     for compared in (by_button, by_command):
         assert "Al Jazeera" in compared and "Example Wire" in compared, compared
         assert "Anadolu" not in compared, compared
+
+
+def test_every_kind_of_button_keeps_its_data_and_reaches_its_handler(chat):
+    """Issue 36, item 5: the buttons' data reads as the first versions wrote it (the buttons of
+    old messages keep working), the messages shown are kept for the answer, each kind is
+    honoured by its own handler, and data the bot never made is answered as before."""
+    user = next(chat_ids)
+    chat.handle(chat.api.user_message(user, QUESTION, user_id=user))
+    answer = chat.api.messages_to(user)[-1]
+    answer_id = chat.state.answer_of_message(user, answer["message_id"])
+    assert answer_id is not None
+    data = {label: sent for label, sent in _buttons(answer).items() if sent}
+    assert data == {"Full paragraph": f"p:{answer_id}:0", "👍": f"f:{answer_id}:1",
+                    "👎": f"f:{answer_id}:-1"}
+
+    def pressed(sent: str) -> str:
+        press = chat.api.press_button(answer, sent, user_id=user)
+        chat.handle(press)
+        return chat.api.answer_to(press, timeout=1).get("text", "")
+
+    assert pressed(f"x:{answer_id}:0") == "Nothing more to show."
+    assert pressed(f"f:{answer_id}:2") == "Nothing more to show."
+    assert pressed("hello") == "This button is not understood."
+    assert pressed(f"p:{answer_id + 1}:0") == NO_LONGER
+    assert chat.state.feedback_for(answer_id) == []
+    assert pressed(data["👎"]) == "Thanks for the feedback!"
+    assert chat.state.feedback_for(answer_id) == [(user, -1)]
+    seen = len(chat.api.messages_to(user))
+    assert pressed(data["Full paragraph"]) == ""
+    assert "paragraph 11" in chat.api.messages_to(user)[seen]["text"]
+
+
+def test_the_compare_and_more_buttons_keep_their_data(outlets, tmp_path):
+    """Issue 36, item 5: "Compare outlets" and "More sources" read as the first versions wrote
+    them, and More sources shows the quotes past the one shown."""
+    engine, outlets_settings = outlets
+    for chat in _in_process(outlets_settings, engine, tmp_path, max_quotes=1):
+        user = next(chat_ids)
+        chat.handle(chat.api.user_message(
+            user, "How many fighters were killed at the airport?", user_id=user))
+        answer = chat.api.messages_to(user)[-1]
+        answer_id = chat.state.answer_of_message(user, answer["message_id"])
+        data = _buttons(answer)
+        assert (data["Compare outlets"], data["More sources"]) == (f"c:{answer_id}",
+                                                                   f"m:{answer_id}")
+        seen = len(chat.api.messages_to(user))
+        chat.handle(chat.api.press_button(answer, data["More sources"], user_id=user))
+        assert chat.api.messages_to(user)[seen:], "More sources showed nothing"

@@ -76,7 +76,7 @@ def test_answer_ids_are_never_reused_after_forget_or_prune(state):
     third = state.record_answer(3, 33, answer_json(), [], "v1")
     assert third not in (first, second)
     found = state.get_answer(third)
-    assert found is not None and found["chat_id"] == 3 and found["user_id"] == 33
+    assert found is not None and found.chat_id == 3 and found.user_id == 33
 
 
 def test_migration_upgrades_a_0006_database_in_place(db_url):
@@ -111,7 +111,7 @@ def test_migration_upgrades_a_0006_database_in_place(db_url):
     state = State(db_url)
     try:
         state.migrate()
-        assert state.get_answer(first)["question"] == "q"
+        assert state.get_answer(first).question == "q"
         assert state.feedback_for(last) == [(7, 1)]
         state.inbox.bind(123456)
         assert state.inbox.add([(update_id, payload)]) == [], "a redelivery was taken as new"
@@ -143,7 +143,7 @@ def test_over_long_ids_versions_and_keys_are_stored_alike_on_both_databases(stat
     rows = state.outbox.claim_outbox("w" * 300)
     assert len(rows) == 2
     answer_id = state.record_answer(5, 5, answer_json(), [], version)
-    assert state.get_answer(answer_id)["index_version"].startswith("2026-v")
+    assert state.get_answer(answer_id).index_version.startswith("2026-v")
     assert state.count_event("user:" + "9" * 200) == 1
     assert state.count_event("user:" + "9" * 200) == 2
     assert state.count_event("user:" + "9" * 199 + "8") == 1
@@ -160,7 +160,7 @@ def test_an_answer_finished_after_forget_is_not_stored(state):
     state.forget_user(7)
     assert state.record_answer(7, 7, answer_json("my question"), [], "v1", update_id=1) is None
     kept = state.record_answer(9, 9, answer_json("other"), [], "v1", update_id=2)
-    assert kept is not None and state.get_answer(kept)["question"] == "other"
+    assert kept is not None and state.get_answer(kept).question == "other"
     with state.engine.connect() as conn:
         questions = [r[0] for r in conn.execute(sa.text("SELECT question FROM answers"))]
     assert questions == ["other"]
@@ -303,14 +303,14 @@ def test_the_last_answer_a_follow_up_leans_on_respects_the_window_new_and_forget
     state.record_answer(5, 55, {**answer_json("Nothing?"), "abstained": True}, [], "v1")
     state.record_answer(5, 66, answer_json("Someone else's?"), [quote], "v1")
     found = state.last_answer(5, 55, hour_ago)
-    assert found is not None and found["question"] == "Who?"  # not the abstention
-    assert found["quotes"] == [quote]
+    assert found is not None and found.question == "Who?"  # not the abstention
+    assert found.quotes == [quote]
     assert state.last_answer(5, 55, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)) is None
     state.new_conversation(5, 0)
     assert state.last_answer(5, 55, hour_ago) is None  # /new: nothing before it counts
     state.new_conversation(5, 0)  # twice is fine
     state.record_answer(5, 55, answer_json("After?"), [quote], "v1")
-    assert state.last_answer(5, 55, hour_ago)["question"] == "After?"
+    assert state.last_answer(5, 55, hour_ago).question == "After?"
     assert state.forget_user(55) >= 1
     assert state.last_answer(5, 55, hour_ago) is None
 
@@ -330,3 +330,49 @@ def test_quote_links_are_pruned_but_not_those_an_answer_still_kept_gave(state):
     found = state.quote_link("again")
     assert found is not None and (found["start"], found["end"], found["text"]) == (6, 11, "world")
     assert state.get_answer(kept or 0) is not None
+
+
+# ---- issue 36, item 5: stored answers as records; the rate counts in one transaction -------
+def test_an_answer_stored_by_an_older_version_loads_and_a_new_one_is_stored_as_before(state):
+    """A row as older versions wrote it (quote dicts without the later keys) loads as it is;
+    a row written now holds the JSON text older versions read (non-ASCII kept as it is)."""
+    old_quote = {"text": "Él dijo «sí».", "article_id": "a.md", "title": "T", "paragraph": 3,
+                 "start": 0, "end": 13}
+    with state.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO answers (chat_id, user_id, question, abstained, quotes, suggestions, "
+            "latency_ms, index_version, created_at) VALUES (4, 44, '¿Qué?', :no, :q, :s, 2.5, "
+            "'v0', :t)"), {"no": False, "q": json.dumps([old_quote]),
+                           "s": json.dumps([{"article_id": "b.md", "title": "B"}]),
+                           "t": dt.datetime(2026, 1, 2, tzinfo=dt.UTC)})
+        old_id = conn.execute(sa.text("SELECT max(id) FROM answers")).scalar()
+    found = state.get_answer(old_id)
+    assert found is not None and (found.chat_id, found.user_id, found.question) == (4, 44, "¿Qué?")
+    assert found.quotes == [old_quote] and found.quote(0) == old_quote and found.quote(1) is None
+    assert found.suggested_article(0) == "b.md" and found.suggested_article(1) is None
+    assert (found.abstained, found.latency_ms, found.index_version) == (False, 2.5, "v0")
+    suggestions = [{"article_id": "c.md", "title": "Ç"}]
+    new_id = state.record_answer(4, 44, {**answer_json("Où ?"), "suggestions": suggestions},
+                                 [old_quote], "v1")
+    with state.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT question, quotes, suggestions FROM answers "
+                                   "WHERE id = :i"), {"i": new_id}).one()
+    assert tuple(row) == ("Où ?", json.dumps([old_quote], ensure_ascii=False),
+                          json.dumps(suggestions, ensure_ascii=False))
+
+
+def test_the_sender_and_chat_counts_stop_at_the_first_limit_passed(state):
+    """One event counted for the sender, then the chat; past the sender's limit the chat is
+    not counted (as when each was its own transaction)."""
+    def counts() -> dict[str, int]:
+        with state.engine.connect() as conn:
+            return dict(conn.execute(sa.text("SELECT key, count FROM rate_counters")).all())
+
+    limits = [("user:1", 1), ("chat:9", 5)]
+    assert state.count_events(limits) is None
+    assert counts() == {"user:1": 1, "chat:9": 1}
+    assert state.count_events(limits) == 1  # the sender's second question in the minute
+    assert counts() == {"user:1": 2, "chat:9": 1}
+    assert state.count_events([("user:2", 1), ("chat:9", 2)]) is None
+    assert state.count_events([("user:3", 1), ("chat:9", 2)]) == 1  # the chat's third
+    assert counts() == {"user:1": 2, "user:2": 1, "user:3": 1, "chat:9": 3}

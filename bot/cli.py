@@ -125,12 +125,12 @@ def ask(args: argparse.Namespace, settings: Settings) -> int:
         answer = engine.compare(args.question, today=args.today)
         print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json
               else as_text(answer, tr))
-        return 2 if answer.error else 0
+        return 2 if answer.outcome.is_error else 0
     if args.questions_file is not None:
         return ask_many(engine, args.questions_file, args.today)
     answer = engine.answer(args.question, today=args.today)
     print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else as_text(answer, tr))
-    return 2 if answer.error else 0
+    return 2 if answer.outcome.is_error else 0
 
 
 def ask_many(engine: Engine, path: Path, today: dt.date | None = None) -> int:

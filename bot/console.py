@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bot.engine import Exchange, open_engine
+from bot.engine import Exchange, Outcome, open_engine
 from bot.i18n import ENGLISH, Html, Translator
 from bot.render import NEW_CONVERSATION, as_text, engine_message
 from bot.settings import Settings
@@ -45,5 +45,5 @@ def run_console(settings: Settings, tr: Translator = ENGLISH) -> int:
         answer = engine.answer(question, context=context if recent else None)
         print(as_text(answer, tr))
         print()
-        if answer.quotes and not answer.abstained:
+        if answer.outcome is Outcome.QUOTED and answer.quotes:
             context, answered_at = answer.exchange(), time.monotonic()

@@ -23,7 +23,7 @@ from bot.chat.limits import SLOW_DOWN, over_limit
 from bot.chat.links import Reach
 from bot.chat.replies import send_pages
 from bot.chat.sources import compare_in_chat
-from bot.engine import Answer, Quote
+from bot.engine import Answer, Outcome, Quote
 from bot.i18n import ENGLISH, N_, Translator, translator_for
 from bot.state import StoredAnswer
 
@@ -59,7 +59,7 @@ def keyboard(answer: Answer, answer_id: int | None, more: bool,
     (an article's title stays as it is)."""
     if answer_id is None:
         return None
-    if answer.abstained:
+    if answer.outcome is not Outcome.QUOTED:  # the nearest articles' buttons
         rows = [[InlineKeyboardButton(f"📄 {render.shorten(s['title'], 60)}",
                                       callback_data=encode(Kind.ARTICLE, answer_id, i))]
                 for i, s in enumerate(answer.suggestions)]
@@ -218,7 +218,7 @@ def _article_pages(svc: Services, record: StoredAnswer, index: int, tr: Translat
 
 def _compare_pages(svc: Services, record: StoredAnswer, _: int, tr: Translator) -> Shown:
     compared = compare_in_chat(svc, record.chat_id, record.question)
-    if compared.abstained:
+    if compared.outcome is not Outcome.QUOTED:
         return GONE, []
     return "", render.answer_html(compared, tr=tr)
 

@@ -27,7 +27,7 @@ from bot.article_page import article_page_url
 from bot.chat.context import ChatContext, Services
 from bot.chat.limits import SLOW_DOWN, over_limit
 from bot.chat.links import deep_link, link_id, share_query
-from bot.engine import Answer, Quote
+from bot.engine import HELP, Answer, Notice, NoticeCode, Outcome, Quote
 from bot.i18n import N_, Translator, translator_for
 
 __all__ = ["CACHE_SECONDS", "MAX_CARDS", "on_chosen_result", "on_guest_message",
@@ -66,7 +66,7 @@ def cards(answer: Answer, svc: Services, username: str | None, tr: Translator,
           examples: list[str]) -> list[InlineQueryResultArticle]:
     """In a worker thread: the result cards of an answer (a quote each, at most 5), the
     example questions when it was empty or small talk, or one card saying it is not answered."""
-    if answer.help or answer.error or not answer.question.strip():
+    if answer.outcome.is_notice or not answer.question.strip():
         return [InlineQueryResultArticle(
             id=f"x{i}", title=tr.say(EXAMPLES_TITLE, question=question),
             description=tr.say(EXAMPLES_HINT),
@@ -74,7 +74,7 @@ def cards(answer: Answer, svc: Services, username: str | None, tr: Translator,
             reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(
                 tr.gettext(ASK_THIS), switch_inline_query_current_chat=question)]]))
             for i, question in enumerate(examples[:MAX_CARDS])]
-    if answer.abstained:
+    if answer.outcome is not Outcome.QUOTED:
         nearest = "; ".join(render.shorten(s["title"], 60) for s in answer.suggestions)
         text = tr.say(NOT_ANSWERED_TEXT, question=answer.question)
         return [InlineQueryResultArticle(
@@ -118,8 +118,9 @@ async def on_inline_query(update: Update, context: ChatContext) -> None:
     if text:
         answer = await loop.run_in_executor(svc.executor, svc.engine.answer, text)
     else:
-        answer = Answer(question="", abstained=True, help="empty")
-    examples = svc.engine.examples(MAX_CARDS) if answer.help or answer.error else []
+        # An empty query gets the example questions, as small talk does.
+        answer = Answer(question="", abstained=True, help=HELP, notice=Notice(NoticeCode.HELP))
+    examples = svc.engine.examples(MAX_CARDS) if answer.outcome.is_notice else []
     results = await loop.run_in_executor(
         svc.executor, lambda: cards(answer, svc, context.bot.username, tr, examples))
     await _answer_inline(query, results, CACHE_SECONDS)

@@ -22,7 +22,7 @@ from bot.chat.limits import within_limits
 from bot.chat.links import Reach, copy_text, deep_link, link_id, share_query
 from bot.chat.replies import argument, is_group, reply, send_pages, topic_thread
 from bot.chat.sources import compare_in_chat
-from bot.engine import Answer, Exchange
+from bot.engine import Answer, Exchange, Outcome
 from bot.i18n import N_, Translator, translator_for
 from bot.render import NEW_CONVERSATION
 
@@ -194,7 +194,7 @@ def prepare_reply(svc: Services, asked: Asked, progress: Progress) -> Ready:
     message = asked.message
     tr = translator_for(message.from_user)
     answer = _engine_answer(svc, asked)
-    if progress.answer_id is None and not answer.error and not answer.help:
+    if progress.answer_id is None and not answer.outcome.is_notice:  # small talk: not kept
         progress.answer_id = _store(svc, asked, answer)
     shown = answer.quotes[:svc.settings.max_quotes]
     # The whole paragraph of each shown quote, folded under it: the quote knows only its
@@ -235,7 +235,7 @@ def reach_of(answer: Answer, svc: Services, username: str | None, tr: Translator
     """The Share, Copy, Link and Open in article buttons of an answer (its first quote's
     link kept in the state database); None when it quotes nothing. `private`: a private chat
     (where Telegram allows a Mini App button)."""
-    if answer.abstained or not answer.quotes:
+    if answer.outcome is not Outcome.QUOTED or not answer.quotes:
         return None
     quote = answer.quotes[0]
     quote_link = link_id(quote, answer.index_version)

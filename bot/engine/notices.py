@@ -34,6 +34,11 @@ class Outcome(Enum):
         """An outcome told by a message of the bot's own, with no article in it."""
         return self in (Outcome.INVALID, Outcome.UNAVAILABLE, Outcome.HELP)
 
+    @property
+    def is_error(self) -> bool:
+        """The question was not answered for a fault (the command line exits with 2)."""
+        return self in (Outcome.INVALID, Outcome.UNAVAILABLE)
+
 
 class NoticeCode(Enum):
     HELP = "help"

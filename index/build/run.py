@@ -43,17 +43,8 @@ def build_index(
             fill_from_folder(summary, live.manifest, live.folder)
             summary.seconds = time.perf_counter() - started
             return summary
-        to_embed = materialize(corpus, plan.current, plan.changes)
-        if encoder is None:
-            recorded = live.manifest.encoder_backend if live is not None else None
-            encoder = build_encoder(settings, index_dir, to_embed, recorded)
-        probe = encoder.probe_vectors()
-        if live is not None and not probe_agrees(live.folder, probe):
-            # Vectors of two encoders cannot share one index: embed everything again.
-            plan.rebuild_all(summary, disagreement(encoder))
-            to_embed = materialize(corpus, plan.current, plan.changes)
-        summary.model, summary.dimension = encoder.name, encoder.dimension
-        summary.backend = encoder.backend
+        encoder, to_embed = _settle(corpus, plan, index_dir, settings, summary, encoder)
+        summary.encoded_by(encoder)
         final = _write_version(index_dir, plan, corpus, to_embed, encoder, settings, summary,
                                progress, started)
         summary.size_bytes = publish.disk_bytes(final)
@@ -61,6 +52,23 @@ def build_index(
         if merge and settings.merge_factor:
             summary.merges = _merge_after(index_dir, settings)
         return summary
+
+
+def _settle(corpus: Corpus, plan: Plan, index_dir: Path, settings: IndexSettings,
+            summary: BuildSummary, encoder: Encoder | None) -> tuple[Encoder, list[Article]]:
+    """The build's passage encoder and the articles it embeds: every article (a full
+    rebuild) when the live version's vectors disagree with this encoder's, since the
+    vectors of two encoders cannot share one index."""
+    live = plan.live
+    to_embed = materialize(corpus, plan.current, plan.changes)
+    if encoder is None:
+        recorded = live.manifest.encoder_backend if live is not None else None
+        encoder = build_encoder(settings, index_dir, to_embed, recorded)
+    probe = encoder.probe_vectors()
+    if live is not None and not probe_agrees(live.folder, probe):
+        plan.rebuild_all(summary, disagreement(encoder))
+        to_embed = materialize(corpus, plan.current, plan.changes)
+    return encoder, to_embed
 
 
 def _merge_after(index_dir: Path, settings: IndexSettings) -> list[str]:

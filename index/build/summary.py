@@ -7,6 +7,7 @@ from pathlib import Path
 
 import index.publish as publish
 from index.build.changes import Changes
+from index.encoders import Encoder
 from index.publish import Manifest
 from index.sources import Problem
 
@@ -46,6 +47,11 @@ class BuildSummary:
         """Report these changes (the last diff the build settled on)."""
         self.new, self.changed = list(changes.new), list(changes.changed)
         self.removed, self.unchanged = list(changes.removed), changes.unchanged
+
+    def encoded_by(self, encoder: Encoder) -> None:
+        """Report the passage encoder the build embeds with."""
+        self.model, self.dimension = encoder.name, encoder.dimension
+        self.backend = encoder.backend
 
     def lines(self) -> list[str]:
         state = f"published version {self.version}" if self.written else "index already up to date"

@@ -116,30 +116,42 @@ def _build_locked(conn: psycopg.Connection, corpus: Corpus, settings: IndexSetti
         return
     to_embed = materialize(corpus, current, changes)
     if encoder is None:
-        recorded = newest.manifest.encoder_backend if newest is not None else None
-        encoder = build_encoder(settings, settings.resolved_index_dir, to_embed, recorded)
+        encoder = _encoder(settings, newest, to_embed)
     probe = encoder.probe_vectors()
     if (newest is not None and old and newest.probe is not None
             and not agrees(newest.probe, probe)):
         # Vectors of two encoders cannot share one index: embed everything again.
         old, changes = _rebuild_all(current, summary, disagreement(encoder))
         to_embed = materialize(corpus, current, changes)
-    if newest is not None and newest.manifest.dimension != encoder.dimension:
-        drop_rows(conn)  # another model: the vector columns change size
-    if not has_tables(conn, "passages"):
-        create_tables(conn, encoder.dimension, settings.hnsw_m, settings.hnsw_ef_construction)
+    _prepare_tables(conn, newest, encoder, settings)
     version = _one(conn, f"SELECT coalesce(max(id), 0) + 1 FROM {S}.versions")
     _retire(conn, version, _retired_rows(old, changes, newest))
     rows = {aid: row for aid, (row, _) in old.items() if aid in current}
     ids = _next_ids(conn, newest)
-    summary.model, summary.dimension = encoder.name, encoder.dimension
-    summary.backend = encoder.backend
+    summary.encoded_by(encoder)
     if to_embed:
         _insert_bulk(conn, to_embed, encoder, settings, summary, progress, ids, rows, version)
     order = np.array([rows[a.article_id] for a in corpus.articles], np.int64)
     _purge(conn, version, settings.keep_index_versions)
     _publish(conn, version, newest, encoder, settings, summary, fingerprint, ids, order,
              probe, started)
+
+
+def _encoder(settings: IndexSettings, newest: Newest | None, to_embed: list[Article]
+             ) -> Encoder:
+    """The passage encoder, keeping the backend the index recorded (ENCODER_BACKEND=auto)."""
+    recorded = newest.manifest.encoder_backend if newest is not None else None
+    return build_encoder(settings, settings.resolved_index_dir, to_embed, recorded)
+
+
+def _prepare_tables(conn: psycopg.Connection, newest: Newest | None, encoder: Encoder,
+                    settings: IndexSettings) -> None:
+    """The tables for `encoder`'s vectors: emptied for another model (the vector columns
+    change size), created when missing."""
+    if newest is not None and newest.manifest.dimension != encoder.dimension:
+        drop_rows(conn)
+    if not has_tables(conn, "passages"):
+        create_tables(conn, encoder.dimension, settings.hnsw_m, settings.hnsw_ef_construction)
 
 
 def _retired_rows(old: dict[str, tuple[int, str]], changes: Changes,
@@ -297,8 +309,11 @@ def _publish(conn: psycopg.Connection, version: int, newest: Newest | None, enco
     summary.index_kind = {"passages": "hnsw", "sentences": "hnsw"}
     summary.seconds = time.perf_counter() - started
     name = publish.new_version_name()
-    recorded = newest.manifest.encoder_backend if newest is not None and summary.full_reason \
-        is None else None
+    # An updated index keeps the backend it recorded (its vectors agree with it); a full
+    # rebuild records its own.
+    recorded = None
+    if newest is not None and summary.full_reason is None:
+        recorded = newest.manifest.encoder_backend
     manifest = dataclasses.replace(
         manifest_of(name, encoder, settings, summary, fingerprint, [], ids, recorded),
         extra={"backend": BACKEND})

@@ -120,8 +120,9 @@ def _merge(index_dir: Path, folder: Path, manifest: Manifest, span: tuple[int, i
             _share_others(folder, manifest, span, stage.segments)
             sources = [Segment(folder / publish.SEGMENTS / e["name"], SegmentInfo.from_dict(e))
                        for e in chosen]
-            # Article rows are numbered across segments, so the deleted rows inside the
-            # merged span are those between its first and last article.
+            # Row ids grow with every segment written and merges join adjacent segments
+            # only, so the deleted rows of the merged ones lie between their lowest and
+            # highest article.
             low = min(s.info.first_article for s in sources)
             high = max(s.info.last_article for s in sources)
             inside = deleted[(deleted >= low) & (deleted <= high)]
@@ -129,16 +130,25 @@ def _merge(index_dir: Path, folder: Path, manifest: Manifest, span: tuple[int, i
             _copy_version_files(folder, stage.folder)
         # The merged segment dropped those rows: the version no longer lists them.
         np.save(stage.folder / publish.DELETED, np.setdiff1d(deleted, inside).astype(np.int64))
-        entries = (manifest.segments[:first] + ([written] if written else [])
-                   + manifest.segments[last + 1:])
-        stage.publish(Manifest.from_dict({
-            **manifest.to_dict(), "version": stage.name, "segments": entries,
-            "deleted_articles": int(len(deleted) - len(inside)),
-            "merged": [e["name"] for e in chosen], "new_articles": [],
-            "changed_articles": [], "removed_articles": []}))
+        stage.publish(_merged_manifest(manifest, stage.name, span, written,
+                                       int(len(deleted) - len(inside))))
     return MergeSummary([e["name"] for e in chosen], written["name"] if written else None,
                         int(written["passages"]) if written else 0, len(inside),
                         time.perf_counter() - started, stage.name)
+
+
+def _merged_manifest(manifest: Manifest, name: str, span: tuple[int, int],
+                     written: dict[str, Any] | None, deleted: int) -> Manifest:
+    """The manifest of the merged version `name`: the live one's, with the merged span's
+    segments replaced by the one written (if any) and no article new, changed or removed."""
+    first, last = span
+    entries = (manifest.segments[:first] + ([written] if written else [])
+               + manifest.segments[last + 1:])
+    return Manifest.from_dict({
+        **manifest.to_dict(), "version": name, "segments": entries,
+        "deleted_articles": deleted,
+        "merged": [e["name"] for e in manifest.segments[first:last + 1]], "new_articles": [],
+        "changed_articles": [], "removed_articles": []})
 
 
 def _share_others(folder: Path, manifest: Manifest, span: tuple[int, int], root: Path) -> None:

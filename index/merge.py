@@ -115,45 +115,69 @@ def _merge(index_dir: Path, folder: Path, manifest: Manifest, span: tuple[int, i
     chosen = manifest.segments[first:last + 1]
     deleted_file = folder / publish.DELETED
     deleted = np.load(deleted_file) if deleted_file.exists() else np.zeros(0, np.int64)
-    name = publish.new_version_name()
-    staging = publish.staging_dir(index_dir, name)
-    root = staging / publish.SEGMENTS
-    root.mkdir()
-    try:
+    with publish.staging(index_dir) as stage:
         with publish.reading(folder):
-            for entry in manifest.segments[:first] + manifest.segments[last + 1:]:
-                publish.share(folder / publish.SEGMENTS / entry["name"], root / entry["name"])
+            _share_others(folder, manifest, span, stage.segments)
             sources = [Segment(folder / publish.SEGMENTS / e["name"], SegmentInfo.from_dict(e))
                        for e in chosen]
+            # Row ids grow with every segment written and merges join adjacent segments
+            # only, so the deleted rows of the merged ones lie between their lowest and
+            # highest article.
             low = min(s.info.first_article for s in sources)
             high = max(s.info.last_article for s in sources)
             inside = deleted[(deleted >= low) & (deleted <= high)]
-            target = root / segment.new_name()
-            target.mkdir()
-            with closing(catalog.connect(target / segment.CATALOG)) as conn:
-                passage_vectors, sentence_vectors = segment.copy_rows(conn, sources, inside)
-                written: dict[str, Any] | None = None
-                if len(passage_vectors):
-                    written = segment.finish(target, conn, passage_vectors, sentence_vectors,
-                                             settings).to_dict()
-            if written is None:
-                shutil.rmtree(target)
-            for path in folder.iterdir():
-                if path.is_file() and path.name in (publish.ORDER, publish.PROBE):
-                    shutil.copy2(path, staging / path.name)
-        np.save(staging / publish.DELETED, np.setdiff1d(deleted, inside).astype(np.int64))
-        entries = (manifest.segments[:first] + ([written] if written else [])
-                   + manifest.segments[last + 1:])
-        merged = Manifest.from_dict({
-            **manifest.to_dict(), "version": name, "segments": entries,
-            "deleted_articles": int(len(deleted) - len(inside)),
-            "merged": [e["name"] for e in chosen], "new_articles": [],
-            "changed_articles": [], "removed_articles": []})
-        publish.write_manifest(staging, merged)
-        publish.publish(index_dir, staging, name)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+            written = _rewrite(stage.segments, sources, inside, settings)
+            _copy_version_files(folder, stage.folder)
+        # The merged segment dropped those rows: the version no longer lists them.
+        np.save(stage.folder / publish.DELETED, np.setdiff1d(deleted, inside).astype(np.int64))
+        stage.publish(_merged_manifest(manifest, stage.name, span, written,
+                                       int(len(deleted) - len(inside))))
     return MergeSummary([e["name"] for e in chosen], written["name"] if written else None,
                         int(written["passages"]) if written else 0, len(inside),
-                        time.perf_counter() - started, name)
+                        time.perf_counter() - started, stage.name)
+
+
+def _merged_manifest(manifest: Manifest, name: str, span: tuple[int, int],
+                     written: dict[str, Any] | None, deleted: int) -> Manifest:
+    """The manifest of the merged version `name`: the live one's, with the merged span's
+    segments replaced by the one written (if any) and no article new, changed or removed."""
+    first, last = span
+    entries = (manifest.segments[:first] + ([written] if written else [])
+               + manifest.segments[last + 1:])
+    return Manifest.from_dict({
+        **manifest.to_dict(), "version": name, "segments": entries,
+        "deleted_articles": deleted,
+        "merged": [e["name"] for e in manifest.segments[first:last + 1]], "new_articles": [],
+        "changed_articles": [], "removed_articles": []})
+
+
+def _share_others(folder: Path, manifest: Manifest, span: tuple[int, int], root: Path) -> None:
+    """Link the segments outside the merged span into the new version, unchanged."""
+    first, last = span
+    for entry in manifest.segments[:first] + manifest.segments[last + 1:]:
+        publish.share(folder / publish.SEGMENTS / entry["name"], root / entry["name"])
+
+
+def _rewrite(root: Path, sources: list[Segment], deleted: np.ndarray,
+             settings: StoreSettings) -> dict[str, Any] | None:
+    """The live rows of `sources` copied into one new segment under `root`: its manifest
+    entry, or None when every article of theirs was deleted (no segment is written)."""
+    target = root / segment.new_name()
+    target.mkdir()
+    written: dict[str, Any] | None = None
+    with closing(catalog.connect(target / segment.CATALOG)) as conn:
+        passage_vectors, sentence_vectors = segment.copy_rows(conn, sources, deleted)
+        if len(passage_vectors):
+            written = segment.finish(target, conn, passage_vectors, sentence_vectors,
+                                     settings).to_dict()
+    if written is None:
+        shutil.rmtree(target)
+    return written
+
+
+def _copy_version_files(folder: Path, staging: Path) -> None:
+    """The corpus order and the probe vectors stay those of the merged version: a merge
+    changes no article and embeds nothing."""
+    for path in folder.iterdir():
+        if path.is_file() and path.name in (publish.ORDER, publish.PROBE):
+            shutil.copy2(path, staging / path.name)

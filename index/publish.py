@@ -142,6 +142,47 @@ def staging_dir(index_dir: Path, name: str) -> Path:
     return path
 
 
+@dataclass
+class Staging:
+    """A version being written (by a build or a merge) in `folder`, invisible to readers
+    until `publish` moves it into place as `name`."""
+
+    index_dir: Path
+    name: str
+    folder: Path
+    final: Path | None = None  # the published folder, once published
+
+    @property
+    def segments(self) -> Path:
+        """Where the version's segment folders go."""
+        return self.folder / SEGMENTS
+
+    def publish(self, manifest: Manifest) -> Path:
+        """Write the manifest last (a version without one is never complete) and make the
+        version the live one; its published folder."""
+        write_manifest(self.folder, manifest)
+        self.final = publish(self.index_dir, self.folder, self.name)
+        return self.final
+
+
+@contextmanager
+def staging(index_dir: Path) -> Iterator[Staging]:
+    """A new version's staging folder (with its `segments/`) under the next version name.
+    Whatever leaves the block without `Staging.publish` (an error, an interrupt, a kill
+    caught as KeyboardInterrupt) deletes the folder, so the live version stays as it was;
+    a folder left by a hard kill is deleted by the next `cleanup`."""
+    name = new_version_name()
+    stage = Staging(index_dir, name, staging_dir(index_dir, name))
+    try:
+        stage.segments.mkdir()
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage.folder, ignore_errors=True)
+        raise
+    if stage.final is None:
+        shutil.rmtree(stage.folder, ignore_errors=True)
+
+
 def write_manifest(folder: Path, manifest: Manifest) -> None:
     """Write `manifest.json` into a version folder (atomically)."""
     tmp = folder / (MANIFEST + ".tmp")
@@ -158,8 +199,12 @@ def read_manifest(folder: Path) -> Manifest:
 def publish(index_dir: Path, staging: Path, name: str) -> Path:
     """Move the finished build into place and point CURRENT at it with one rename."""
     final = versions_dir(index_dir) / name
+    # Every file reaches the disk before the version becomes visible: a crash after the
+    # rename must not leave a live version with empty or torn files.
     _fsync_tree(staging)
     os.rename(staging, final)
+    # CURRENT is replaced by a rename, never rewritten in place: a reader (or a crash) sees
+    # the old name or the new one, never a half-written one.
     pointer = index_dir / "CURRENT.tmp"
     with open(pointer, "w", encoding="utf-8") as handle:
         handle.write(name + "\n")
@@ -254,6 +299,9 @@ def share(source: Path, target: Path) -> None:
     """`target` as a folder of hard links to the files of `source` (a copy where the file
     system has no hard links)."""
     target.mkdir(parents=True)
+    # Hard links rather than copies: a kept segment costs no disk and no time per version,
+    # its files stay immutable, and they are freed only when the last version linking them
+    # is deleted, so an old version's readers keep their files whatever a newer one does.
     for path in source.iterdir():
         if path.is_file():
             try:

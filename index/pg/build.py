@@ -24,14 +24,21 @@ import index.catalog as catalog
 import index.publish as publish
 from index.build import (
     BuildSummary,
-    chunking,
+    Changes,
+    build_encoder,
+    compare,
     corpus_fingerprint,
+    disagreement,
     embed_articles,
+    everything,
     fill_summary,
     manifest_of,
+    materialize,
+    outdated,
+    up_to_date,
 )
 from index.catalog import RowIds
-from index.encoders import Encoder, agrees, passage_encoder, resolve_model
+from index.encoders import Encoder, agrees
 from index.lexical import Postings
 from index.pg.schema import (
     LOCK_KEY,
@@ -67,6 +74,10 @@ class Newest:
     probe: np.ndarray | None
     rows: dict[str, tuple[int, str]]
 
+    def fingerprints(self) -> dict[str, str]:
+        """The fingerprint each live article had when it was embedded, by article id."""
+        return {aid: fingerprint for aid, (_, fingerprint) in self.rows.items()}
+
 
 def build_pg_index(corpus: Corpus, settings: IndexSettings, full: bool = False,
                    progress: bool = False, encoder: Encoder | None = None) -> BuildSummary:
@@ -97,50 +108,72 @@ def _build_locked(conn: psycopg.Connection, corpus: Corpus, settings: IndexSetti
     newest = newest_version(conn)
     current = {a.article_id: a for a in corpus.articles}
     fingerprint = corpus_fingerprint(corpus.articles)
-    old = _plan(current, newest, settings, summary, full)
-    if (newest is not None and summary.full_reason is None and not
-            (summary.new or summary.changed or summary.removed)
-            and newest.manifest.corpus_fingerprint == fingerprint):
+    old, changes = _plan(current, newest, settings, summary, full)
+    if (newest is not None and summary.full_reason is None
+            and up_to_date(changes, newest.manifest.corpus_fingerprint, fingerprint)):
         _fill_from(summary, newest.manifest, conn)
         summary.seconds = time.perf_counter() - started
         return
-    to_embed = _materialize(corpus, current, summary)
+    to_embed = materialize(corpus, current, changes)
     if encoder is None:
-        recorded = newest.manifest.encoder_backend if newest is not None else None
-        encoder = passage_encoder(settings, settings.resolved_index_dir,
-                                  [a.text[:1500] for a in to_embed[:48]],
-                                  backend=recorded if settings.encoder_backend == "auto"
-                                  else None)
+        encoder = _encoder(settings, newest, to_embed)
     probe = encoder.probe_vectors()
     if (newest is not None and old and newest.probe is not None
             and not agrees(newest.probe, probe)):
-        old = _rebuild_all(current, summary, f"the current index's vectors disagree with "
-                                             f"{encoder.backend}'s (another backend or precision)")
-        to_embed = _materialize(corpus, current, summary)
-    if newest is not None and newest.manifest.dimension != encoder.dimension:
-        drop_rows(conn)  # another model: the vector columns change size
-    if not has_tables(conn, "passages"):
-        create_tables(conn, encoder.dimension, settings.hnsw_m, settings.hnsw_ef_construction)
+        # Vectors of two encoders cannot share one index: embed everything again.
+        old, changes = _rebuild_all(current, summary, disagreement(encoder))
+        to_embed = materialize(corpus, current, changes)
+    _prepare_tables(conn, newest, encoder, settings)
     version = _one(conn, f"SELECT coalesce(max(id), 0) + 1 FROM {S}.versions")
-    _retire(conn, version, [old[a][0] for a in summary.changed + summary.removed]
-            if old or newest is None else None)
+    _retire(conn, version, _retired_rows(old, changes, newest))
     rows = {aid: row for aid, (row, _) in old.items() if aid in current}
     ids = _next_ids(conn, newest)
-    summary.model, summary.dimension, summary.backend = (encoder.name, encoder.dimension,
-                                                          encoder.backend)
+    summary.encoded_by(encoder)
     if to_embed:
-        # Into empty tables (a first build, another model): the rows first, then the HNSW
-        # graphs in one CREATE INDEX each, instead of one graph insert per row (~50 rows/s).
-        bulk = not _one(conn, f"SELECT count(*) FROM (SELECT 1 FROM {S}.passages LIMIT 1) p")
-        if bulk:
-            drop_hnsw(conn)
-        _insert(conn, to_embed, encoder, settings, summary, progress, ids, rows, version)
-        if bulk:
-            create_hnsw(conn, settings.hnsw_m, settings.hnsw_ef_construction)
+        _insert_bulk(conn, to_embed, encoder, settings, summary, progress, ids, rows, version)
     order = np.array([rows[a.article_id] for a in corpus.articles], np.int64)
     _purge(conn, version, settings.keep_index_versions)
     _publish(conn, version, newest, encoder, settings, summary, fingerprint, ids, order,
              probe, started)
+
+
+def _encoder(settings: IndexSettings, newest: Newest | None, to_embed: list[Article]
+             ) -> Encoder:
+    """The passage encoder, keeping the backend the index recorded (ENCODER_BACKEND=auto)."""
+    recorded = newest.manifest.encoder_backend if newest is not None else None
+    return build_encoder(settings, settings.resolved_index_dir, to_embed, recorded)
+
+
+def _prepare_tables(conn: psycopg.Connection, newest: Newest | None, encoder: Encoder,
+                    settings: IndexSettings) -> None:
+    """The tables for `encoder`'s vectors: emptied for another model (the vector columns
+    change size), created when missing."""
+    if newest is not None and newest.manifest.dimension != encoder.dimension:
+        drop_rows(conn)
+    if not has_tables(conn, "passages"):
+        create_tables(conn, encoder.dimension, settings.hnsw_m, settings.hnsw_ef_construction)
+
+
+def _retired_rows(old: dict[str, tuple[int, str]], changes: Changes,
+                  newest: Newest | None) -> list[int] | None:
+    """The article rows the new version retires: those of the changed and removed articles;
+    None (every live row) on a full rebuild over a published version, whose `old` is empty."""
+    if old or newest is None:
+        return [old[a][0] for a in changes.retired]
+    return None
+
+
+def _insert_bulk(conn: psycopg.Connection, articles: list[Article], encoder: Encoder,
+                 settings: IndexSettings, summary: BuildSummary, progress: bool, ids: RowIds,
+                 rows: dict[str, int], version: int) -> None:
+    """`_insert`; into empty tables (a first build, another model) the rows first, then the
+    HNSW graphs in one CREATE INDEX each, instead of one graph insert per row (~50 rows/s)."""
+    bulk = not _one(conn, f"SELECT count(*) FROM (SELECT 1 FROM {S}.passages LIMIT 1) p")
+    if bulk:
+        drop_hnsw(conn)
+    _insert(conn, articles, encoder, settings, summary, progress, ids, rows, version)
+    if bulk:
+        create_hnsw(conn, settings.hnsw_m, settings.hnsw_ef_construction)
 
 
 def newest_version(conn: psycopg.Connection) -> Newest | None:
@@ -158,43 +191,27 @@ def newest_version(conn: psycopg.Connection) -> Newest | None:
 
 
 def _plan(current: dict[str, Article], newest: Newest | None, settings: IndexSettings,
-          summary: BuildSummary, full: bool) -> dict[str, tuple[int, str]]:
+          summary: BuildSummary, full: bool) -> tuple[dict[str, tuple[int, str]], Changes]:
     """New, changed, removed and unchanged articles into `summary`; the live articles the
-    build keeps or retires (none: a full rebuild, which retires every live one)."""
+    build keeps or retires (none: a full rebuild, which retires every live one) and the
+    changes."""
     reason = "--full" if full else None
     if newest is not None and reason is None:
-        manifest = newest.manifest
-        if manifest.model != resolve_model(settings.embedding_model, settings.models_dir)[0]:
-            reason = f"the current index was built with {manifest.model!r}"
-        elif manifest.chunking != chunking(settings):
-            reason = "passages are cut differently now (chunking settings or version)"
+        reason = outdated(newest.manifest, settings)
     if reason is not None:
         return _rebuild_all(current, summary, reason)
     old = newest.rows if newest is not None else {}
-    summary.new = [a for a in current if a not in old]
-    summary.changed = [a for a in current if a in old and old[a][1] != current[a].fingerprint]
-    summary.removed = [a for a in old if a not in current]
-    summary.unchanged = len(current) - len(summary.new) - len(summary.changed)
-    return old
+    changes = compare(current, newest.fingerprints() if newest is not None else {})
+    summary.record(changes)
+    return old, changes
 
 
 def _rebuild_all(current: dict[str, Article], summary: BuildSummary,
-                 reason: str) -> dict[str, tuple[int, str]]:
+                 reason: str) -> tuple[dict[str, tuple[int, str]], Changes]:
     summary.full_reason = reason
-    summary.new, summary.changed, summary.removed = list(current), [], []
-    summary.unchanged = 0
-    return {}
-
-
-def _materialize(corpus: Corpus, current: dict[str, Article],
-                 summary: BuildSummary) -> list[Article]:
-    """The articles to embed (new, then changed), with their texts."""
-    wanted = [current[a] for a in summary.new + summary.changed]
-    stubs = [a.article_id for a in wanted if a.stub]
-    if not stubs:
-        return wanted
-    full = corpus.materialize(stubs)
-    return [full.get(a.article_id, a) for a in wanted]
+    changes = everything(current)
+    summary.record(changes)
+    return {}, changes
 
 
 def _retire(conn: psycopg.Connection, version: int, rows: list[int] | None) -> None:
@@ -292,8 +309,11 @@ def _publish(conn: psycopg.Connection, version: int, newest: Newest | None, enco
     summary.index_kind = {"passages": "hnsw", "sentences": "hnsw"}
     summary.seconds = time.perf_counter() - started
     name = publish.new_version_name()
-    recorded = newest.manifest.encoder_backend if newest is not None and summary.full_reason \
-        is None else None
+    # An updated index keeps the backend it recorded (its vectors agree with it); a full
+    # rebuild records its own.
+    recorded = None
+    if newest is not None and summary.full_reason is None:
+        recorded = newest.manifest.encoder_backend
     manifest = dataclasses.replace(
         manifest_of(name, encoder, settings, summary, fingerprint, [], ids, recorded),
         extra={"backend": BACKEND})

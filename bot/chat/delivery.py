@@ -12,7 +12,7 @@ from typing import Any
 from telegram import Bot, LinkPreviewOptions, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import render_pushes as render
+from bot import render
 from bot.engine import ArticleRef, PushPayload
 from bot.i18n import ENGLISH
 from bot.state import State, worker_id

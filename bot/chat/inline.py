@@ -23,10 +23,10 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot import render
-from bot.article_page import article_page_url
 from bot.chat.context import ChatContext, Services
 from bot.chat.limits import SLOW_DOWN, over_limit
 from bot.chat.links import deep_link, link_id, share_query
+from bot.chat.pages import article_page_url
 from bot.engine import HELP, Answer, Notice, NoticeCode, Outcome, Quote
 from bot.i18n import N_, Translator, translator_for
 

@@ -16,8 +16,8 @@ import logging
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter
 
-from bot.article_page import ArticleServer
 from bot.chat.intake import InboxWorker
+from bot.chat.pages import ArticleServer
 from bot.chat.retry import Backoff, pause
 
 __all__ = ["POLL_TIMEOUT", "Poller"]

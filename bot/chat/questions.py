@@ -14,12 +14,12 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot import render
-from bot.article_page import article_page_url
 from bot.chat.buttons import keyboard
 from bot.chat.callbacks import answer_id_of
 from bot.chat.context import ChatContext, Progress, Services
 from bot.chat.limits import within_limits
 from bot.chat.links import Reach, copy_text, deep_link, link_id, share_query
+from bot.chat.pages import article_page_url
 from bot.chat.replies import argument, is_group, reply, send_pages, topic_thread
 from bot.chat.sources import compare_in_chat
 from bot.engine import Answer, Exchange, Outcome

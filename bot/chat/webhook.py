@@ -21,9 +21,9 @@ import tornado.web
 from telegram import Update
 from telegram.error import NetworkError
 
-from bot.article_page import article_routes, log_request
 from bot.chat.context import ChatApp
 from bot.chat.intake import InboxWorker
+from bot.chat.pages import article_routes, log_request
 from bot.chat.retry import Backoff, pause
 from bot.engine import Engine
 from bot.settings import Settings

@@ -16,8 +16,9 @@ import lxml.html
 import pytest
 from PIL import Image
 
-from bot.article_page import CONTENT_SECURITY_POLICY, SCRIPT, article_page_url
+from bot.chat.pages import article_page_url
 from bot.engine import Engine, Quote
+from bot.render import CONTENT_SECURITY_POLICY, SCRIPT
 from bot.state import State
 from tests.support.botproc import BotProcess, start_bot
 from tests.support.browser import PHONE, Browser

@@ -11,17 +11,9 @@ import lxml.html
 import pytest
 from pydantic import ValidationError
 
-from bot.article_page import (
-    CONTENT_SECURITY_POLICY,
-    SCRIPT,
-    STYLE,
-    article_page_url,
-    clipped,
-    parse_link,
-    render_article,
-    render_gone,
-)
+from bot.chat.pages import article_page_url, clipped, parse_link
 from bot.engine import ArticleRef, ArticleText, Quote
+from bot.render import CONTENT_SECURITY_POLICY, SCRIPT, STYLE, render_article, render_gone
 from bot.settings import Settings
 
 TEXT = "First paragraph here.\n\nSecond one, with a <script>alert(1)</script> in it.\n\nThird."

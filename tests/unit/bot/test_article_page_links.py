@@ -18,10 +18,11 @@ import lxml.html
 import pytest
 import sqlalchemy as sa
 
-from bot.article_page import EXPIRED, MOVED_OUT, ArticleServer
+from bot.chat import ArticleServer
 from bot.chat.questions import reach_of
 from bot.engine import Engine
 from bot.i18n import ENGLISH
+from bot.render import EXPIRED, MOVED_OUT
 from bot.state import State
 from tests.support.services import free_port
 from tests.support.workspace import build, make_settings

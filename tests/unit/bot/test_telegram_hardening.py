@@ -11,8 +11,10 @@ from urllib.parse import quote as percent
 
 import yaml
 
-from bot import render, render_pushes
+from bot import render
 from bot.engine import Answer, ArticleRef, PushPayload, Quote
+from bot.render import packing
+from bot.render import pushes as render_pushes
 from tests.support.fake_bot_api import plain_text
 from tests.support.workspace import ROOT
 
@@ -115,7 +117,7 @@ def test_cutting_gives_the_same_pieces_as_before():
     ]
     for text in texts:
         for budget in (1000, 4000):
-            assert render._cut(text, budget) == _reference_cut(text, budget)
+            assert packing._cut(text, budget) == _reference_cut(text, budget)
     blocks = [render.Block(f"<b>{i}</b>", "🙂" * (i * 37 % 900)) for i in range(300)]
     groups: list[list[render.Block]] = []  # packing as it was: join and measure each time
     for block in blocks:

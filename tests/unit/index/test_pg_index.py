@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from bot.article_page import ArticleServer
+from bot.chat import ArticleServer
 from bot.engine.answer import UNAVAILABLE, Engine
 from bot.state import State
 from index import IndexUnavailableError, load_index

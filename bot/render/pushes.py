@@ -9,17 +9,9 @@ from html import escape, unescape
 
 from bot.engine import ArticleRef, PushPayload
 from bot.i18n import ENGLISH, N_, Translator
-from bot.render import (
-    TELEGRAM_LIMIT,
-    Block,
-    article_line,
-    attribution_html,
-    pack,
-    quote_blocks,
-    shorten,
-    title_html,
-    utf16_len,
-)
+from bot.render.labels import shorten
+from bot.render.packing import TELEGRAM_LIMIT, Block, pack, utf16_len
+from bot.render.pieces import article_line, attribution_html, quote_blocks, title_html
 
 __all__ = ["addition_html", "digest_html", "push_html", "visible_text", "with_also"]
 
@@ -53,6 +45,7 @@ def with_also(page: str, articles: Sequence[ArticleRef], tr: Translator = ENGLIS
     if not articles:
         return page
     names = _outlets(articles, tr)
+    # a NUL stands for the linked names while the message is translated and escaped
     head = "➕ " + tr.say(N_("Also: {outlets}"), outlets="\0")
     html = escape(head).replace("\0", names.html)
     visible = head.replace("\0", names.visible)
@@ -82,16 +75,22 @@ def digest_html(payloads: Sequence[PushPayload], tr: Translator = ENGLISH,
     head = "🆕 " + tr.nsay("{count} new article:", "{count} new articles:", len(payloads))
     blocks = [Block(escape(head), head)]
     for push in payloads:
-        line = article_line(push.article, tr)
-        topic = (" " + tr.say(N_("(on “{topic}”)"), topic=push.topic or "")
-                 if push.kind == "follow" else "")
-        others = also.get(push.article.article_id, ())
-        extra = Block("", "")
-        if others:
-            names = _outlets(others, tr)
-            said = " — " + tr.say(N_("also: {outlets}"), outlets="\0")
-            extra = Block(escape(said).replace("\0", names.html),
-                          said.replace("\0", names.visible))
-        blocks.append(Block(f"• {line.html}{escape(topic)}{extra.html}",
-                            f"• {line.visible}{topic}{extra.visible}"))
+        blocks.append(_digest_line(push, also.get(push.article.article_id, ()), tr))
     return pack(blocks, separator="\n")
+
+
+def _digest_line(push: PushPayload, others: Sequence[ArticleRef], tr: Translator) -> Block:
+    """• title · source · date, the followed topic it matched, the story's other outlets."""
+    line = article_line(push.article, tr)
+    topic = ""
+    if push.kind == "follow":
+        topic = " " + tr.say(N_("(on “{topic}”)"), topic=push.topic or "")
+    extra = Block("", "")
+    if others:
+        names = _outlets(others, tr)
+        # the outlets are HTML already (linked names): a NUL stands for them while the
+        # message is translated and escaped, then the names take its place
+        said = " — " + tr.say(N_("also: {outlets}"), outlets="\0")
+        extra = Block(escape(said).replace("\0", names.html), said.replace("\0", names.visible))
+    return Block(f"• {line.html}{escape(topic)}{extra.html}",
+                 f"• {line.visible}{topic}{extra.visible}")

@@ -7,7 +7,7 @@ import time
 
 from bot.engine import Exchange, Outcome, open_engine
 from bot.i18n import ENGLISH, Html, Translator
-from bot.render import NEW_CONVERSATION, as_text, engine_message
+from bot.render import NEW_CONVERSATION, as_text
 from bot.settings import Settings
 
 NEW_COMMANDS = ("/new", "new")
@@ -20,7 +20,7 @@ def run_console(settings: Settings, tr: Translator = ENGLISH) -> int:
     engine, problem = open_engine(settings)
     summary = engine.summary() if engine is not None else None
     if engine is None or problem or summary is None:
-        print(tr.say("error: {problem}", problem=engine_message(problem or "", tr)),
+        print(tr.say("error: {problem}", problem=problem or ""),
               file=sys.stderr)
         return 2
     articles = tr.nsay("{count} article", "{count} articles", summary.articles)

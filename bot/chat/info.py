@@ -14,7 +14,6 @@ from bot.chat.links import parse_start
 from bot.chat.replies import reply
 from bot.engine import UNAVAILABLE, Engine, Quote
 from bot.i18n import N_, Html, Translator, translator_for
-from bot.render import engine_message
 
 __all__ = ["PRIVACY", "on_about", "on_forget", "on_privacy", "on_start"]
 
@@ -102,7 +101,7 @@ async def on_about(update: Update, context: ChatContext) -> None:
     tr = translator_for(update.effective_user)
     summary = context.services.engine.summary()
     if summary is None:
-        await reply(message, escape(engine_message(UNAVAILABLE, tr)))
+        await reply(message, escape(tr.say(UNAVAILABLE)))
         return
     newest = summary.newest_published
     articles = tr.nsay("{count} article", "{count} articles", summary.articles)

@@ -23,9 +23,8 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, T
 
 from bot.chat.context import ChatApp, ChatContext
 from bot.chat.retry import Backoff, pause
-from bot.engine import IndexUnavailableError
+from bot.engine import UNAVAILABLE, IndexUnavailableError
 from bot.i18n import N_, translator_for
-from bot.render import ENGINE_UNAVAILABLE
 from bot.state import DatabaseUnavailable, State, worker_id
 
 __all__ = ["InboxWorker", "is_transient", "on_error", "tell_failure"]
@@ -56,7 +55,7 @@ async def tell_failure(update: Update, error: BaseException | None = None) -> No
     if update.effective_message is not None:
         with contextlib.suppress(TelegramError):
             sorry = translator_for(update.effective_user).say(
-                ENGINE_UNAVAILABLE if isinstance(error, IndexUnavailableError) else SORRY)
+                UNAVAILABLE if isinstance(error, IndexUnavailableError) else SORRY)
             await update.effective_message.reply_text(sorry, parse_mode=None,
                                                       link_preview_options=None)
 

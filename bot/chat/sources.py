@@ -19,7 +19,6 @@ from bot.chat.context import ChatContext, Services
 from bot.chat.replies import reply
 from bot.engine import UNAVAILABLE, Answer
 from bot.i18n import N_, Translator, translator_for
-from bot.render import engine_message
 
 __all__ = ["compare_in_chat", "on_source_button", "on_sources"]
 
@@ -70,7 +69,7 @@ async def on_sources(update: Update, context: ChatContext) -> None:
         return
     engine = context.services.engine
     if not engine.ready:
-        await reply(message, escape(engine_message(UNAVAILABLE, tr)))
+        await reply(message, escape(tr.say(UNAVAILABLE)))
         return
     names = engine.sources()
     if not names:

@@ -16,7 +16,6 @@ from bot.chat.context import ChatContext
 from bot.chat.replies import argument, reply
 from bot.engine import UNAVAILABLE, find_period, topic_words
 from bot.i18n import N_, Html, translator_for
-from bot.render import engine_message
 from bot.state import TOPIC_CHARS
 
 __all__ = ["on_follow", "on_following", "on_latest", "on_subscribe", "on_unfollow",
@@ -37,7 +36,7 @@ async def on_latest(update: Update, context: ChatContext) -> None:
     said = rest.strip() if counted else text
     tr = translator_for(message.from_user)
     if not engine.ready:
-        await reply(message, escape(engine_message(UNAVAILABLE, tr)))
+        await reply(message, escape(tr.say(UNAVAILABLE)))
         return
     period = None
     if any(c.isalpha() for c in said):  # "/latest last week", "/latest 10 since Monday"

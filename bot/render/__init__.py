@@ -7,7 +7,7 @@ exactly as stored.
   pieces (a title, a date, an attribution, a quote in blockquotes);
 - `packing`: Telegram's limit of 4,096 UTF-16 units, and blocks packed into messages;
 - `labels`: what text and HTML say alike (periods, the line above a filtered answer);
-- `messages`: the bot's own words, and the engine's English messages translated;
+- `messages`: the bot's own words, and an answer's notice in the reader's language;
 - `speakers`: who said a quote; `pushes`: new articles, digests, a story's later outlets;
 - `article_page`: the HTML of the article page (served by `bot.chat`).
 """
@@ -25,15 +25,7 @@ from bot.render.article_page import (
     render_gone,
 )
 from bot.render.labels import period_label, shorten
-from bot.render.messages import (
-    ENGINE_EMPTY,
-    ENGINE_HELP,
-    ENGINE_UNAVAILABLE,
-    NEAREST,
-    NEW_CONVERSATION,
-    PARAGRAPH,
-    engine_message,
-)
+from bot.render.messages import NEAREST, NEW_CONVERSATION, PARAGRAPH, notice
 from bot.render.packing import TELEGRAM_LIMIT, Block, pack, utf16_len
 from bot.render.pieces import attribution_html, quote_blocks
 from bot.render.pushes import addition_html, digest_html, push_html, with_also
@@ -42,9 +34,6 @@ from bot.render.text import as_text
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
-    "ENGINE_EMPTY",
-    "ENGINE_HELP",
-    "ENGINE_UNAVAILABLE",
     "EXPIRED",
     "MINI_APP_CONTENT_SECURITY_POLICY",
     "MOVED_OUT",
@@ -62,8 +51,8 @@ __all__ = [
     "as_text",
     "attribution_html",
     "digest_html",
-    "engine_message",
     "latest_html",
+    "notice",
     "pack",
     "paragraph_pages",
     "period_label",

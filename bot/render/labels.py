@@ -5,7 +5,6 @@ the filters left nothing, and where /compare's outlets differ."""
 from __future__ import annotations
 
 import calendar
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -181,6 +180,7 @@ def difference_lines(answer: Answer, tr: Translator = ENGLISH) -> list[str]:
     return lines
 
 
-def unfiltered(answer: Answer) -> Answer:
-    """The same answer without its filters (rendered once the head line says them)."""
-    return dataclasses.replace(answer, filters=None, period_widened=None)
+def head_line(answer: Answer, tr: Translator = ENGLISH) -> str | None:
+    """The line above an answer searched within a period or publishers (or a period widened
+    into the past); None when it was searched among all the articles."""
+    return widened_head(answer, tr) or filters_head(answer.filters, tr)

@@ -1,10 +1,10 @@
 """The bot's own words around answers, as gettext messages (`N_`: marked for extraction,
-translated where they are said), and the engine's English messages in the reader's language."""
+translated where they are said), and an answer's notice in the reader's language (the engine's
+own messages are written once, in `bot.engine.notices`)."""
 
 from __future__ import annotations
 
-import re
-
+from bot.engine import Answer, notice_text
 from bot.i18n import ENGLISH, N_, Translator
 
 NO_ANSWER = N_("The articles do not answer that.")
@@ -33,31 +33,12 @@ UNTIL = N_("until {date}")
 SINCE = N_("since {date}")
 NEW_CONVERSATION = N_("New conversation: the next question starts fresh.")  # /new
 
-# The engine's own messages (bot.engine: HELP, UNAVAILABLE, QuestionError), translated here
-# by their English text; tests/unit/bot/test_i18n.py keeps the two in step.
-ENGINE_HELP = N_("I answer questions about the news articles I hold, quoting them word for "
-                 "word with the source. Ask me something like “How far is Qasr Bin Ghashir "
-                 "from Tripoli?”")
-ENGINE_UNAVAILABLE = N_("The article index is unavailable right now; please try again later.")
-ENGINE_EMPTY = N_("The question is empty: type a question about the news articles.")
-_ENGINE_TEXTS = (ENGINE_HELP, ENGINE_UNAVAILABLE, ENGINE_EMPTY)
-# The one engine message with numbers in it: read them back to say them in a plural form.
-_TOO_LONG = re.compile(r"The question is too long \((\d+) characters; the limit is (\d+)\)\. "
-                       r"Please ask a shorter question\.")
 
 
-def engine_message(text: str, tr: Translator = ENGLISH) -> str:
-    """An engine's message (help, an error) in the reader's language; one the catalogs do not
-    know (an index problem's details) stays as the engine said it."""
-    if tr.language == "en":
-        return text
-    if text in _ENGINE_TEXTS:
-        return tr.say(text)
-    too_long = _TOO_LONG.fullmatch(text)
-    if too_long:
-        length, limit = int(too_long[1]), int(too_long[2])
-        return tr.nsay("The question is too long ({count} character; the limit is {limit}). "
-                       "Please ask a shorter question.",
-                       "The question is too long ({count} characters; the limit is {limit}). "
-                       "Please ask a shorter question.", length, limit=limit)
-    return text
+def notice(answer: Answer, tr: Translator = ENGLISH) -> str:
+    """An answer's notice (help, an invalid question, the index unavailable) in the reader's
+    language, from its code (`bot.engine.notice_text`); an error with no notice (what failed,
+    in detail) is shown as the engine said it."""
+    if answer.notice is not None:
+        return notice_text(answer.notice, tr)
+    return answer.error or answer.help or ""

@@ -7,17 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from bot.engine import Answer, ArticleRef, Period, Quote
+from bot.engine import Answer, ArticleRef, Outcome, Period, Quote
 from bot.i18n import ENGLISH, N_, Html, Translator
 from bot.render.labels import (
     difference_lines,
     filtered_out,
-    filters_head,
+    head_line,
     period_label,
     safe_url,
     shorten,
-    unfiltered,
-    widened_head,
 )
 from bot.render.messages import (
     ALSO_REPORTED,
@@ -28,7 +26,7 @@ from bot.render.messages import (
     NONE_WHEN,
     PUBLISHED_WHEN,
     RELATED,
-    engine_message,
+    notice,
 )
 from bot.render.packing import TELEGRAM_LIMIT, Block, _cut, pack, utf16_len
 from bot.render.pieces import (
@@ -80,22 +78,21 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None,
     `paragraphs` (one per quote shown, or None) go under their quotes as expandable
     blockquotes when the whole fits one message (else the "Full paragraph" button shows
     them)."""
-    if answer.error:
-        return [escape(engine_message(answer.error, tr))]
-    if answer.help:
-        return [escape(engine_message(answer.help, tr))]
-    out = filtered_out(answer, tr)
-    if out is not None:
-        return pack([_said(line) for line in out], separator="\n")
-    head = widened_head(answer, tr) or filters_head(answer.filters, tr)
-    if head is not None:
-        # the head line says the filters, then the answer's messages as if it had none: the
-        # head joins the first of them when both fit one message
-        rest = answer_html(unfiltered(answer), quotes, tr, paragraphs)
-        return pack([_said(head), *(Block(page, page) for page in rest)], separator="\n")
-    if answer.abstained:
-        return _abstention_html(answer, tr)
-    return pack(_quotes_blocks(answer, quotes, tr, paragraphs))
+    outcome = answer.outcome  # the ladder `as_text` walks too
+    if outcome.is_notice:
+        return [escape(notice(answer, tr))]
+    if outcome in (Outcome.UNKNOWN_SOURCE, Outcome.OUTSIDE_PERIOD):
+        return pack([_said(line) for line in filtered_out(answer, tr) or []], separator="\n")
+    if outcome is Outcome.NOT_ANSWERED:
+        pages = _abstention_html(answer, tr)
+    else:
+        pages = pack(_quotes_blocks(answer, quotes, tr, paragraphs))
+    head = head_line(answer, tr)
+    if head is None:
+        return pages
+    # the head line says the filters, then the answer's messages: the head joins the first of
+    # them when both fit one message
+    return pack([_said(head), *(Block(page, page) for page in pages)], separator="\n")
 
 
 def _quotes_blocks(answer: Answer, quotes: list[Quote] | None, tr: Translator,

@@ -3,15 +3,13 @@ marks with its attribution on the next line."""
 
 from __future__ import annotations
 
-from bot.engine import Answer, Quote
+from bot.engine import Answer, Outcome, Quote
 from bot.i18n import ENGLISH, Html, Translator
 from bot.render.labels import (
     difference_lines,
     filtered_out,
-    filters_head,
+    head_line,
     shorten,
-    unfiltered,
-    widened_head,
 )
 from bot.render.messages import (
     ALSO_REPORTED,
@@ -21,7 +19,7 @@ from bot.render.messages import (
     NO_ANSWER,
     PARAGRAPH,
     RELATED,
-    engine_message,
+    notice,
 )
 from bot.render.speakers import speaker_label, speaker_lines
 
@@ -45,25 +43,20 @@ def _quoted(quote: Quote, tr: Translator) -> str:
 
 
 def as_text(answer: Answer, tr: Translator = ENGLISH) -> str:
-    """An answer as a person reads it in a terminal."""
-    if answer.error:
-        return engine_message(answer.error, tr)
-    if answer.help:
-        return engine_message(answer.help, tr)
-    out = filtered_out(answer, tr)
-    if out is not None:
-        return "\n".join(out)
-    head = widened_head(answer, tr) or filters_head(answer.filters, tr)
-    if head is not None:
-        # the head line says the filters; the rest is the answer as if it had none
-        answer_text = as_text(unfiltered(answer), tr)
-        return f"{head}\n{answer_text}"
-    if answer.abstained:
-        return _abstention_text(answer, tr)
-    quotes = _quotes_text(answer, tr)
-    if answer.followup_of:
-        return f"{tr.say(FOLLOWING_UP, question=answer.followup_of)}\n{quotes}"
-    return quotes
+    """An answer as a person reads it in a terminal, by its outcome (the ladder
+    `answer_html` walks too): a notice, what the filters left out, or the answer under the
+    line that says its filters."""
+    outcome = answer.outcome
+    if outcome.is_notice:
+        return notice(answer, tr)
+    if outcome in (Outcome.UNKNOWN_SOURCE, Outcome.OUTSIDE_PERIOD):
+        return "\n".join(filtered_out(answer, tr) or [])
+    if outcome is Outcome.NOT_ANSWERED:
+        body = _abstention_text(answer, tr)
+    else:
+        body = _quotes_text(answer, tr)
+    head = head_line(answer, tr)
+    return body if head is None else f"{head}\n{body}"
 
 
 def _abstention_text(answer: Answer, tr: Translator) -> str:
@@ -89,4 +82,6 @@ def _quotes_text(answer: Answer, tr: Translator) -> str:
         others = "".join(f"\n• {tr.isolate(q.source or '')}: {_quoted(q, tr)}"
                          for q in answer.also_reported)
         quotes += f"\n\n{tr.say(ALSO_REPORTED)}{others}"
+    if answer.followup_of:
+        return f"{tr.say(FOLLOWING_UP, question=answer.followup_of)}\n{quotes}"
     return quotes

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.render import ENGINE_UNAVAILABLE
+from bot.engine import UNAVAILABLE as ENGINE_UNAVAILABLE
 from tests.support.botproc import BotProcess, wait_until
 from tests.support.fake_bot_api import FakeTelegram
 from tests.support.services import Nginx, Postgres, free_port

@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po
 from telegram import User
 
 from bot import render
-from bot.engine import HELP, UNAVAILABLE, Answer, ArticleRef, Quote
+from bot.engine import HELP, UNAVAILABLE, Answer, ArticleRef, Notice, NoticeCode, Quote
 from bot.engine.question import QuestionError, validate
 from bot.i18n import (
     FSI,
@@ -124,19 +124,25 @@ def test_every_message_is_translated_keeping_placeholders_and_markup(language):
             assert not BIDI.search(form), "isolates come from the code, not the catalog"
 
 
-def test_the_engines_messages_are_the_ones_render_translates():
-    assert render.ENGINE_HELP == HELP and render.ENGINE_UNAVAILABLE == UNAVAILABLE
+def test_the_engines_notices_are_said_in_the_readers_language():
     with pytest.raises(QuestionError) as empty:
         validate("  ", 1000)
-    assert str(empty.value) == render.ENGINE_EMPTY
+    assert str(empty.value) == "The question is empty: type a question about the news articles."
     with pytest.raises(QuestionError) as long:
         validate("why " * 400, 1000)
-    arabic = render.engine_message(str(long.value), translator("ar"))
+    too_long = Answer("why", True, error=str(long.value), notice=long.value.notice)
+    assert render.as_text(too_long) == str(long.value)  # English: the JSON's text
+    arabic = render.as_text(too_long, translator("ar"))
     assert "1599" in arabic and "1000" in arabic and ARABIC.search(arabic)
-    french = render.engine_message(str(long.value), translator("fr"))
+    french = render.answer_html(too_long, tr=translator("fr"))[0]
     assert "trop longue (1599 caractères" in french
-    assert render.engine_message("Index problem: disk", translator("ru")) == (
-        "Index problem: disk")  # what no catalog knows stays as the engine said it
+    helped = Answer("hi", True, help=HELP, notice=Notice(NoticeCode.HELP))
+    assert render.as_text(helped) == HELP and render.as_text(helped, translator("fr")) != HELP
+    down = Answer("q", True, error=UNAVAILABLE, notice=Notice(NoticeCode.UNAVAILABLE))
+    assert render.as_text(down, translator("de")) != UNAVAILABLE
+    failed = Answer("q", True, error="Index problem: disk")
+    assert render.as_text(failed, translator("ru")) == (
+        "Index problem: disk")  # what no notice names stays as the engine said it
 
 
 # ---- right to left -------------------------------------------------------------------------

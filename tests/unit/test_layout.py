@@ -136,8 +136,8 @@ def offending(room: str, forbidden: tuple[str, ...]) -> list[str]:
     # The run time reads with ONNX Runtime and the fast tokenizer only (no torch import).
     ("reader.model", ("torch", "transformers", "sentence_transformers", "reader.train")),
     ("reader.text", ("torch", "transformers", "sentence_transformers", "reader.train")),
-    ("bot.engine", ("telegram", "bot.state", "bot.chat", "sqlalchemy")),
-    ("bot.state", ("telegram", "bot.chat", "bot.engine", "faiss")),
+    ("bot.engine", ("telegram", "bot.state", "bot.chat", "bot.render", "sqlalchemy")),
+    ("bot.state", ("telegram", "bot.chat", "bot.engine", "bot.render", "faiss")),
     # Presentation turns answers into text and HTML: it sends nothing, serves nothing, stores
     # nothing (the article page's web server is bot.chat's).
     ("bot.render", ("telegram", "tornado", "bot.state", "bot.chat", "sqlalchemy")),

@@ -18,7 +18,16 @@ from index.settings import PACKAGED_MODEL
 
 # Fitted (logistic, then the threshold) on the "fit" halves of the news benchmark's answerable
 # and unanswerable questions and of SQuAD's questions about indexed and left-out articles,
-# checked on the other halves: `python -m benchmarks.fit_support`.
+# checked on the other halves: `python -m benchmarks.fit_support`. The news questions are split
+# by a CRC32 of their article's id, SQuAD's by a CRC32 of the question's text, so no half sees
+# the other's questions. The regression ran on standardised features but these are its raw
+# weights (divided back by each feature's spread): they apply to the evidence as `support`
+# computes it. Its bias is not used; the threshold (CALIBRATIONS) takes its place.
+# The features overlap (confidence is itself a weighted sum of the similarities, coverage and
+# the lexical ranking's agreement: `quote.confidence_score`), so one weight alone, such as
+# confidence's negative one, says little: only the sum is calibrated. "unknown" (the share of
+# the question's words no article has) is negative: a question in words the index lacks is
+# likely about an article that is not there.
 SUPPORT_WEIGHTS = {"confidence": -5.696, "confidence_margin": 3.241, "rare_coverage": 4.391,
                    "margin": 0.132, "sentence": 7.342, "unknown": -1.893, "reader": 0.0,
                    "reader_margin": 0.0}
@@ -45,6 +54,10 @@ class Calibration:
     threshold: float
 
 
+# 2.87: the highest support at which false abstention stayed within 5 % on every fit half
+# (news, SQuAD alone, SQuAD among the BBC articles; news: 0.046). ABSTAIN_THRESHOLD
+# overrides it: higher refuses more questions about missing articles at the price of refusing
+# answerable ones (docs/benchmarks.md, "The trade-off").
 CALIBRATIONS: dict[tuple[str, bool], Calibration] = {
     (PACKAGED_MODEL, False): Calibration(SUPPORT_WEIGHTS, 2.87),
     (MULTILINGUAL_MODEL, False): Calibration(SUPPORT_WEIGHTS, 2.87),
@@ -85,16 +98,21 @@ def support(query: QueryTerms, scored: Scored, one_article: bool = False,
     `one_article`, the margin is over the next passage: there is no other article to stand out
     from (among several, no other article in the hits is itself a sign of a real answer)."""
     top, confidence, evidence = scored[0]
-    others = [(c, e["rank"]) for q, c, e in scored[1:]
-              if one_article or q.article_id != top.article_id]
-    found = {"margin": evidence["rank"] - max((r for _, r in others), default=0.0),
+    # The margins are taken over other articles only: a second passage of the best quote's own
+    # article agreeing with it is no sign that the answer stands out. With no rival at all
+    # the margin is the whole score (a rival scoring 0).
+    rivals = [(c, e) for q, c, e in scored[1:] if one_article or q.article_id != top.article_id]
+    best_rank = max((e["rank"] for _, e in rivals), default=0.0)
+    best_confidence = max((c for c, _ in rivals), default=0.0)
+    best_reader = max((e.get("reader", 0.0) for _, e in rivals), default=0.0)
+    found = {"margin": evidence["rank"] - best_rank,
              "confidence": confidence,
-             "confidence_margin": confidence - max((c for c, _ in others), default=0.0),
+             "confidence_margin": confidence - best_confidence,
              "rare_coverage": rare_coverage(query, frozenset(stems(terms(top.text)))),
              # the reader's probability over the best another article's quote was given
-             "reader_margin": evidence.get("reader", 0.0) - max(
-                 (e.get("reader", 0.0) for q, _, e in scored[1:]
-                  if one_article or q.article_id != top.article_id), default=0.0)}
+             "reader_margin": evidence.get("reader", 0.0) - best_reader}
+    # A feature the weights name but neither dict holds (the cross-lingual "dense" is in
+    # `evidence`; an unread quote has no "reader") counts as 0.
     values = {**evidence, **found}
     found["support"] = sum(w * values.get(k, 0.0) for k, w in weights.items())
     return found
@@ -107,6 +125,7 @@ def rare_coverage(query: QueryTerms, text_stems: frozenset[str]) -> float:
     language = query.language if query.language in RARITY_LANGUAGES else "en"
     for word in terms(query.text):
         stem = stems([word])[0]
+        # Two words of one stem ("talks", "talk") count once, at the rarer's weight.
         weights[stem] = max(weights.get(stem, 0.0), rarity(word, language))
     return query.coverage(text_stems, weights)
 
@@ -131,6 +150,9 @@ RARITY_LANGUAGES = frozenset(
 @functools.lru_cache(maxsize=200_000)
 def rarity(word: str, language: str = "en") -> float:
     """0 for the commonest words of the language, up to 7 for words wordfreq has never seen."""
+    # On the Zipf scale 7 is once in 100 words ("the", "of" and a few more reach it) and 0 a
+    # word wordfreq never saw. Kept per word (lru_cache): questions reuse their words, and
+    # every question's support reads each of them.
     from wordfreq import zipf_frequency
 
     return max(0.0, 7.0 - zipf_frequency(word, language))

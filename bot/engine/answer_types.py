@@ -87,10 +87,19 @@ def holds_answer(kind: AnswerType, sentence: str, question: str) -> bool:
         return bool(_STATEMENT.search(sentence))
     if kind is AnswerType.REASON:
         return bool(_REASON.search(sentence))
+    # What the question itself says is no answer: "Libya" does not answer "Where did Libya's
+    # rebels go?".
     named = {word.lower() for word in _WORD.findall(question)}
     if kind is AnswerType.PLACE:
+        # A place counts only after a preposition ("towards Tarhuna"): a capitalised word
+        # alone is as often a person or an organisation.
         return any(_new(match.group(1), named) for match in _PLACE.finditer(sentence))
-    pattern = {AnswerType.NUMBER: _NUMBER, AnswerType.DATE: _DATE}.get(kind, _NAME)
+    if kind is AnswerType.NUMBER:
+        pattern = _NUMBER
+    elif kind is AnswerType.DATE:
+        pattern = _DATE
+    else:  # PERSON: a capitalised word that does not open the sentence
+        pattern = _NAME
     return any(_new(match.group(0), named) for match in pattern.finditer(sentence))
 
 

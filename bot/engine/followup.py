@@ -57,9 +57,11 @@ class Exchange:
         quotes. `replied`: the new question replies to that answer."""
         if not quotes:
             return None
-        return cls(question, tuple(dict.fromkeys(str(q["article_id"]) for q in quotes)),
-                   tuple(dict.fromkeys((str(q["article_id"]), int(q["paragraph"]))
-                                       for q in quotes)), earlier, replied)
+        # Each article and paragraph once, in the answer's order (dict.fromkeys keeps it).
+        article_ids = tuple(dict.fromkeys(str(q["article_id"]) for q in quotes))
+        paragraphs = tuple(dict.fromkeys((str(q["article_id"]), int(q["paragraph"]))
+                                         for q in quotes))
+        return cls(question, article_ids, paragraphs, earlier, replied)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Exchange:

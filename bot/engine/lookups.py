@@ -53,14 +53,17 @@ def examples(index: IndexView | None, count: int = 3) -> list[str]:
     """Example questions made from names that recur in the newest articles."""
     if index is None:
         return []
+    # The newest articles are found once per version; their names are counted on each call.
     newest = once_per_version(index, "examples", _newest_added)
     counts: dict[str, int] = {}
     for info in newest:
         for match in _NAME.finditer(index.article_text(info.row)):
             counts[match.group()] = counts.get(match.group(), 0) + 1
+    # A name said once may be anyone; sorted by count, ties in the order first seen.
     names = [n for n, c in sorted(counts.items(), key=lambda kv: -kv[1]) if c >= 2]
     chosen: list[str] = []
     for name in names:
+        # "Barack Obama" and "President Barack Obama" would ask the same question twice.
         if not any(name in other or other in name for other in chosen):
             chosen.append(name)
         if len(chosen) == count:
@@ -87,6 +90,8 @@ def locate(index: IndexView, quote: Quote) -> tuple[ArticleInfo, str, int] | Non
         return None
     text = index.article_text(info.row)
     start = quote.start
+    # Offsets go stale when an article is re-indexed with an edit before the quote; its text,
+    # if still there, is found again (the first occurrence).
     if text[start:quote.end] != quote.text:
         start = text.find(quote.text)
         if start < 0:
@@ -135,14 +140,21 @@ def newest(index: IndexView, count: int | None = None,
 
 
 def _newest_rows(index: IndexView) -> np.ndarray:
+    """Article rows newest first: the dated by published date (one date's in corpus order),
+    then the undated in corpus order."""
     facets = index.articles.facets()
-    keyed = [(published or "", -position if published else position, row)
-             for row, position, published in zip(facets.rows.tolist(),
-                                                 facets.positions.tolist(), facets.published,
-                                                 strict=True)]
-    dated = sorted((k for k in keyed if k[0]), reverse=True)
-    undated = sorted((k for k in keyed if not k[0]), key=lambda k: k[1])
-    return np.array([k[2] for k in dated + undated], np.int64)
+    dated: list[tuple[str, int, int]] = []
+    undated: list[tuple[int, int]] = []
+    for row, position, published in zip(facets.rows.tolist(), facets.positions.tolist(),
+                                        facets.published, strict=True):
+        if published:
+            # Negated, so that sorting newest first keeps one date's articles in corpus order.
+            dated.append((published, -position, row))
+        else:
+            undated.append((position, row))
+    dated.sort(reverse=True)
+    undated.sort(key=lambda k: k[0])
+    return np.array([row for *_, row in dated] + [row for _, row in undated], np.int64)
 
 
 def in_order(index: IndexView) -> list[ArticleInfo]:

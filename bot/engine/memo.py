@@ -14,6 +14,8 @@ __all__ = ["MEMO_LIMIT", "bounded", "once_per_version"]
 
 MEMO_LIMIT = 300_000  # entries of a bounded cache per index version before it starts over
 T = TypeVar("T")
+# One lock per memo key, shared by the versions (two versions build the same value one after
+# the other only around a reload); _GUARD only guards the creation of those locks.
 _LOCKS: dict[object, threading.Lock] = {}
 _GUARD = threading.Lock()
 
@@ -26,6 +28,7 @@ def once_per_version(index: IndexView, key: str, build: Callable[[IndexView], T]
         with _GUARD:
             lock = _LOCKS.setdefault(key, threading.Lock())
         with lock:
+            # Looked up again: another thread may have built it while this one waited.
             found = index.memo.get(key)
             if found is None:
                 found = index.memo[key] = build(index)
@@ -35,6 +38,9 @@ def once_per_version(index: IndexView, key: str, build: Callable[[IndexView], T]
 def bounded(index: IndexView, name: str, limit: int = MEMO_LIMIT) -> dict[object, object]:
     """One of a version's bounded caches (`name`): started over past `limit` entries, so a
     long-running bot's memory stays flat; the version's other memos (stories) stay."""
+    # Starting over rather than evicting one entry at a time (an LRU) keeps a hit a plain dict
+    # look-up; what the next questions need is computed again. The memo itself goes with the
+    # index version, so a new version (a rebuild, a reload) starts with empty caches.
     cache = index.memo.get(name)
     if not isinstance(cache, dict) or len(cache) > limit:
         cache = index.memo[name] = {}

@@ -65,6 +65,8 @@ def _best_in(retriever: Retriever, query: QueryTerms, vector: np.ndarray,
     candidates = [best_quote(index, query, vector, hit) for hit in hits]
     if not candidates:
         return None
+    # The rank score picks the sentence, as for answers; the confidence, on one 0..1 scale
+    # for every article, decides whether it is shown (ALSO_CONFIDENCE).
     quote, confidence, _ = max(candidates, key=lambda c: c[2]["rank"])
     quote.language = retriever.passage_language(quote.passage_id)
     return quote, confidence
@@ -89,6 +91,7 @@ def disagreements(quotes: Sequence[Quote]) -> list[tuple[str, list[tuple[str, st
     numbers = [(q, [m.group() for m in _NUMBER.finditer(q.text) if not _is_year(m.group())])
                for q in quotes]
     numbers = [(q, said) for q, said in numbers if said]
+    # Compared by value, so "40" and "forty" agree; shown as each outlet words them.
     if len(numbers) >= 2 and len({frozenset(map(_value, said)) for _, said in numbers}) > 1:
         found.append(("numbers", [(", ".join(said), q.source or "") for q, said in numbers]))
     days = [(q, sorted(set(_DAY.findall(q.text)))) for q in quotes]
@@ -102,6 +105,7 @@ def disagreements(quotes: Sequence[Quote]) -> list[tuple[str, list[tuple[str, st
 
 
 def _is_year(words: str) -> bool:
+    """Whether a number is a year ("2011"): a date, not a count, so it is not compared."""
     return bool(re.fullmatch(r"(?:19|20)\d{2}", words))
 
 

@@ -15,6 +15,8 @@ from bot.engine.search import Hit, QueryTerms
 from bot.engine.speakers import Speaker
 from index import IndexView, word_count
 
+# A sentence under MIN_QUOTE_WORDS ("He denied it.") takes a neighbour to be read alone; a
+# quote stays within MAX_QUOTE_SENTENCES and MAX_QUOTE_WORDS, short enough to read in a chat.
 MIN_QUOTE_WORDS = 8
 MAX_QUOTE_SENTENCES = 3
 MAX_QUOTE_WORDS = 60
@@ -82,6 +84,8 @@ def widen(text: str, spans: list[tuple[int, int]], stem_sets: list[frozenset[str
            fragment: list[bool], query: QueryTerms, lo: int, hi: int) -> tuple[int, int]:
     """Add a neighbouring sentence only when it carries question terms the quote lacks
     (up to MAX_QUOTE_SENTENCES and MAX_QUOTE_WORDS): a longer quote has to earn it."""
+    # Greedy: each round takes the side that adds most of the question, until neither adds
+    # MIN_WIDEN_GAIN within the limits.
     while hi - lo + 1 < MAX_QUOTE_SENTENCES:
         have = set().union(*stem_sets[lo:hi + 1])
         base = query.coverage(have)
@@ -110,6 +114,7 @@ def best_quote(index: IndexView, query: QueryTerms, vector: np.ndarray, hit: Hit
     text, spans, scores = found.text, found.spans, found.scores()
     best = int(np.argmax(scores))
     lo = hi = best
+    # Too short to stand alone: grow towards the better-ranked neighbour (after, on a tie).
     while word_count(text[spans[lo][0]:spans[hi][1]]) < MIN_QUOTE_WORDS:
         if hi + 1 < len(spans) and (lo == 0 or scores[hi + 1] >= scores[lo - 1]):
             hi += 1
@@ -120,6 +125,8 @@ def best_quote(index: IndexView, query: QueryTerms, vector: np.ndarray, hit: Hit
     lo, hi = widen(text, spans, found.stem_sets, found.fragment, query, lo, hi)
     start, end = spans[lo][0], spans[hi][1]
     quote_cover = max(found.covers[lo:hi + 1])
+    # "rank" and "lexical_top" are the best sentence's own (what ranked it); the coverage,
+    # cosine, kind and reader figures are the best of the sentences actually quoted.
     chosen = found.features[best]
     evidence = {"dense": hit.dense, "sentence": hit.sentence, "quote_coverage": quote_cover,
                 "lexical_top": chosen["lexical_top"], "rrf": hit.score,

@@ -22,6 +22,15 @@ from bot.engine.search import Hit, QueryTerms
 from bot.engine.text import stems, terms
 from index import IndexView, is_fragment, paragraphs, word_count
 
+# From the first listwise fit: Adam on the softmax log-likelihood of each question's answering
+# sentences among every sentence of its 10 retrieved passages, news questions split by a CRC32
+# of their article's id, SQuAD's by a CRC32 of the question. Later refits did not beat them on
+# the fit halves (news 0.500 against 0.481: docs/benchmarks.md), so they stay. Only differences
+# between one question's sentences mattered to the fit, but the scale is not free: the support
+# reads the rank score's margin over other articles (`abstention.support`), so rescaling these
+# moves abstention too. As fitted, the lead paragraph counts against a sentence (the answer to
+# a news question more often stands further down; "title_lead" gives a little back when the
+# title holds the question) and so does a short one (it is widened into its neighbours anyway).
 PASSAGE_WEIGHTS = {"dense": 5.97, "sentence": 5.31, "lexical_top": 0.59, "title": 8.54}
 SENTENCE_WEIGHTS = {"cosine": 4.86, "coverage": 6.29, "typed": 3.44, "lead": -1.64,
                     "title_lead": 0.48, "short": -2.92, "reader": 1.0}
@@ -70,6 +79,7 @@ def passage_sentences(index: IndexView, query: QueryTerms, vector: np.ndarray,
     spans = [(int(s), int(e)) for s, e in index.sentence_spans(hit.passage_id)] or [
         (p_start, p_end)]
     sentence_vectors = index.sentence_vectors(hit.passage_id)
+    # A passage stored without sentence vectors lends its own similarity to each sentence.
     cosines = ([float(c) for c in similarities(index, sentence_vectors @ vector)]
                if len(sentence_vectors) else [hit.dense] * len(spans))
     stem_sets = [sentence_stems(index, article_row, text, s, e) for s, e in spans]
@@ -78,8 +88,10 @@ def passage_sentences(index: IndexView, query: QueryTerms, vector: np.ndarray,
              for s, e in spans]
     starts, fragments = article_paragraphs(index, article_row, text)
     numbers = [containing(starts, s) for s, _ in spans]
+    # The lead is the first paragraph that is not a fragment (a heading or dateline precedes it).
     lead = next((i for i, frag in enumerate(fragments) if not frag), 0)
     title = query.coverage(title_stems(index, article_row))
+    # "lexical_top": BM25 ranks the passage among its 3 best, as in `quote.confidence_score`.
     passage = {"dense": hit.dense, "sentence": hit.sentence, "title": title,
                "lexical_top": float(hit.lexical_rank is not None and hit.lexical_rank < 3)}
     features = [{**passage, "cosine": cos, "coverage": cov, "typed": float(kind),
@@ -95,6 +107,8 @@ def passage_sentences(index: IndexView, query: QueryTerms, vector: np.ndarray,
 def sentence_stems(index: IndexView, article_row: int, text: str, start: int,
                    end: int) -> frozenset[str]:
     """A sentence's stems, computed once per index version (the same sentences come back)."""
+    # Keyed by offsets, which stay true while the version does: a new version starts with an
+    # empty memo, and `bounded` starts this one over past MEMO_LIMIT sentences.
     cache, key = bounded(index, "stems"), (article_row, start, end)
     found = cache.get(key)
     if found is None:

@@ -44,8 +44,9 @@ _COMMON = frozenset("what did does do the a an of on about say said says tell to
 def asked_words(question: str) -> set[str]:
     """The words naming who a question asks about, folded; none unless it asks what someone
     said ("What did X say?", "X's words", "quotes from X")."""
-    asked = " ".join(next((g for g in m.groups() if g), "")
-                     for m in _ASKED_ABOUT.finditer(question))
+    # Each match fills the group of the one alternative it took ("who", "own" or "by").
+    named = [next((g for g in m.groups() if g), "") for m in _ASKED_ABOUT.finditer(question)]
+    asked = " ".join(named)
     return {_plain(w) for w in _WORD.findall(asked)} - _COMMON
 
 
@@ -96,8 +97,10 @@ def _read(index: IndexView, rows: Iterable[int]) -> list[Said]:
 
 def _nearest(index: IndexView, vector: np.ndarray, among: np.ndarray | None) -> set[int]:
     """The article rows of the NEAREST_SENTENCES sentences closest to the vector."""
-    _, passages = (index.search_sentences(vector, NEAREST_SENTENCES) if among is None else
-                   index.search_within(vector, among, NEAREST_SENTENCES, False))
+    if among is None:
+        _, passages = index.search_sentences(vector, NEAREST_SENTENCES)
+    else:
+        _, passages = index.search_within(vector, among, NEAREST_SENTENCES, False)
     return {index.passage(int(pid))[0] for pid in passages}
 
 
@@ -109,6 +112,8 @@ def _candidates(retriever: Retriever, words: Iterable[str],
     query = retriever.query_terms(" ".join(w for w in words if len(w) >= 4 or w in ROLE_WORDS))
     if not query.stems:
         return []
+    # Within a filter most of the best passages fall outside it: look through more of them,
+    # then keep CANDIDATE_PASSAGES of those inside.
     pool = CANDIDATE_PASSAGES * (1 if among is None else AMONG_POOL)
     rows = [index.passage(pid)[0] for pid in index.lexical.search(query.phrases(), pool)]
     if among is not None:
@@ -124,9 +129,14 @@ def _plain(word: str) -> str:
 
 
 def _names(words: set[str], name: str) -> bool:
+    """Whether one of the asked words names a part of the speaker's name."""
     for part in (_plain(w) for w in _WORD.findall(name)):
+        # "al-Mujai" is asked for as "Mujai" too.
         bare = re.sub(r"^(?:al|el|ad|as|ash|an)-", "", part)
         for key in {part, bare}:
+            # Initials and short particles ("Li", "bin") would match too many speakers; a
+            # letter off is forgiven only in names of six letters or more, where it is a
+            # misspelling rather than another name.
             if len(key) < 4:
                 continue
             if key in words or (len(key) >= 6 and any(
@@ -145,6 +155,7 @@ def speaker_quotes(index: IndexView, found: Sequence[Said], vector: np.ndarray,
     for said in found:
         info = index.articles[said.row]
         text = index.article_text(said.row)
+        # A wire copy repeats the sentence in several articles: quoted once, the first found.
         key = " ".join(text[said.start:said.end].lower().split())
         if key in seen:
             continue

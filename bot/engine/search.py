@@ -21,7 +21,9 @@ from bot.engine.text import stems, terms
 from index import IndexView, same_language
 from index import detect_language as detect
 
-RRF_K = 60
+RRF_K = 60  # reciprocal-rank fusion's usual constant (Cormack et al. 2009): 1 / (60 + rank)
+# BM25's idf (the formula below, with 0.5 smoothing dropped) of a term in 4 % of the passages:
+# words that common are left out of the lexical search, unless nothing else is left.
 COMMON_IDF = math.log(1 + (1 - 0.04 + 0.0) / 0.04)  # terms in more than ~4 % of passages
 MODES = ("hybrid", "dense", "lexical")
 MAX_VARIANTS = 4  # spellings of a word looked for besides its own
@@ -121,15 +123,13 @@ class Retriever:
                 if people:  # ("Libya", not "liber"), with its people's word ("Libyan")
                     query.variants[stem] = people
                 continue
+            # Shorter words and numbers have too many neighbours a letter away to guess.
             if len(stem) >= 5 and stem.isalpha():
-                key = (stem, loose)
-                found = self._variant_memo.get(key)
-                if found is None:
-                    if len(self._variant_memo) > 100_000:
-                        self._variant_memo.clear()
-                    found = self._variant_memo[key] = self._variants(stem, loose)
+                found = self._cached_variants(stem, loose)
                 if found:
                     query.variants[stem] = found
+        # BM25's idf (FTS5's formula), a word's frequency being its commonest spelling's, so a
+        # misspelt question word weighs what the word it stands for weighs.
         missing = 0.0
         for stem in stemmed:
             df = max([vocab.get(stem, 0)] + [vocab.get(v, 0) for v in query.variants.get(stem, [])])
@@ -138,6 +138,17 @@ class Retriever:
         total = sum(query.idf.values())
         query.unknown = missing / total if total else 0.0
         return query
+
+    def _cached_variants(self, stem: str, loose: bool) -> list[str]:
+        """`_variants`, kept for the Retriever's life (one index version: a new version gets
+        a new Retriever); started over past 100,000 words so a long-running bot stays flat."""
+        key = (stem, loose)
+        found = self._variant_memo.get(key)
+        if found is None:
+            if len(self._variant_memo) > 100_000:
+                self._variant_memo.clear()
+            found = self._variant_memo[key] = self._variants(stem, loose)
+        return found
 
     def _variants(self, stem: str, loose: bool = False) -> list[str]:
         """Spellings within a small edit distance in the index vocabulary (Hifter ~ Haftar)."""
@@ -158,23 +169,8 @@ class Retriever:
         hits: dict[int, Hit] = {}
         rankings: list[list[int]] = []
         if mode in ("hybrid", "dense"):
-            scores, ids = (self.index.search_passages(vector, self.dense_k) if among is None
-                           else self.index.search_within(vector, among, self.dense_k))
-            scores = similarities(self.index, scores)
-            dense_ids = [int(i) for i in ids]
-            for pid, score in zip(dense_ids, scores, strict=True):
-                hits.setdefault(pid, Hit(pid, 0.0)).dense = float(score)
-            rankings.append(dense_ids)
-            sscores, pids = (self.index.search_sentences(vector, self.dense_k * 2)
-                             if among is None else
-                             self.index.search_within(vector, among, self.dense_k * 2, False))
-            sscores = similarities(self.index, sscores)
-            # Each passage once, at its best sentence's rank, with that sentence's score.
-            first = np.sort(np.unique(pids, return_index=True)[1])
-            best = dict(zip(pids[first].tolist(), sscores[first].tolist(), strict=True))
-            for pid, score in best.items():
-                hits.setdefault(pid, Hit(pid, 0.0)).sentence = score
-            rankings.append(list(best))
+            rankings.append(self._dense_passages(vector, among, hits))
+            rankings.append(self._dense_sentences(vector, among, hits))
         if mode in ("hybrid", "lexical") and query.stems:
             lexical_ids = self.lexical(query, among)
             if mode == "hybrid" and query.language is not None:
@@ -192,6 +188,37 @@ class Retriever:
         self._fill_dense(ordered, vector)
         return ordered
 
+    def _dense_passages(self, vector: np.ndarray, among: np.ndarray | None,
+                        hits: dict[int, Hit]) -> list[int]:
+        """Passage ids nearest the vector, best first; each hit gets its cosine."""
+        if among is None:
+            scores, ids = self.index.search_passages(vector, self.dense_k)
+        else:
+            scores, ids = self.index.search_within(vector, among, self.dense_k)
+        scores = similarities(self.index, scores)
+        dense_ids = [int(i) for i in ids]
+        for pid, score in zip(dense_ids, scores, strict=True):
+            hits.setdefault(pid, Hit(pid, 0.0)).dense = float(score)
+        return dense_ids
+
+    def _dense_sentences(self, vector: np.ndarray, among: np.ndarray | None,
+                         hits: dict[int, Hit]) -> list[int]:
+        """Passage ids by their best sentence's nearness to the vector, best first; each hit
+        gets that sentence's cosine."""
+        # Twice as many sentences as passages: a passage's several sentences often come back
+        # together, and the ranking is of passages.
+        if among is None:
+            sscores, pids = self.index.search_sentences(vector, self.dense_k * 2)
+        else:
+            sscores, pids = self.index.search_within(vector, among, self.dense_k * 2, False)
+        sscores = similarities(self.index, sscores)
+        # Each passage once, at its best sentence's rank, with that sentence's score.
+        first = np.sort(np.unique(pids, return_index=True)[1])
+        best = dict(zip(pids[first].tolist(), sscores[first].tolist(), strict=True))
+        for pid, score in best.items():
+            hits.setdefault(pid, Hit(pid, 0.0)).sentence = score
+        return list(best)
+
     def lexical(self, query: QueryTerms, among: np.ndarray | None = None) -> list[int]:
         """Passage ids by BM25 over the question's terms, best first (among some article rows
         only: the best of a longer list that belong to them)."""
@@ -199,6 +226,7 @@ class Retriever:
         if among is None:
             return self.index.lexical.search(phrases, self.lexical_k)
         allowed = set(among.tolist())
+        # The index searches all passages: 20 times as many, for enough within the filter.
         found = self.index.lexical.search(phrases, self.lexical_k * 20)
         return [pid for pid in found if self.index.passage(pid)[0] in allowed][:self.lexical_k]
 
@@ -256,6 +284,7 @@ class Retriever:
         days, rows = self._dated
         if not len(days):
             return []
+        # An open end is a day no article is published on (before or after any ordinal).
         start = period.start.toordinal() if period.start else -(10 ** 9)
         end = period.end.toordinal() if period.end else 10 ** 9
         distance = np.maximum(start - days, 0) + np.maximum(days - end, 0)
@@ -270,6 +299,8 @@ class Retriever:
 
     def _fill_dense(self, hits: list[Hit], vector: np.ndarray) -> None:
         """Cosines for hits found only lexically, so every hit carries dense evidence."""
+        # 0.0 means "not found by that ranking": the rank score and the support need every
+        # hit's similarities, not only those the dense searches happened to return.
         for hit in hits:
             if hit.dense == 0.0 or hit.sentence == 0.0:
                 sentence_vectors = self.index.sentence_vectors(hit.passage_id)

@@ -33,6 +33,8 @@ _MODIFIERS = ("army|government|military|police|party|foreign|deputy|senior|forme
               "defence|defense|media|opposition|rebel|health|finance|regional|local|state|"
               "company|union|club|team|prime|vice|acting|assistant|press|news|field|"
               "security|airport|city|town|national|federal")
+# Capitalised words that open a sentence, or name a group, an institution or a date: never
+# the first word of a speaker's name ("Police said", "Reuters told").
 _STOP = ("He|She|It|They|We|I|You|This|That|These|Those|There|Here|The|A|An|His|Her|Their|"
          "Our|Its|My|In|On|At|After|Before|But|And|Or|Meanwhile|However|Also|When|While|As|"
          "Earlier|Later|Today|Yesterday|Tomorrow|Politically|Officials|Police|Witnesses|"
@@ -49,6 +51,8 @@ _STOP = ("He|She|It|They|We|I|You|This|That|These|Those|There|Here|The|A|An|His|
          "Activists|Rebels|Militants|Troops|Soldiers|Voters|Workers|Regulators")
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
 _LOWER = "a-zß-öø-ÿ"
+# A name's word: capitalised, with a lower-case letter somewhere (an acronym such as "NATO"
+# names no person), not a stop word or a role word itself; Arabic "al-" may precede it.
 _TOKEN = (rf"(?:(?:al|el|ad|as|ash|an)-)?(?!(?:{_STOP}|{_ROLES.title()})\b)"
           rf"[{_UPPER}](?=[\w'’-]*[{_LOWER}])[\w'’]*(?:-[\w'’]+)*")
 _PARTICLE = "(?:bin|ibn|bint|abu|de|da|di|du|van|von|der|den|le|la|dos|das|del)"
@@ -58,6 +62,8 @@ _PREFIX = rf"(?P<prefix>(?:(?:{_CAPWORD}|(?:{_MODIFIERS})|{_ROLE})\s+){{0,4}}?{_
 _APPOS = (rf"(?P<appos>(?:(?:a|an|the)\s+)?(?:[\w'’-]+\s+){{0,3}}?{_ROLE}\b"
           r"[^,.;:()\"“”]{0,70}?)")
 _PAREN = r"\((?P<paren>[^()\"“”]{2,60})\)"
+# Where a subject may begin (the sentence's start, after a quote or punctuation, after a
+# conjunction): a capitalised word inside a clause belongs to that clause, not to who spoke.
 _BOUNDARY = (r"(?:^|(?<=[,;:(“\"”—–]\s)|(?<=[“\"])|(?<=\band\s)|(?<=\bbut\s)|(?<=\bwhile\s)"
              r"|(?<=\bas\s)|(?<=\bwhen\s)|(?<=\bthat\s)|(?<=\bthen\s)|(?<=\bso\s))")
 _VERB = re.compile(r"\b(?:said|says|told|added|warned|stated|declared|insisted)\b")
@@ -118,6 +124,8 @@ def article_speakers(index: IndexView, row: int) -> tuple[Said, ...]:
     """The attributed sentences of one article of an index version, in text order: found
     when first asked for, then kept in the version's bounded "speakers" cache (of
     SPEAKER_ARTICLES articles)."""
+    # Read once per version: the patterns are slow, and the same articles come back (each
+    # answer quoting them, each question about a speaker). The cache starts over when full.
     cache = bounded(index, "speakers", SPEAKER_ARTICLES)
     found = cache.get(row)
     if found is None:
@@ -134,8 +142,11 @@ def speaker_within(index: IndexView, row: int, start: int, end: int) -> Speaker 
 def publishers(index: IndexView) -> frozenset[str]:
     """The version's publishers' names, lower case (a publisher is never a speaker): read
     once per version from the articles' facets."""
-    return once_per_version(index, "publishers", lambda i: frozenset(
-        source.lower() for source in i.articles.facets().sources if source))
+    return once_per_version(index, "publishers", _publisher_names)
+
+
+def _publisher_names(index: IndexView) -> frozenset[str]:
+    return frozenset(source.lower() for source in index.articles.facets().sources if source)
 
 
 def _attributed(index: IndexView, row: int) -> tuple[Said, ...]:
@@ -170,6 +181,9 @@ def _find(text: str, start: int, end: int | None) -> Speaker | None:
         return None
     found = _INVERTED.search(sentence) or _ACCORDING.search(sentence) or _QUOTED.search(sentence)
     if found is None:
+        # "<subject> said": the subject is matched backwards from each verb, within the 200
+        # characters before it (room for a four-word name, a role and a 70-character
+        # apposition), which bounds the pattern's work on long sentences.
         for verb in _VERB.finditer(sentence):
             before = sentence[max(0, verb.start() - 200):verb.start()]
             match = _SUBJECT.search(before)

@@ -69,6 +69,7 @@ class Stories:
                 day = published_day(published)
                 if source and day is not None:
                     items.append((day.toordinal(), row, source))
+        # Sorted by day, so the reports within `days` of one are a slice (np.searchsorted).
         items.sort()
         self._days = np.array([d for d, _, _ in items], np.int64)
         self._rows = [r for _, r, _ in items]
@@ -108,6 +109,8 @@ class Stories:
             assert self.index is not None
             ids = tuple(self.index.articles[self._rows[i]].article_id for i in ordered)
             story = Story(_story_id(ids), ids, tuple(sources))
+        # Every member of the group gets the same answer (the story, or none), so asking for
+        # another member never walks the group again; past FOUND the cache starts over.
         if len(self._found) + len(ordered) > self.FOUND:
             self._found.clear()
         self._found.update(dict.fromkeys((self._rows[i] for i in ordered), story))
@@ -122,16 +125,26 @@ class Stories:
         high = int(np.searchsorted(self._days, self._days[i] + self.days, "right"))
         near = [j for j in range(low, high)
                 if j not in members and self._sources[j] != self._sources[i]]
-        features = [(j, f) for j in near if (f := self._feature(j)) is not None]
+        features: list[tuple[int, _Features]] = []
+        for j in near:
+            feature = self._feature(j)
+            if feature is not None:
+                features.append((j, feature))
         if not features:
             return []
         own = self._feature(i)
         assert own is not None
-        cosines = similarities(self.index, np.stack([f.meaning for _, f in features])
-                               @ own.meaning).tolist()
-        return [j for (j, f), cosine in zip(features, cosines, strict=True)
-                if (cosine >= self.similarity and own.names & f.names)
-                or cosine >= SURE_SIMILARITY or _jaccard(own.wording, f.wording) >= SHARED_WORDING]
+        meanings = np.stack([f.meaning for _, f in features])
+        cosines = similarities(self.index, meanings @ own.meaning).tolist()
+        joined = []
+        for (j, f), cosine in zip(features, cosines, strict=True):
+            # Close in meaning counts only with a person or place both name (two events of one
+            # kind read alike: two floods, in two valleys); very close, or a copy, suffices.
+            named_alike = cosine >= self.similarity and own.names & f.names
+            if named_alike or cosine >= SURE_SIMILARITY or (
+                    _jaccard(own.wording, f.wording) >= SHARED_WORDING):
+                joined.append(j)
+        return joined
 
     def _feature(self, i: int) -> _Features | None:
         row = self._rows[i]
@@ -140,10 +153,12 @@ class Stories:
             if len(self._features) >= self.FEATURES:
                 self._features.clear()
             passages = self.index.article_passages(row)
-            self._features[row] = (_Features(_meaning(self.index, passages),
-                                             _names(self.index, row),
-                                             _triples(self.index, row))
-                                   if passages else None)
+            # An article without passages (nothing indexed of it) is in no story.
+            found = None
+            if passages:
+                found = _Features(_meaning(self.index, passages), _names(self.index, row),
+                                  _triples(self.index, row))
+            self._features[row] = found
         return self._features[row]
 
 
@@ -192,6 +207,8 @@ def _meaning(index: IndexView, passages: list[int]) -> np.ndarray:
 
 
 def _triples(index: IndexView, row: int) -> frozenset[tuple[str, ...]]:
+    """The word triples of the title and the lead's first 600 characters, folded: what a
+    wire copy repeats word for word."""
     words = _WORD.findall(fold(index.articles[row].title + " " +
                                index.article_text(row)[:600]))
     return frozenset(zip(words, words[1:], words[2:], strict=False))

@@ -54,8 +54,11 @@ def best_match(index: IndexView, info: ArticleInfo, topic: Topic,
         sentence_vectors = index.sentence_vectors(passage_id)
         sentence = (float(similarities(index, sentence_vectors @ vector).max())
                     if len(sentence_vectors) else dense)
+        # Every passage of the article is quoted as if retrieved: no fusion score (0.0), only
+        # the similarities that the quote's confidence reads.
         quote, confidence, evidence = best_quote(index, query, vector,
                                                  Hit(passage_id, 0.0, dense, sentence))
+        # A sentence that names the whole topic matches whatever its similarity.
         if evidence["quote_coverage"] >= NAMED:
             confidence = max(confidence, threshold)
         elif not by_meaning:
@@ -80,6 +83,8 @@ def _named_in_lead(index: IndexView, info: ArticleInfo, query: QueryTerms) -> Qu
         return None
     if not spans:
         return opening
+    # Preferred: a sentence long enough to stand alone, then the one naming most of the
+    # topic, then the earliest.
     best = max(range(len(spans)), key=lambda i: (
         word_count(text[spans[i].start:spans[i].end]) >= MIN_STANDALONE_WORDS,
         query.coverage(held[i]), -i))

@@ -72,6 +72,8 @@ def fit_key(value: str, limit: int) -> str:
     distinct values, on every database."""
     if len(value) <= limit and "\x00" not in value:
         return value
+    # The digest, not the cut alone, goes into the key: two long values that share their
+    # start must stay two rows.
     digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
     return value[:limit - 65].replace("\x00", "") + "#" + digest
 
@@ -102,6 +104,8 @@ def make_engine(url: str) -> Engine:
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets the bot read while the fetcher writes; NORMAL sync is safe under WAL
+            # (a power loss may lose the last commits, but never corrupts the file).
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -199,6 +203,8 @@ class Claims:
         stamp = now()
         values = self.take(worker, seconds, stamp)
         mine = [self.table.c[name] == value for name, value in keys.items()]
+        # Update first: a held row is taken over only when its lease ran out (or is ours);
+        # the insert that follows, ignored on conflict, settles a race for a new row.
         taken = conn.execute(self.table.update().where(
             *mine, sa.or_(self.free(seconds, stamp), self.held_by(worker)),
         ).values(**values)).rowcount

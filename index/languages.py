@@ -40,6 +40,8 @@ def detect(text: str) -> str | None:
             counts[script] = counts.get(script, 0) + 1
     if not letters:
         return None
+    # The script with the most letters decides (ties: the first to appear); a few letters
+    # only one language of a script uses tell Persian from Arabic, Ukrainian from Russian.
     script = max(counts, key=counts.__getitem__)
     if script == "arabic":
         return "fa" if _PERSIAN & set(text) else "ar"
@@ -48,6 +50,7 @@ def detect(text: str) -> str | None:
     if script in ("han", "kana"):
         return "ja" if counts.get("kana") else "zh"
     if script == "latin":
+        # The first 60 words only: a long article then costs no more than a short one.
         words = tuple(w.lower() for w in _WORD.findall(text)[:60])
         return _latin(words) if len(words) >= MIN_LATIN_WORDS else None
     return {"hangul": "ko", "greek": "el", "hebrew": "he", "devanagari": "hi",

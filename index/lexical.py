@@ -20,11 +20,17 @@ from typing import Any
 
 import numpy as np
 
+# FTS5's bm25() constants, so that one segment ranks as `ORDER BY rank` would; MIN_IDF is its
+# clamp for terms in more than half the passages, whose idf would be negative.
 K1 = 1.2
 B = 0.75
 MIN_IDF = 1e-6
 
 
+# The postings are held in memory as compressed-row arrays (one slice of `docs` and `frequency`
+# per term) rather than queried from FTS5 per question: a question's BM25 then costs a few
+# array slices per segment, and the statistics can be summed over segments, which one FTS5
+# table per segment cannot do.
 class Postings:
     """One segment's postings: for each term, the passage rows (positions in the segment's
     id order) holding it and how often; and every passage's length in tokens."""
@@ -51,7 +57,9 @@ class Postings:
                 len(rows)))
             rowid_parts.append(np.fromiter((doc for _, doc in rows), np.int64, len(rows)))
         term_ids, rowids = np.concatenate(term_parts), np.concatenate(rowid_parts)
+        # FTS5 names passages by rowid (the passage id); the arrays index them by row.
         positions = np.searchsorted(passage_ids, rowids)
+        # Grouped by term, then by passage: each term's postings become one contiguous slice.
         order = np.lexsort((positions, term_ids))
         term_ids, positions = term_ids[order], positions[order]
         # One entry per (term, passage): its first instance, with the run length as frequency.
@@ -59,7 +67,9 @@ class Postings:
         first[1:] = (term_ids[1:] != term_ids[:-1]) | (positions[1:] != positions[:-1])
         starts = np.flatnonzero(first)
         frequency = np.diff(np.append(starts, len(order))).astype(np.float32)
+        # A passage's length is its count of token instances, as FTS5's bm25() counts it.
         lengths = np.bincount(positions, minlength=len(passage_ids)).astype(np.float32)
+        # indptr[t]:indptr[t + 1] is term t's slice (its first entry and one past its last).
         indptr = np.searchsorted(term_ids[starts], np.arange(len(vocabulary) + 1))
         return cls(list(vocabulary), indptr, positions[starts].astype(np.int32), frequency,
                    lengths, passage_ids)
@@ -82,6 +92,8 @@ class Postings:
         if live is None:
             counts = np.diff(self.indptr)
         else:
+            # Running count of live entries: a term's live passages are the difference of
+            # the counts at the two ends of its slice, for every term in one pass.
             marks = np.concatenate([[0], np.cumsum(live[self.docs], dtype=np.int64)])
             counts = marks[self.indptr[1:]] - marks[self.indptr[:-1]]
         return {term: int(counts[i]) for term, i in self.terms.items() if counts[i]}
@@ -141,6 +153,9 @@ class Bm25:
         per_part = frequencies or [p.live_frequency(m) for p, m in zip(self.parts, self.live,
                                                                        strict=True)]
         sizes = sizes or [live_size(p, m) for p, m in zip(self.parts, self.live, strict=True)]
+        # Passage count and mean length over every live passage of every segment: the idf and
+        # length norm one index of the same articles would use. The floors keep an empty
+        # index from dividing by zero.
         self.count = max(sum(n for n, _ in sizes), 1)
         self.mean_length = max(sum(t for _, t in sizes) / self.count, 1e-9)
         self.document_frequency = Frequencies(per_part)
@@ -163,10 +178,16 @@ class Bm25:
         """The passage ids `search` gives, and their scores."""
         ids_parts, score_parts = [], []
         for part, live in zip(self.parts, self.live, strict=True):
+            # One entry per phrase, repeats kept: a phrase asked twice scores twice.
             found = [part.terms[p] for p in phrases if p in part.terms]
             if not found:
                 continue
-            idf = {t: self.idf(p) for p in phrases if (t := part.terms.get(p)) is not None}
+            # The idf comes from the statistics of all segments, not this one's.
+            idf: dict[int, float] = {}
+            for phrase in phrases:
+                term = part.terms.get(phrase)
+                if term is not None:
+                    idf[term] = self.idf(phrase)
             docs = np.concatenate([part.docs[part.indptr[t]:part.indptr[t + 1]] for t in found])
             tf = np.concatenate([part.frequency[part.indptr[t]:part.indptr[t + 1]]
                                  for t in found]).astype(np.float64)
@@ -174,17 +195,22 @@ class Bm25:
                                       for t in found])
             norm = K1 * (1 - B + B * part.lengths[docs] / self.mean_length)
             scores = weights * tf * (K1 + 1) / (tf + norm)
+            # Deleted passages stay in the postings until a merge rewrites the segment.
             if live is not None:
                 keep = live[docs]
                 docs, scores = docs[keep], scores[keep]
+            # A passage holding several phrases gets the sum of their scores.
             rows, inverse = np.unique(docs, return_inverse=True)
             ids_parts.append(part.passage_ids[rows])
             score_parts.append(np.bincount(inverse, weights=scores))
         if not ids_parts:
             return np.zeros(0, np.int64), np.zeros(0)
         passages, totals = np.concatenate(ids_parts), np.concatenate(score_parts)
-        if len(totals) > k:  # the k best, and every passage tied with the last of them
+        # The k best, and every passage tied with the last of them, so that the sort below
+        # breaks those ties by passage id whichever segment they came from.
+        if len(totals) > k:
             keep = totals >= np.partition(totals, len(totals) - k)[len(totals) - k]
             passages, totals = passages[keep], totals[keep]
+        # Best score first, ties in passage id order: the same order over any segmentation.
         order = np.lexsort((passages, -totals))[:k]
         return passages[order], totals[order]

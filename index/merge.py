@@ -51,6 +51,10 @@ def tier(live: int, settings: StoreSettings) -> int:
     """A segment's tier by its live passages."""
     floor = settings.merge_floor_passages
     factor = max(settings.merge_factor, 2)
+    # Tier t holds floor * factor**t up to floor * factor**(t+1) live passages (with the
+    # defaults 2,000 and 8: tier 0 below 16,000, tier 1 below 128,000...); every segment
+    # under the floor is tier 0, so small builds pile up there and merge first. The 1e-9
+    # keeps a segment of exactly floor * factor**t from rounding down a tier.
     return int(math.log(max(live, floor) / floor, factor) + 1e-9)
 
 
@@ -63,7 +67,11 @@ def choose(entries: list[dict[str, Any]], settings: StoreSettings,
     lives = [int(e["passages"]) - int(e.get("deleted_passages", 0)) for e in entries]
     if everything:
         deletions = any(e.get("deleted_passages", 0) for e in entries)
-        return (0, len(entries) - 1) if len(entries) > 1 or deletions else None
+        if len(entries) > 1 or deletions:
+            return 0, len(entries) - 1
+        return None
+    # A segment mostly deleted (default: over a quarter of its passages) is rewritten alone
+    # first: its dead rows cost memory and search time and would wait long for its tier.
     for at, entry in enumerate(entries):
         total = int(entry["passages"])
         if total and (total - lives[at]) / total > settings.merge_max_deleted:
@@ -72,10 +80,15 @@ def choose(entries: list[dict[str, Any]], settings: StoreSettings,
     if factor < 2:
         return None
     tiers = [tier(live, settings) for live in lives]
+    # Lowest tier first (small merges are cheap and keep the segment count down), and only
+    # adjacent segments: merged rows keep their ids, so a segment must stay one id range.
     for level in sorted(set(tiers)):
         run: list[int] = []
         for at, found in enumerate(tiers):
-            run = [*run, at] if found == level else []
+            if found == level:
+                run.append(at)
+            else:
+                run = []
             if len(run) == factor:
                 return run[0], run[-1]
     return None
@@ -93,6 +106,7 @@ def merge_locked(index_dir: Path, settings: StoreSettings,
         manifest = publish.read_manifest(folder)
         if manifest.format_version != publish.FORMAT_VERSION:
             return done
+        # `everything` asks for one full merge; the rounds after it follow the policy.
         span = choose(manifest.segments, settings, everything and not done)
         if span is None:
             return done

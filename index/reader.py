@@ -21,12 +21,17 @@ import index.publish as publish
 from index.errors import VerbatimError
 from index.lexical import Bm25
 from index.publish import Manifest
-from index.segment import ArticleInfo, Segment, SegmentInfo
+from index.segment import ArticleInfo, LiveView, Segment, SegmentInfo
 from index.view import ArticlesInOrder
 
 REBUILD = "python build_index.py"
+# sq8 codes round each dimension to 8 bits, enough to find the neighbourhood but not to order
+# close neighbours; twice k candidates, re-scored with the exact float32 vectors kept beside
+# the store, give the float ranking back.
 RERANK = 2  # an sq8 store's candidates re-ranked with exact vectors: this many times k
-EXACT_WITHIN = 50_000  # passages of a filtered search scored exactly; more: FAISS, then filtered
+# Passages of a filtered search scored exactly (one matrix product over memory-mapped vectors,
+# cheap up to about this many); more: a wider FAISS search, then filtered.
+EXACT_WITHIN = 50_000
 
 
 class IndexUnavailableError(VerbatimError):
@@ -57,8 +62,11 @@ class LoadedIndex:
     segments: list[Segment]
 
     def _open(self, previous: LoadedIndex | None, ef_search: int) -> None:
-        held: dict[str, Segment] = {s.info.name: s for s in previous.segments} if previous \
-            else {}
+        # Segments are immutable: one the previous version holds open is shared, not reopened,
+        # so a reload after a small build opens only the new segment.
+        held: dict[str, Segment] = {}
+        if previous:
+            held = {s.info.name: s for s in previous.segments}
         self.reused = 0
         segments = []
         for entry in self.manifest.segments:
@@ -69,6 +77,8 @@ class LoadedIndex:
             else:
                 segment = Segment(self.folder / publish.SEGMENTS / info.name, info, ef_search)
             segments.append(segment)
+        # Sorted by their first ids (row ids never reused: each segment holds one range), so
+        # the segment of a passage or an article is found by bisection (`_segment`).
         self.segments = sorted(segments, key=lambda s: s.info.first_passage)
         self._first_passage = [s.info.first_passage for s in self.segments]
         self._article_segments = sorted(self.segments, key=lambda s: s.info.first_article)
@@ -76,20 +86,23 @@ class LoadedIndex:
         deleted_file = self.folder / publish.DELETED
         deleted = np.load(deleted_file) if deleted_file.exists() else np.zeros(0, np.int64)
         self.deleted_articles = np.sort(deleted)
+        # Each segment sees only the deleted rows in its own article range; a segment with
+        # none keeps its cached all-live view.
         self.views = [segment.view(self.deleted_articles[
             (self.deleted_articles >= segment.info.first_article)
             & (self.deleted_articles <= segment.info.last_article)]) for segment in self.segments]
         order_file = self.folder / publish.ORDER
-        self.articles = Articles(self, np.load(order_file) if order_file.exists()
-                                 else np.zeros(0, np.int64))
+        order = np.load(order_file) if order_file.exists() else np.zeros(0, np.int64)
+        self.articles = Articles(self, order)
         self.by_article_id = ArticlesById(self)
+        # One BM25 over all segments, with their live statistics summed (remembered by each
+        # segment's view): the same scores as one index built from the live articles.
         self.lexical = Bm25([s.postings for s in self.segments], [v.live for v in self.views],
                             [v.frequency for v in self.views],
                             [(v.passages, v.total_length) for v in self.views])
         self.vocabulary = self.lexical.document_frequency
         self.passage_count = sum(v.passages for v in self.views)
-        self.sentence_count = sum(len(s.sentence_ids) - (0 if v.gone_sentences is None else
-                                                         len(v.gone_sentences))
+        self.sentence_count = sum(_live_sentences(s, v)
                                   for s, v in zip(self.segments, self.views, strict=True))
 
     @property
@@ -119,6 +132,8 @@ class LoadedIndex:
     # -- where a row lives
 
     def _segment(self, passage_id: int) -> Segment:
+        # The last segment starting at or before the id; `Segment.row` then checks the id is
+        # really there (an id of a deleted or never-written row is not).
         at = bisect.bisect_right(self._first_passage, passage_id) - 1
         if at < 0:
             raise KeyError(passage_id)
@@ -197,6 +212,8 @@ class LoadedIndex:
                 passages: bool) -> tuple[np.ndarray, np.ndarray]:
         vector = np.asarray(vector, np.float32).reshape(-1)
         score_parts, id_parts = [], []
+        # Each segment gives its own k nearest; the best k of all of them are the k nearest
+        # of the version.
         for segment, view in zip(self.segments, self.views, strict=True):
             store = segment.passages if passages else segment.sentences
             wanted = k * RERANK if store.codec == "sq8" else k
@@ -205,9 +222,13 @@ class LoadedIndex:
             excluded = view.gone_passages if passages else view.gone_sentences
             _, found = store.search(vector, wanted, excluded,
                                     2 * store.ef_search if excluded is not None else None)
+            # -1 pads a store holding fewer than `wanted` live rows; in row order, the
+            # memory-mapped vectors are read front to back.
             rows = np.sort(found[0][found[0] >= 0])
             if not len(rows):
                 continue
+            # Scores from the exact vectors, not the store's: sq8 scores are approximate, and
+            # every segment's scores must be comparable.
             exact = segment.passage_vectors if passages else segment.sentence_vectors
             score_parts.append(np.asarray(exact[rows]) @ vector)
             id_parts.append(segment.passage_ids[rows] if passages
@@ -215,6 +236,7 @@ class LoadedIndex:
         if not score_parts:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         scores, ids = np.concatenate(score_parts), np.concatenate(id_parts)
+        # Ties by passage id: the order does not depend on how the rows fall into segments.
         best = np.lexsort((ids, -scores))[:k]
         return scores[best], ids[best]
 
@@ -231,6 +253,8 @@ class LoadedIndex:
         if count == 0:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         if count > EXACT_WITHIN:
+            # The chosen articles hold about count/total of the passages, so a search of
+            # k * total/count (rounded up), doubled, is expected to find 2k of them.
             total = max(self.passage_count, 1)
             wide = min(total if passages else self.sentence_count,
                        k * 2 * -(-total // count))
@@ -338,6 +362,13 @@ def load_index(index_dir: Path, model_name: str, ef_search: int = 128,
             f"The index in {folder} is inconsistent (segments and manifest disagree): "
             f"rebuild it with `{REBUILD} --full`.")
     return loaded
+
+
+def _live_sentences(segment: Segment, view: LiveView) -> int:
+    """The sentences of a segment that a version sees (those of its deleted passages left
+    out)."""
+    gone = 0 if view.gone_sentences is None else len(view.gone_sentences)
+    return len(segment.sentence_ids) - gone
 
 
 def _short(err: Exception) -> str:

@@ -46,6 +46,10 @@ TABLES = "tables.npz"
 class SegmentInfo:
     """What a manifest records of one segment: its rows (deleted ones included) and ids."""
 
+    # Row ids are handed out in increasing order across builds and never reused, so each
+    # segment holds one range of article ids and one of passage ids; readers find the
+    # segment of a row by these bounds alone (a bisection, no lookup table).
+
     name: str
     articles: int = 0
     passages: int = 0
@@ -98,6 +102,8 @@ def finish(folder: Path, conn: sqlite3.Connection, passage_vectors: np.ndarray,
     sentences = np.array([tuple(r) for r in conn.execute(
         "SELECT id, passage, start, end FROM sentences ORDER BY id")],
         dtype=np.int64).reshape(-1, 4)
+    # Row i of the tables, of the .npy files and of the FAISS stores is one passage (or
+    # sentence); everything below relies on that, so a mismatch stops the build here.
     if len(passages) != len(passage_vectors) or len(sentences) != len(sentence_vectors):
         raise ValueError("a segment's vectors and rows disagree")
     np.save(folder / PASSAGE_VECTORS, np.ascontiguousarray(passage_vectors, np.float32))
@@ -107,6 +113,7 @@ def finish(folder: Path, conn: sqlite3.Connection, passage_vectors: np.ndarray,
     for table, filename, ids, vectors in (
             ("passages", PASSAGES, passages[:, 0], passage_vectors),
             ("sentences", SENTENCES, sentences[:, 0], sentence_vectors)):
+        # Small segments are searched exactly; HNSW pays off only past the threshold.
         kinds[table] = choose_kind(settings.index_kind, len(ids), settings.hnsw_threshold)
         store = FaissStore(dimension, kinds[table], hnsw_m=settings.hnsw_m,
                            ef_construction=settings.hnsw_ef_construction,
@@ -148,6 +155,8 @@ class Segment:
         self.sentence_start = np.searchsorted(owners, self.passage_ids, "left")
         self.sentence_end = np.searchsorted(owners, self.passage_ids, "right")
         self.postings = Postings.load(folder / LEXICAL)
+        # Article records without their texts (those stay in SQLite, read when quoted): the
+        # filters and the newest-first order read every article's date and publisher.
         self.articles: dict[int, ArticleInfo] = {}
         for r in self.connection().execute(
                 "SELECT id, article_id, title, source, url, published, added_at, meta, language "
@@ -155,6 +164,7 @@ class Segment:
             self.articles[r[0]] = ArticleInfo(r[0], r[1], r[2], r[3], r[4], r[5], -1, r[6],
                                              json.loads(r[7] or "{}"), r[8])
         self.article_rows = {a.article_id: row for row, a in self.articles.items()}
+        # LiveViews by the deleted rows they were made for (see `view`).
         self._views: dict[bytes, LiveView] = {}
         self._buckets: dict[tuple[str, int], list[str]] | None = None
         self._lock = threading.Lock()
@@ -166,6 +176,9 @@ class Segment:
         """A read-only SQLite connection to the catalog for the calling thread, through the
         links of `folder` (a version's copy of this segment; default: where it was opened)."""
         path = (folder or self.folder) / CATALOG
+        # One per thread and path: questions are answered in parallel threads, which one
+        # shared connection would serialise, and each version reads the segment through its
+        # own links (held by its lock).
         connections = getattr(self._local, "connections", None)
         if connections is None:
             connections = self._local.connections = {}
@@ -176,6 +189,8 @@ class Segment:
 
     def row(self, passage_id: int) -> int:
         """The position of a passage in this segment's tables; KeyError when absent."""
+        # The tables are in id order, and ids of deleted rows leave gaps: a bisection, then
+        # a check that the id found is the one asked for.
         at = int(np.searchsorted(self.passage_ids, passage_id))
         if at >= len(self.passage_ids) or self.passage_ids[at] != passage_id:
             raise KeyError(passage_id)
@@ -188,6 +203,8 @@ class Segment:
         with self._lock:
             found = self._views.get(key)
             if found is None:
+                # Versions loaded side by side (a reload, readers still on the old one) ask
+                # for a few sets at most; more means old versions are gone: start over.
                 if len(self._views) > 4:
                     self._views.clear()
                 found = self._views[key] = LiveView.of(self, deleted_articles)
@@ -221,6 +238,9 @@ class LiveView:
 
     @classmethod
     def of(cls, segment: Segment, deleted_articles: np.ndarray) -> LiveView:
+        # Deletions do not rewrite a segment: a version lists the deleted article rows, and
+        # each segment masks the passages of those rows. No mask at all (None) when nothing
+        # here is deleted keeps the common case free of per-search filtering.
         mask = None
         if len(deleted_articles):
             found = ~np.isin(segment.passage_table[:, 1], deleted_articles)
@@ -229,6 +249,8 @@ class LiveView:
             return cls(None, None, None, segment.postings.live_frequency(None),
                        len(segment.passage_ids), float(segment.postings.lengths.sum()),
                        frozenset())
+        # FAISS ids are rows, so the rows to skip are the deleted passages' positions, and
+        # the sentences whose passage is among them.
         gone = np.flatnonzero(~mask)
         sentences = np.flatnonzero(np.isin(segment.sentence_table[:, 1],
                                            segment.passage_ids[gone]))
@@ -243,10 +265,14 @@ def copy_rows(conn: sqlite3.Connection, sources: list[Segment],
     """Copy the live rows of `sources` (adjacent segments, oldest first) into the catalog of
     `conn`, ids kept; the passage and sentence vectors of the copied rows, in id order."""
     catalog.create(conn)
+    # The deleted article rows as a table, so each INSERT ... SELECT below leaves them out
+    # in SQL, without a parameter list as long as the deletions.
     conn.execute("CREATE TEMP TABLE gone (id INTEGER PRIMARY KEY)")
     conn.executemany("INSERT INTO gone VALUES (?)", [(int(r),) for r in deleted_articles])
     passage_parts, sentence_parts = [], []
     for segment in sources:
+        # Ids are copied as they are (row ids are never reused), so the merged segment's rows
+        # keep the ids that the version's order file and deleted list name them by.
         conn.execute("ATTACH DATABASE ? AS src", (
             f"file:{segment.folder / CATALOG}?mode=ro&immutable=1",))
         conn.execute(f"INSERT INTO articles ({catalog.ARTICLE_COLUMNS}) SELECT "
@@ -264,6 +290,8 @@ def copy_rows(conn: sqlite3.Connection, sources: list[Segment],
                      "WHERE p.article NOT IN (SELECT id FROM gone) ORDER BY f.rowid")
         conn.commit()
         conn.execute("DETACH DATABASE src")
+        # The vectors are copied, not re-embedded; the same masks as the SQL above keep them
+        # in step with the copied rows.
         keep = ~np.isin(segment.passage_table[:, 1], deleted_articles)
         passage_parts.append(np.asarray(segment.passage_vectors[keep]))
         kept_passages = segment.passage_ids[keep]

@@ -59,7 +59,9 @@ class FaissStore:
         previous = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(os.cpu_count() or 1)  # building uses every core
         try:
-            if not self.index.is_trained:  # sq8: the range of each dimension
+            # sq8 learns each dimension's range from the first vectors added: a segment's
+            # store is written once, from all its vectors, so the range fits them all.
+            if not self.index.is_trained:
                 self.index.train(vectors)
             if self.positional:
                 expected = np.arange(len(self), len(self) + len(ids))
@@ -81,6 +83,8 @@ class FaissStore:
             return (np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64))
         faiss.omp_set_num_threads(1)  # per calling thread: see the module's first lines
         selector = excluded.selector if excluded is not None else None
+        # The candidate list is set per search, not on the shared index: searches run in
+        # parallel threads, and one may ask for a longer list (deleted rows to skip).
         if self.kind == "hnsw":
             params: faiss.SearchParameters = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
                 efSearch=ef_search or self.ef_search)
@@ -98,6 +102,8 @@ class FaissStore:
         """A saved store; memory-mapped (the codes stay in the page cache) unless `mmap` is
         False."""
         index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mmap else 0)
+        # Kind and codec are read back from the FAISS classes, not from the manifest, so a
+        # store says what it is even when loaded on its own.
         mapped = hasattr(index, "id_map")
         base = faiss.downcast_index(cast(faiss.IndexIDMap2, index).index if mapped else index)
         kind = "hnsw" if isinstance(base, faiss.IndexHNSW) else "flat"
@@ -119,6 +125,7 @@ class Exclusion:
 
     def __init__(self, ids: np.ndarray) -> None:
         self.ids = np.ascontiguousarray(ids, dtype=np.int64)
+        # FAISS keeps a pointer to the batch, not a copy: it must live as long as the selector.
         self._batch = faiss.IDSelectorBatch(self.ids)
         self.selector = faiss.IDSelectorNot(self._batch)
 
@@ -129,6 +136,7 @@ class Exclusion:
 def _base(dimension: int, kind: str, codec: str, hnsw_m: int,
           ef_construction: int) -> faiss.Index:
     sq8 = faiss.ScalarQuantizer.QT_8bit
+    # Inner product: the encoders' vectors are normalised, so it is the cosine.
     ip = faiss.METRIC_INNER_PRODUCT
     if kind == "hnsw":
         hnsw = (faiss.IndexHNSWSQ(dimension, sq8, hnsw_m, ip)  # type: ignore[arg-type]

@@ -20,6 +20,8 @@ def token_batches(lengths: list[int], budget: int) -> list[np.ndarray]:
     """Indexes of texts grouped longest first into batches whose padded size (texts x longest
     length) stays within `budget` tokens: long passages in small batches, short sentences in
     large ones, with little padding."""
+    # Longest first, so each batch's texts are of about one length and padding stays small;
+    # the caller puts the vectors back in the texts' order.
     order = np.argsort(-np.asarray(lengths), kind="stable")
     batches, start = [], 0
     while start < len(order):

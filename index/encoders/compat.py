@@ -25,6 +25,8 @@ def check_compatible(encoder: Encoder, stored: np.ndarray | None) -> Encoder:
     if stored is None:
         return encoder
     tried = []
+    # The fast encoder first; its fallback (torch fp32) when it drifted from the index's
+    # passage encoder, e.g. an int8 model exported on another CPU.
     for candidate in (encoder, encoder.fallback):
         if candidate is None:
             continue

@@ -40,6 +40,8 @@ def passage_encoder(settings: EncoderSettings, index_dir: Path,
         else:
             onnx = onnx_or_none(base, index_dir, "onnx-fp32")
             return faster(base, onnx, sample) if onnx and sample else base
+    # bf16 is kept only when its probe vectors agree with fp32's: an index built in bf16 must
+    # still be searchable by fp32 and ONNX question encoders.
     if choice == "torch-bf16":
         reference = base.probe_vectors()
         base.to_bf16()
@@ -67,6 +69,7 @@ def query_encoder(settings: EncoderSettings, index_dir: Path,
     if choice == "torch-bf16":
         base.to_bf16()
         return base
+    # Timed on this machine: which backend is fastest depends on the CPU (VNNI, core count).
     candidates = question_candidates(base, index_dir)
     timed = sorted((single_query_ms(c), i) for i, c in enumerate(candidates))
     chosen = candidates[timed[0][1]]

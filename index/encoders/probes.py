@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+# Probes of the kinds the index meets: questions and statements, a two-letter text (where
+# quantisation errors show most), a long passage, another language. The check takes the
+# lowest cosine over them, so one text that an export gets wrong is enough to refuse it.
 PROBES = [
     "How far is Qasr Bin Ghashir from Tripoli?",
     "The regional governor said that about 4,000 people had been moved to higher ground.",
@@ -15,7 +18,11 @@ PROBES = [
     "twelve villages from the regional capital, and engineers expect the main bridge to reopen.",
     "Was ist die Hauptstadt von Frankreich?",
 ]
+# An ONNX fp32 export computes what torch does, up to float rounding: below 0.9999 it is a
+# wrong export, not an approximation.
 ONNX_FP32_MIN_COSINE = 0.9999  # an ONNX fp32 export must give torch fp32's vectors
+# Approximate encoders (bf16, int8) may encode the questions of an index built with another
+# backend only this close to it; further, the neighbours found would shift.
 COMPATIBLE_MIN_COSINE = 0.995  # vectors this close may be searched against each other
 
 

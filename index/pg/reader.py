@@ -34,7 +34,9 @@ from index.segment import ArticleInfo
 from index.view import ArticlesInOrder, Facets
 
 S = SCHEMA
-EXACT_WITHIN = 50_000  # passages of a filtered search ranked exactly; more: HNSW, then filtered
+# As index.reader's: a filtered search over this many passages is ranked exactly (a scan of
+# their rows, no HNSW); more, and an HNSW search wide enough to hold k of them is filtered.
+EXACT_WITHIN = 50_000
 MAX_EF_SEARCH = 1000  # pgvector's limit (an HNSW scan returns at most ef_search rows)
 ARTICLE_COLUMNS = "id, article_id, title, source, url, published, added_at, meta, language"
 
@@ -92,6 +94,8 @@ class Connections:
 
     def _run(self, conn: psycopg.Connection, sql: str, params: Any,
              ef_search: int | None) -> list[tuple]:
+        # hnsw.ef_search is a session setting: set it only when this thread's connection
+        # has another value, which saves a round trip on most questions.
         if ef_search is not None and self._local.ef_search != ef_search:
             conn.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(ef_search),))
             self._local.ef_search = ef_search
@@ -179,6 +183,8 @@ class PgIndex:
         self.passage_count, self.sentence_count = int(passages), int(sentences)
         self.total_length = int(total_length)
         self.memo: dict[object, object] = {}
+        # The articles removed by this version, read once: every query's live condition then
+        # needs only the row's own columns (`added_in`, `article`), no join with articles.
         gone = [int(r[0]) for r in self.db.query(
             f"SELECT id FROM {S}.articles WHERE removed_in <= %s", (version,))]
         self.params: dict[str, Any] = {"v": version, "gone": gone}
@@ -273,10 +279,18 @@ class PgIndex:
                 exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest live rows (among some articles), ranked by their exact vectors."""
         vector = np.asarray(vector, np.float32).reshape(-1)
+        # pgvector's HNSW returns approximate neighbours; twice k of them, re-ranked by the
+        # exact vectors, give what the FAISS backend gives.
         wanted = k * RERANK
         owner = "x.id" if passages else "x.passage"
         within = " AND x.article = ANY(%(among)s)" if among is not None else ""
+        # "+ 0" makes the ORDER BY an expression the HNSW index cannot serve, so the
+        # planner scans the chosen rows exactly (it would otherwise take the index and miss
+        # rows the filter keeps).
         distance = "(x.embedding <=> %(q)s::vector)" + (" + 0" if exact else "")  # + 0: no HNSW
+        # An HNSW scan returns at most ef_search rows, and rows of removed articles are
+        # filtered after it, taking places in the list: at least `wanted`, twice that when
+        # articles were removed, up to pgvector's limit.
         ef = min(MAX_EF_SEARCH, max(self.source.ef_search,
                                     wanted * (2 if self.params["gone"] else 1)))
         rows = self.db.query(
@@ -303,6 +317,8 @@ class PgIndex:
             return np.zeros(0, np.float32), np.zeros(0, np.int64)
         if count <= EXACT_WITHIN:
             return self._search(vector, k, passages, among=rows, exact=True)
+        # Expected to find 2k of the chosen articles' passages (count/total of all), as
+        # index.reader does; divided by RERANK because `_search` asks for RERANK times k.
         total = max(self.passage_count, 1)
         wide = min(total if passages else self.sentence_count, k * 2 * -(-total // count))
         scores, ids = self._search(vector, max(1, wide // RERANK), passages)
@@ -343,6 +359,11 @@ class PgBm25:
         if not found or k <= 0:
             return np.zeros(0, np.int64), np.zeros(0)
         index = self.index
+        # The idf are computed here (as Bm25.idf does) and sent with the terms, their order
+        # kept (WITH ORDINALITY) so the float8 sum adds them as numpy does. The casts to
+        # float4 repeat numpy's float32 lengths and norm, so scores match bit for bit.
+        # Passage offsets come along and are remembered: the passages found need no query
+        # of their own when the engine reads them.
         rows = index.db.query(f"""
             SELECT po.passage, x.article, x.paragraph, x.start, x."end",
                    sum(q.idf * po.frequency::float8 * %(k1p1)s::float8
@@ -430,6 +451,8 @@ class PgArticles(ArticlesInOrder):
             f"SELECT id, published, source, language FROM {S}.articles x "
             "WHERE added_in <= %(v)s AND (removed_in IS NULL OR removed_in > %(v)s)",
             self.index.params)
+        # The version's order file says which rows are live and where they stand; a row
+        # not in it (-1) is left out, the rest are sorted into corpus order.
         rows = np.array([r[0] for r in found], np.int64)
         at = np.minimum(np.searchsorted(self._sorted, rows), max(len(self._sorted) - 1, 0))
         held = (self._sorted[at] == rows) if len(self._sorted) else np.zeros(0, bool)

@@ -24,6 +24,13 @@ HNSW_SINCE = (0, 5, 0)  # pgvector's first version with HNSW indexes
 PGVECTOR_NEEDED = ".".join(map(str, HNSW_SINCE))
 
 # {dim}, {m}, {ef} are filled in when the tables are created (the model's dimension).
+# Versions share rows: a row says in which version it was added (`added_in`) and an article in
+# which it was removed (`removed_in`), so a version reads "added_in <= v and not removed by v"
+# and a build writes only what changed. Removed articles are few: a partial index finds them.
+# Postings are keyed (term, passage) so one question's terms are an index range scan each;
+# `terms` holds each term's live passage count, the BM25 document frequency, and is indexed by
+# first letter and length for the spelling candidates. Terms compare in "C" collation: bytes,
+# as the FTS5 terms they come from, whatever the database's locale.
 TABLES = """
 CREATE TABLE IF NOT EXISTS {schema}.versions (
     id bigint PRIMARY KEY,

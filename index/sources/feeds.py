@@ -179,6 +179,8 @@ def _take_feed(feed: Feed, client: PoliteClient, ledger: Ledger, corpus_dir: Pat
         summary.warnings.append(f"feed {feed.name} ({feed.url}): {err}")
         return
     entries = [e for e in parsed.entries if isinstance(e.get("link"), str) and e.get("link")]
+    # feedparser marks a feed whose declared charset it overrode as malformed ("bozo"); that
+    # one is read correctly, so only other bozo errors are worth a warning.
     broken = parsed.bozo and not isinstance(parsed.get("bozo_exception"),
                                             feedparser.CharacterEncodingOverride)
     if broken:
@@ -306,6 +308,8 @@ def _take_entry(feed: Feed, entry: Any, client: PoliteClient, ledger: Ledger,
     page, article = fetched
     canonical = trusted_url(article.url, page.url, feed.url)
     digest = hashlib.sha256(article.text.encode("utf-8", "surrogatepass")).hexdigest()
+    # Identical text is stored once: first under this URL (text unchanged), else wherever
+    # it is (another feed, another URL of the same story).
     same_url = ledger.by_url(canonical)
     previous = (same_url if same_url and same_url["content_hash"] == digest
                 else ledger.by_hash(digest))

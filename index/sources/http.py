@@ -149,6 +149,8 @@ class _GuardedBackend(httpcore.SyncBackend):
         self.local = threading.local()
 
     def remaining(self, timeout: float | None, error: type[Exception]) -> float | None:
+        # The per-read timeout alone lets a server that trickles one byte per read hold a
+        # request forever; the deadline bounds the whole request, redirects included.
         deadline = getattr(self.local, "deadline", None)
         if deadline is None:
             return timeout
@@ -166,6 +168,8 @@ class _GuardedBackend(httpcore.SyncBackend):
             found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
             found = []
+        # Every address DNS gave is checked and only allowed ones are tried, each connected
+        # to by its number, so the address checked is the address used.
         refusals = [self.policy.refusal(str(address[0])) for *_, address in found]
         for (*_, address), refusal in zip(found, refusals, strict=True):
             if refusal is not None:
@@ -191,6 +195,8 @@ class PoliteClient:
         pool = transport._pool
         if not hasattr(pool, "_network_backend"):  # pragma: no cover - an httpcore change
             raise RuntimeError("httpcore has no _network_backend: the address check is off")
+        # The check lives in the network backend, below redirects and connection reuse, so no
+        # connection of this client is made without it.
         pool._network_backend = self.backend
         # The transport given here means no HTTP(S)_PROXY from the environment either: a proxy
         # would connect wherever a feed points, past the address check.
@@ -207,6 +213,8 @@ class PoliteClient:
     def _wait_for_host(self, url: str) -> None:
         host = urlparse(url).netloc.lower()
         with self.lock:
+            # Requests to one host are spaced (the client may be shared between threads,
+            # hence the lock): a feed listing many articles of one site is no burst there.
             wait = self.last_request.get(host, -1e9) + self.host_delay - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
@@ -263,6 +271,8 @@ class PoliteClient:
         with self.client.stream("GET", url) as response:
             if response.status_code >= 400:
                 raise FetchError(f"HTTP {response.status_code} from {response.url}")
+            # A declared length over the limit is refused before reading; the body is counted
+            # as it streams too, since the header may be missing or lie.
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise FetchError(f"too large: {int(declared):,} bytes (limit "
@@ -314,6 +324,8 @@ def page_text(fetched: Fetched) -> str:
     bytes do not match it is refused rather than quoted with replacement characters."""
     if not any(fetched.content_type.startswith(t) for t in HTML_TYPES):
         raise FetchError(f"not HTML (content type {fetched.content_type or 'missing'!r})")
+    # The HTTP header's charset wins; else a <meta charset> near the top (browsers look in
+    # the first kilobytes too); else UTF-8.
     meta = _META_CHARSET.search(fetched.body[:4096])
     charset = text_encoding(fetched.charset or (meta.group(1).decode("ascii") if meta
                                                 else "utf-8"))

@@ -197,7 +197,8 @@ async def _edit_story(bot: Bot, state: State, chat_id: int, lead_article: str,
         if status != "sent":
             return status
         # Compare-and-set of the outlets recorded: if another replica's edit changed them
-        # since they were read, this edit dropped its outlet, so read them again and redo it.
+        # since they were read, this edit left that replica's outlet out: read them again
+        # and edit with both.
         if await asyncio.to_thread(state.outbox.replace_push_also, lead["id"], lead["also"],
                                    also):
             return status

@@ -227,6 +227,7 @@ class State:
         already (then nothing changes)."""
         if len(topic) > TOPIC_CHARS:
             raise ValueError(f"a topic has at most {TOPIC_CHARS} characters")
+        # Letter case is compared in Python: SQLite's lower() folds ASCII letters only.
         with self.engine.begin() as conn:
             followed = [r[0] for r in conn.execute(sa.select(follows.c.topic).where(
                 follows.c.chat_id == chat_id))]  # a few: MAX_FOLLOWS_PER_CHAT bounds them
@@ -236,6 +237,7 @@ class State:
                 return "full"
             result = conn.execute(self._ignore(follows, ["chat_id", "topic"]).values(
                 chat_id=chat_id, topic=topic, created_by=user_id, created_at=now()))
+            # Ignored when the same chat's same topic got in first meanwhile (another replica).
             return "new" if result.first() is not None else "known"
 
     def unfollow(self, chat_id: int, topic: str) -> bool:

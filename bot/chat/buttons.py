@@ -93,8 +93,11 @@ def reach_rows(reach: Reach, tr: Translator = ENGLISH) -> list[list[InlineKeyboa
     rows = [row]
     if reach.page:
         label = tr.gettext(N_("Open in article"))
-        rows.append([InlineKeyboardButton(label, web_app=WebAppInfo(reach.page))
-                     if reach.web_app else InlineKeyboardButton(label, url=reach.page)])
+        if reach.web_app:
+            button = InlineKeyboardButton(label, web_app=WebAppInfo(reach.page))
+        else:
+            button = InlineKeyboardButton(label, url=reach.page)
+        rows.append([button])
     return rows
 
 
@@ -102,7 +105,8 @@ async def _answer(query: CallbackQuery, progress: Progress, text: str | None = N
     """Answer a press exactly once, also when its handling is tried again; `text` (English)
     in the language of the user who pressed."""
     if not progress.answered:
-        await query.answer(translator_for(query.from_user).gettext(text) if text else None)
+        said = translator_for(query.from_user).gettext(text) if text else None
+        await query.answer(said)
         progress.answered = True
 
 
@@ -124,8 +128,9 @@ async def _stored_press(update: Update, context: ChatContext,
         await _answer(query, progress, NO_LONGER)
         return None
     chat_id = query.message.chat.id  # also known for a message too old to reply to
-    if progress.allowed is None:
-        progress.allowed = await over_limit(svc, f"user:{query.from_user.id}", chat_id) is None
+    if progress.allowed is None:  # counted once per press, not again when it is retried
+        over = await over_limit(svc, f"user:{query.from_user.id}", chat_id)
+        progress.allowed = over is None
     if not progress.allowed:
         await _answer(query, progress, SLOW_DOWN)
         return None
@@ -189,9 +194,10 @@ async def _show(update: Update, context: ChatContext, pages_of: PagesOf) -> None
         return
     query, press, record = pressed
     svc, progress = context.services, context.progress(update)
+    tr = translator_for(query.from_user)
     loop = asyncio.get_running_loop()
-    outcome, pages = await loop.run_in_executor(
-        svc.executor, pages_of, svc, record, press.arg, translator_for(query.from_user))
+    outcome, pages = await loop.run_in_executor(svc.executor, pages_of, svc, record, press.arg,
+                                                tr)
     if not pages:
         await _answer(query, progress, outcome)
         return
@@ -202,8 +208,9 @@ async def _show(update: Update, context: ChatContext, pages_of: PagesOf) -> None
 
 def _paragraph_pages(svc: Services, record: StoredAnswer, index: int, tr: Translator) -> Shown:
     stored = record.quote(index)
-    found = [svc.engine.paragraph(Quote.from_dict(stored))] if stored is not None else []
-    return _quote_pages(found, tr)
+    if stored is None:
+        return _quote_pages([], tr)
+    return _quote_pages([svc.engine.paragraph(Quote.from_dict(stored))], tr)
 
 
 def _more_pages(svc: Services, record: StoredAnswer, _: int, tr: Translator) -> Shown:
@@ -213,7 +220,9 @@ def _more_pages(svc: Services, record: StoredAnswer, _: int, tr: Translator) -> 
 
 def _article_pages(svc: Services, record: StoredAnswer, index: int, tr: Translator) -> Shown:
     article_id = record.suggested_article(index)
-    return _quote_pages([svc.engine.lead(article_id)] if article_id is not None else [], tr)
+    if article_id is None:
+        return _quote_pages([], tr)
+    return _quote_pages([svc.engine.lead(article_id)], tr)
 
 
 def _compare_pages(svc: Services, record: StoredAnswer, _: int, tr: Translator) -> Shown:

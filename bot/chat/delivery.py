@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import Any
+from typing import Any, NamedTuple
 
 from telegram import Bot, LinkPreviewOptions, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -21,8 +21,12 @@ log = logging.getLogger(__name__)
 PUSH_WORDS = ENGLISH
 WORKER = worker_id()  # this process, as the outbox's claim column records it
 EDIT_TRIES = 3  # edits of one push racing another replica's before giving up
+# Telegram's descriptions of a refusal that will not change: the chat is gone for the bot.
 GONE_CHAT = ("chat not found", "bot was kicked", "user is deactivated", "group chat was deleted",
              "bot was blocked", "chat_write_forbidden", "not enough rights")
+# One message to send: its pushes' outbox ids, its pages, and the later outlets to add to
+# its last page (None: a digest, whose entries list their outlets themselves).
+_Batch = tuple[list[int], list[str], list[ArticleRef] | None]
 
 
 async def deliver(bot: Bot, state: State, digest_over: int) -> int:
@@ -37,46 +41,87 @@ async def deliver(bot: Bot, state: State, digest_over: int) -> int:
     return delivered
 
 
+class _Queue(NamedTuple):
+    """One chat's claimed pushes sorted out by story (outbox ids, in queue order)."""
+
+    pushes: list[int]  # a story's first push: a message of its own (or a digest's entry)
+    joined: dict[int, list[int]]  # a push -> its story's later outlets queued with it
+    later: list[int]  # later outlets of stories not pushed in this round
+
+
 async def _deliver_chat(bot: Bot, state: State, chat_id: int, items: list[dict[str, Any]],
                         digest_over: int) -> int:
     """One chat's queued pushes: one message per story (its later outlets added under it),
     a digest when more than `digest_over` stories arrive at once."""
     payloads = {item["id"]: PushPayload.from_dict(item["payload"]) for item in items}
-    pushes = [item for item in items if payloads[item["id"]].kind != "also"]
-    leads = {payloads[item["id"]].article.article_id: item["id"] for item in pushes}
-    joined: dict[int, list[int]] = defaultdict(list)  # a push -> its story's later outlets
-    later: list[int] = []  # later outlets of stories pushed before
-    for item in items:
-        payload = payloads[item["id"]]
-        if payload.kind == "also":
-            if payload.lead in leads:
-                joined[leads[payload.lead]].append(item["id"])
-            else:
-                later.append(item["id"])
+    queue = _sort_out(payloads)
+    batches = await _render_batches(payloads, queue, digest_over)
+    delivered, dropped = await _send_batches(bot, state, chat_id, batches, queue.joined)
+    if dropped:
+        # The chat is gone (_refused forgot it): the rest of its queue is not sent.
+        await asyncio.to_thread(state.outbox.finish_outbox, list(payloads), "dropped")
+        return delivered
+    return delivered + await _add_later(bot, state, chat_id, queue.later, payloads)
+
+
+def _sort_out(payloads: dict[int, PushPayload]) -> _Queue:
+    """Tell a story's first push from its later outlets; an outlet whose story is pushed in
+    this same round is shown in that push's message rather than as an edit."""
+    pushes = [push_id for push_id, payload in payloads.items() if payload.kind != "also"]
+    leads = {payloads[push_id].article.article_id: push_id for push_id in pushes}
+    joined: dict[int, list[int]] = defaultdict(list)
+    later: list[int] = []
+    for push_id, payload in payloads.items():
+        if payload.kind != "also":
+            continue
+        if payload.lead in leads:
+            joined[leads[payload.lead]].append(push_id)
+        else:
+            later.append(push_id)
+    return _Queue(pushes, joined, later)
+
+
+async def _render_batches(payloads: dict[int, PushPayload], queue: _Queue,
+                          digest_over: int) -> list[_Batch]:
+    """The messages to send: one digest of every story, or one batch per story with its
+    later outlets to add. Rendered off the event loop: a long quote must not stall the
+    answers."""
 
     def also(push_id: int) -> list[ArticleRef]:
-        return [payloads[i].article for i in joined[push_id]]
+        return [payloads[i].article for i in queue.joined[push_id]]
 
-    if len(pushes) > digest_over:
-        pages = await asyncio.to_thread(
-            render.digest_html, [payloads[item["id"]] for item in pushes], PUSH_WORDS,
-            {payloads[item["id"]].article.article_id: also(item["id"]) for item in pushes})
-        batches: list[tuple[list[int], list[str], list[ArticleRef] | None]] = [
-            ([item["id"] for item in pushes], pages, None)]
-    else:  # rendered off the event loop: a long quote must not stall the answers
-        batches = [([item["id"]], await asyncio.to_thread(render.push_html, payloads[item["id"]],
-                                                          PUSH_WORDS), also(item["id"]))
-                   for item in pushes]
+    if len(queue.pushes) > digest_over:
+        stories = [payloads[push_id] for push_id in queue.pushes]
+        added = {payloads[push_id].article.article_id: also(push_id) for push_id in queue.pushes}
+        pages = await asyncio.to_thread(render.digest_html, stories, PUSH_WORDS, added)
+        return [(list(queue.pushes), pages, None)]
+    batches: list[_Batch] = []
+    for push_id in queue.pushes:
+        pages = await asyncio.to_thread(render.push_html, payloads[push_id], PUSH_WORDS)
+        batches.append(([push_id], pages, also(push_id)))
+    return batches
+
+
+async def _send_batches(bot: Bot, state: State, chat_id: int, batches: list[_Batch],
+                        joined: dict[int, list[int]]) -> tuple[int, bool]:
+    """Send the batches in order; (pushes delivered, whether the chat turned out gone)."""
     delivered = 0
     for batch, pages, added in batches:
         status = await _send_push(bot, state, chat_id, batch, pages, added)
+        # The outlets joined to a push are shown in its message: they share its fate.
         done = batch + [i for push_id in batch for i in joined[push_id]]
         await asyncio.to_thread(state.outbox.finish_outbox, done, status)
         if status == "sent":
             delivered += len(done)
         if status == "dropped":
-            await asyncio.to_thread(state.outbox.finish_outbox, list(payloads), "dropped")
-            return delivered
+            return delivered, True
+    return delivered, False
+
+
+async def _add_later(bot: Bot, state: State, chat_id: int, later: list[int],
+                     payloads: dict[int, PushPayload]) -> int:
+    """Add the later outlets of stories pushed before to their messages; how many were."""
+    delivered = 0
     for push_id in later:
         status = await _add_to_story(bot, state, chat_id, push_id, payloads[push_id])
         await asyncio.to_thread(state.outbox.finish_outbox, [push_id], status)
@@ -92,7 +137,9 @@ async def _send_push(bot: Bot, state: State, chat_id: int, batch: list[int], pag
     """Send a push (or a digest, `added` None) and remember the message that shows it, so
     its story's later outlets can be added to it by an edit."""
     shown = pages
-    composed = render.with_also(pages[-1], added, PUSH_WORDS) if added is not None else None
+    composed = None  # the last page with the outlets added, when they fit in one message
+    if added is not None:
+        composed = render.with_also(pages[-1], added, PUSH_WORDS)
     if composed is not None:
         shown = [*pages[:-1], composed]
     elif added:  # too long to add to: each outlet a short message of its own
@@ -100,12 +147,17 @@ async def _send_push(bot: Bot, state: State, chat_id: int, batch: list[int], pag
             shown = shown + render.addition_html(
                 PushPayload(kind="also", topic=None, article=article, quote=None), PUSH_WORDS)
     status, sent = await _send(bot, state, chat_id, shown)
-    if status == "sent":
-        message_id = sent[len(pages) - 1]
-        for push_id in batch:  # a digest's or too long a push's message is replied to
-            await asyncio.to_thread(state.outbox.record_push_message, push_id, message_id,
-                                    pages[-1] if composed is not None else None,
-                                    [a.to_dict() for a in added or []])
+    if status != "sent":
+        return status
+    # The push's last page, not the outlets' messages after it, is what later outlets edit.
+    # Its text is kept without the outlets (an edit composes it again with all of them); a
+    # digest's or too long a push's is not kept (None), so later outlets reply to it.
+    message_id = sent[len(pages) - 1]
+    html = pages[-1] if composed is not None else None
+    also = [a.to_dict() for a in added or []]
+    for push_id in batch:
+        await asyncio.to_thread(state.outbox.record_push_message, push_id, message_id, html,
+                                also)
     return status
 
 
@@ -142,11 +194,19 @@ async def _edit_story(bot: Bot, state: State, chat_id: int, lead_article: str,
         if page is None:
             return "failed"  # no room left in that message
         status = await _edit(bot, state, chat_id, lead["message_id"], page)
-        if status != "sent" or await asyncio.to_thread(state.outbox.replace_push_also, lead["id"],
-                                                       lead["also"], also):
+        if status != "sent":
+            return status
+        # Compare-and-set of the outlets recorded: if another replica's edit changed them
+        # since they were read, this edit left that replica's outlet out: read them again
+        # and edit with both.
+        if await asyncio.to_thread(state.outbox.replace_push_also, lead["id"], lead["also"],
+                                   also):
             return status
         again = await asyncio.to_thread(state.outbox.push_message, chat_id, lead_article)
-        lead = again if again is not None else lead
+        if again is not None:
+            lead = again
+    # Still racing after EDIT_TRIES edits, each of which showed this outlet: counted as sent
+    # rather than edited on and on.
     return "sent"
 
 
@@ -173,8 +233,9 @@ async def _send(bot: Bot, state: State, chat_id: int, pages: list[str],
     sent: list[int] = []
     try:
         for page in pages:
-            reply = (ReplyParameters(reply_to, allow_sending_without_reply=True)
-                     if reply_to and not sent else None)
+            reply = None
+            if reply_to and not sent:  # the first page only; sent even if that one is deleted
+                reply = ReplyParameters(reply_to, allow_sending_without_reply=True)
             message = await bot.send_message(
                 chat_id, page, parse_mode="HTML", reply_parameters=reply,
                 link_preview_options=LinkPreviewOptions(is_disabled=True))

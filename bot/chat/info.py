@@ -74,24 +74,28 @@ async def show_linked_quote(message: Message, context: ChatContext, quote_link: 
     if stored is None:
         await reply(message, escape(tr.say(LINK_EXPIRED, days=svc.settings.retention_days)))
         return
-    quote = await loop.run_in_executor(svc.executor, svc.engine.still_there, Quote(
-        text=stored["text"], article_id=stored["article_id"], title="", source=None,
-        url=None, published=None, paragraph=0, start=stored["start"], end=stored["end"],
-        score=1.0))
+    # A link stores only the words and where they stood: the live index finds them again
+    # (the article may have changed since) and fills in the rest (title, outlet, date).
+    linked = Quote(text=stored["text"], article_id=stored["article_id"], title="", source=None,
+                   url=None, published=None, paragraph=0, start=stored["start"],
+                   end=stored["end"], score=1.0)
+    quote = await loop.run_in_executor(svc.executor, svc.engine.still_there, linked)
     if quote is None:
         await reply(message, escape(tr.say(N_("That quote is no longer in the index: its "
                                               "article was removed or changed."))))
         return
     quote = await loop.run_in_executor(svc.executor, _numbered, svc.engine, quote)
-    for page in render.pack(render.quote_blocks(quote.text, render.attribution_html(quote, tr),
-                                                tr=tr)):
+    attribution = render.attribution_html(quote, tr)
+    for page in render.pack(render.quote_blocks(quote.text, attribution, tr=tr)):
         await reply(message, page)
 
 
 def _numbered(engine: Engine, quote: Quote) -> Quote:
     """The quote with its paragraph number (a link stores only where it stands)."""
     around = engine.paragraph(quote)
-    return replace(quote, paragraph=around.paragraph) if around is not None else quote
+    if around is None:
+        return quote
+    return replace(quote, paragraph=around.paragraph)
 
 
 async def on_about(update: Update, context: ChatContext) -> None:

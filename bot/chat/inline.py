@@ -59,7 +59,9 @@ def card_html(quote: Quote, link: str | None, tr: Translator,
              for url, label in ((page, OPEN_ARTICLE), (link, OPEN_BOT)) if url]
     if links:
         html += "\n" + " · ".join(links)
-    return html if render.utf16_len(blocks[0].visible) + 40 <= render.TELEGRAM_LIMIT else None
+    # Telegram counts a message in UTF-16 units; 40 leaves room for the links' words.
+    fits = render.utf16_len(blocks[0].visible) + 40 <= render.TELEGRAM_LIMIT
+    return html if fits else None
 
 
 def cards(answer: Answer, svc: Services, username: str | None, tr: Translator,
@@ -111,6 +113,7 @@ async def on_inline_query(update: Update, context: ChatContext) -> None:
     svc = context.services
     tr = translator_for(query.from_user)
     if await over_limit(svc, f"user:{query.from_user.id}", None) is not None:
+        # Cached 5 s, not CACHE_SECONDS: after the rate-limit window the query must reach us.
         await _answer_inline(query, [], 5, render.shorten(tr.say(SLOW_DOWN), 64))
         return
     text = " ".join(query.query.split())
@@ -121,8 +124,9 @@ async def on_inline_query(update: Update, context: ChatContext) -> None:
         # An empty query gets the example questions, as small talk does.
         answer = Answer(question="", abstained=True, help=HELP, notice=Notice(NoticeCode.HELP))
     examples = svc.engine.examples(MAX_CARDS) if answer.outcome.is_notice else []
-    results = await loop.run_in_executor(
-        svc.executor, lambda: cards(answer, svc, context.bot.username, tr, examples))
+    username = context.bot.username
+    results = await loop.run_in_executor(svc.executor, cards, answer, svc, username, tr,
+                                         examples)
     await _answer_inline(query, results, CACHE_SECONDS)
 
 
@@ -160,17 +164,21 @@ async def on_guest_message(update: Update, context: ChatContext) -> None:
     if await over_limit(svc, sender, message.chat.id) is not None:
         return
     loop = asyncio.get_running_loop()
-    answer = await loop.run_in_executor(
-        svc.executor, svc.engine.answer, question or "")
-    results = await loop.run_in_executor(
-        svc.executor, lambda: cards(answer, svc, context.bot.username, tr,
-                                    svc.engine.examples(1)))
+    answer = await loop.run_in_executor(svc.executor, svc.engine.answer, question or "")
+    username = context.bot.username
+    results = await loop.run_in_executor(svc.executor, _guest_cards, answer, svc, username, tr)
     if not results:
         return
     try:
         await context.bot.answer_guest_query(message.guest_query_id, results[0])
     except TelegramError as err:
         log.info("guest answer not taken: %s", err)
+
+
+def _guest_cards(answer: Answer, svc: Services, username: str | None,
+                 tr: Translator) -> list[InlineQueryResultArticle]:
+    """In a worker thread: the cards of a guest answer (one example question at most)."""
+    return cards(answer, svc, username, tr, svc.engine.examples(1))
 
 
 def guest_question(message: Message) -> str:

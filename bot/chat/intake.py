@@ -32,7 +32,11 @@ __all__ = ["InboxWorker", "is_transient", "on_error", "tell_failure"]
 log = logging.getLogger(__name__)
 HANDLER_ATTEMPTS = 3  # tries of an update whose handler failed transiently
 HANDLER_RETRY_SECONDS = 1.0  # back-off before the second try, doubled for each further one
+# A stop waits this long for answers in flight, so the process exits within 10 s
+# (docs/operations.md) with time left to close the state.
 DRAIN_SECONDS = 8.0
+# Updates handled at once; beyond it the intake waits for a free slot (a burst stays stored
+# in the inbox) rather than piling up tasks.
 MAX_IN_FLIGHT = 64
 SORRY = N_("Sorry, something went wrong while answering. Please try again.")
 
@@ -54,8 +58,8 @@ async def tell_failure(update: Update, error: BaseException | None = None) -> No
             await update.callback_query.answer()
     if update.effective_message is not None:
         with contextlib.suppress(TelegramError):
-            sorry = translator_for(update.effective_user).say(
-                UNAVAILABLE if isinstance(error, IndexUnavailableError) else SORRY)
+            said = UNAVAILABLE if isinstance(error, IndexUnavailableError) else SORRY
+            sorry = translator_for(update.effective_user).say(said)
             await update.effective_message.reply_text(sorry, parse_mode=None,
                                                       link_preview_options=None)
 

@@ -76,6 +76,7 @@ async def refresh_index(context: ChatContext, tr: Translator = ENGLISH) -> str:
     if changed:
         log.info("now serving index version %s", version or "?")
     if version is not None and memory.planned_version != version:
+        # On the planner's thread: planning a large new index never holds up the answers.
         queued = await asyncio.get_running_loop().run_in_executor(
             svc.planner, plan_pushes, engine, svc.state, svc.settings.follow_threshold)
         memory.planned_version = version

@@ -40,9 +40,13 @@ async def over_limit(svc: Services, sender: str | None, chat_id: int | None) -> 
 
 async def within_limits(message: Message, svc: Services, progress: Progress) -> bool:
     """Per-user and per-chat question limits; the first refusal in a minute says so."""
+    # Counted once per update: a retry after a transient failure reuses the verdict, so it
+    # does not count the same question twice.
     if progress.allowed is None:
         over = await over_limit(svc, sender_key(message), message.chat_id)
-        progress.allowed, progress.first_refusal = over is None, over == 1
+        progress.allowed = over is None
+        # Only the first question past the limit is told; the rest of the window is silent.
+        progress.first_refusal = over == 1
     if not progress.allowed and progress.first_refusal:
         progress.first_refusal = False
         await reply(message, escape(translator_for(message.from_user).say(SLOW_DOWN)))

@@ -103,14 +103,17 @@ def quoted_span(engine: Engine, state: State, found: ArticleText, link: str | No
     """In a worker thread: where the quote behind `link` stands in the article now. Nothing
     is marked for no link or a link to another article's quote; EXPIRED for a link the state
     database does not hold (pruned, or never given); MOVED_OUT when its text is gone."""
-    stored = state.quote_link(link) if link is not None else None
-    if link is not None and stored is None:
-        return Marked(notice=EXPIRED)
-    if stored is None or stored["article_id"] != found.article.article_id:
+    if link is None:
         return Marked()
-    now = engine.still_there(Quote(
-        text=stored["text"], article_id=stored["article_id"], title="", source=None, url=None,
-        published=None, paragraph=0, start=stored["start"], end=stored["end"], score=1.0))
+    stored = state.quote_link(link)
+    if stored is None:
+        return Marked(notice=EXPIRED)
+    if stored["article_id"] != found.article.article_id:
+        return Marked()
+    linked = Quote(text=stored["text"], article_id=stored["article_id"], title="", source=None,
+                   url=None, published=None, paragraph=0, start=stored["start"],
+                   end=stored["end"], score=1.0)
+    now = engine.still_there(linked)
     # The page's text and the re-found quote may come from two index versions: mark only a
     # span that holds the quoted text in the text shown.
     if now is None or found.text[now.start:now.end] != stored["text"]:

@@ -54,45 +54,64 @@ class Poller(InboxWorker):
         offset: int | None = None
         backoff = Backoff()
         while not self.stopping.is_set():
-            try:
-                updates = await self.app.bot.get_updates(
-                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES,
-                    read_timeout=POLL_TIMEOUT + 10)
-                backoff.reset()
-            except InvalidToken:
-                log.error("Telegram refused the token (setting TELEGRAM_BOT_TOKEN); stopping")
-                self.stopping.set()
-                return
-            except RetryAfter as err:
-                await asyncio.sleep(_seconds(err.retry_after))
-                continue
-            except NetworkError as err:  # TimedOut among them
-                delay = backoff.next()
-                log.warning("Bot API unreachable (%s); retrying in %.0f s", err, delay)
-                offset = None  # the server may come back numbering afresh
-                await pause(delay)
-                continue
-            except Exception:
-                delay = backoff.next()
-                log.exception("getUpdates failed unexpectedly; retrying in %.0f s", delay)
-                await pause(delay)
+            updates, offset = await self._fetch(offset, backoff)
+            if updates is None:
                 continue
             if not updates:
                 offset = None  # everything received is confirmed by now
                 continue
-            stored = [(u.update_id, json.dumps(u.to_dict())) for u in updates]
-            try:
-                fresh = set(await asyncio.to_thread(self.state.inbox.add, stored, self.worker))
-            except Exception:
-                # Not stored, so not acknowledged either: the same updates come again.
-                delay = backoff.next()
-                log.exception("could not store updates in the inbox; retrying in %.0f s", delay)
-                await pause(delay)
-                continue
-            offset = updates[-1].update_id + 1
-            for update_id, payload in stored:
-                if update_id in fresh:
-                    await self._spawn(update_id, payload)
+            if await self._take(updates, backoff):
+                # Acknowledges the batch (Telegram forgets what is below the offset): only
+                # now that it is stored in the inbox.
+                offset = updates[-1].update_id + 1
+
+    async def _fetch(self, offset: int | None,
+                     backoff: Backoff) -> tuple[tuple[Update, ...] | None, int | None]:
+        """One getUpdates call: (its updates, the offset to go on with); no updates (None)
+        when it failed, after waiting as the failure asks."""
+        try:
+            # A long poll: Telegram answers within POLL_TIMEOUT seconds even with nothing
+            # new, so the read waits 10 s longer before taking the silence for an outage.
+            updates = await self.app.bot.get_updates(
+                offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES,
+                read_timeout=POLL_TIMEOUT + 10)
+        except InvalidToken:
+            log.error("Telegram refused the token (setting TELEGRAM_BOT_TOKEN); stopping")
+            self.stopping.set()
+            return None, offset
+        except RetryAfter as err:
+            # Flood control says how long to wait: exactly that, no back-off on top.
+            await asyncio.sleep(_seconds(err.retry_after))
+            return None, offset
+        except NetworkError as err:  # TimedOut among them
+            delay = backoff.next()
+            log.warning("Bot API unreachable (%s); retrying in %.0f s", err, delay)
+            await pause(delay)
+            return None, None  # the server may come back numbering afresh
+        except Exception:
+            delay = backoff.next()
+            log.exception("getUpdates failed unexpectedly; retrying in %.0f s", delay)
+            await pause(delay)
+            return None, offset
+        backoff.reset()
+        return updates, offset
+
+    async def _take(self, updates: tuple[Update, ...], backoff: Backoff) -> bool:
+        """Store a batch in the inbox and handle the updates it had not seen; False when it
+        could not be stored (after a back-off)."""
+        stored = [(u.update_id, json.dumps(u.to_dict())) for u in updates]
+        try:
+            fresh = set(await asyncio.to_thread(self.state.inbox.add, stored, self.worker))
+        except Exception:
+            # Not stored, so not acknowledged either: the same updates come again.
+            delay = backoff.next()
+            log.exception("could not store updates in the inbox; retrying in %.0f s", delay)
+            await pause(delay)
+            return False
+        for update_id, payload in stored:
+            if update_id in fresh:
+                await self._spawn(update_id, payload)
+        return True
 
 
 def _seconds(wait: float | dt.timedelta) -> float:

@@ -48,14 +48,9 @@ def plan_pushes(engine: Engine, state: State, threshold: float) -> int:
         story = stories.get(article_id)
         if story is None:
             items.extend(rows)
-            continue
-        leads = state.outbox.story_pushes([a for a in story.article_ids if a != article_id])
-        leads = {**planned.get(story.id, {}), **leads}
-        items.extend(row for row in rows if row["chat_id"] not in leads)
-        planned.setdefault(story.id, {}).update(
-            {row["chat_id"]: article_id for row in rows if row["chat_id"] not in leads})
-        items.extend(_addition(engine, articles[article_id], chat_id, lead)
-                     for chat_id, lead in leads.items() if chat_id in readers)
+        else:
+            items.extend(_join_story(engine, state, articles[article_id], story, rows, planned,
+                                     readers))
     queued = state.outbox.enqueue(items)
     log.info("%d new articles; %d pushes queued", len(claimed), queued)
     return queued
@@ -72,6 +67,23 @@ def _story_order(claimed: list[str], stories: Mapping[str, Story]) -> list[str]:
         order.extend(a for a in group if a not in seen)
         seen.update(group)
     return order
+
+
+def _join_story(engine: Engine, state: State, article: ArticleRef, story: Story,
+                rows: list[dict[str, Any]], planned: dict[str, dict[int, str]],
+                readers: set[int]) -> list[dict[str, Any]]:
+    """The rows of a story's new article: a push to the chats with no push of the story yet
+    (it leads the story there, in `planned`), an addition to the lead push of the others."""
+    # The leads queued in earlier runs are in the outbox; this run's are queued only at its
+    # end, so they are remembered in `planned` meanwhile.
+    queued = state.outbox.story_pushes([a for a in story.article_ids if a != article.article_id])
+    leads = {**planned.get(story.id, {}), **queued}
+    fresh = [row for row in rows if row["chat_id"] not in leads]
+    planned.setdefault(story.id, {}).update({row["chat_id"]: article.article_id for row in fresh})
+    # A chat that neither subscribes nor follows any more gets no addition to its old push.
+    additions = [_addition(engine, article, chat_id, lead)
+                 for chat_id, lead in leads.items() if chat_id in readers]
+    return fresh + additions
 
 
 def _addition(engine: Engine, article: ArticleRef, chat_id: int, lead: str) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from bot.chat.retry import Backoff, pause
 __all__ = ["argument", "is_group", "reply", "send_pages", "topic_thread"]
 
 log = logging.getLogger(__name__)
+# A reply waits out an outage this long, each wait at most SEND_MAX_DELAY; past it, the
+# update's own retry (InboxWorker._handle) sends the pages not sent yet (send_pages).
 SEND_RETRY_SECONDS = 120.0
 SEND_MAX_DELAY = 15.0
 
@@ -43,7 +45,7 @@ async def reply(message: Message, html: str,
         try:
             return await message.reply_text(html, reply_markup=markup,
                                              do_quote=is_group(message))
-        except BadRequest:
+        except BadRequest:  # a NetworkError in python-telegram-bot, but refused for good
             raise
         except NetworkError as err:  # includes TimedOut: Telegram unreachable for now
             if backoff.waited >= SEND_RETRY_SECONDS:
@@ -59,6 +61,7 @@ async def send_pages(message: Message, pages: list[str], progress: Progress,
     for i, page in enumerate(pages):
         if i < progress.sent:
             continue
-        sent = await reply(message, page, markup if i == len(pages) - 1 else None)
+        last = i == len(pages) - 1
+        sent = await reply(message, page, markup if last else None)
         progress.sent = i + 1
         progress.message_ids.append(sent.message_id)

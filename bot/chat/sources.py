@@ -34,16 +34,21 @@ ALL_BUTTON = N_("All publishers")
 
 
 def _tag(name: str) -> str:
+    # A button carries its publisher's place in the list and this short hash of its name: a
+    # press on buttons sent before the list changed is refused, not applied to another one.
     return format(zlib.crc32(name.encode()) & 0xFFFF, "x")
 
 
 def keyboard(names: list[str], chosen: list[str], tr: Translator) -> InlineKeyboardMarkup:
     """A button per publisher (✅ when chosen) and one for all of them."""
-    rows = [[InlineKeyboardButton(("✅ " if name in chosen else "") + render.shorten(name, 60),
-                                  callback_data=encode(Kind.SOURCES, i, _tag(name)))]
-            for i, name in enumerate(names[:MAX_BUTTONS])]
-    rows.append([InlineKeyboardButton(("✅ " if not chosen else "") + tr.gettext(ALL_BUTTON),
-                                      callback_data=encode(Kind.SOURCES, "all"))])
+    rows = []
+    for i, name in enumerate(names[:MAX_BUTTONS]):
+        mark = "✅ " if name in chosen else ""
+        data = encode(Kind.SOURCES, i, _tag(name))
+        rows.append([InlineKeyboardButton(mark + render.shorten(name, 60), callback_data=data)])
+    mark = "✅ " if not chosen else ""  # none chosen: all of them
+    data = encode(Kind.SOURCES, "all")
+    rows.append([InlineKeyboardButton(mark + tr.gettext(ALL_BUTTON), callback_data=data)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -55,8 +60,9 @@ def compare_in_chat(svc: Services, chat_id: int, question: str) -> Answer:
 
 
 def status(chosen: list[str], tr: Translator) -> str:
-    return (tr.say(NOW_SOME, sources=", ".join(render.shorten(n, 60) for n in chosen))
-            if chosen else tr.say(NOW_ALL))
+    if not chosen:
+        return tr.say(NOW_ALL)
+    return tr.say(NOW_SOME, sources=", ".join(render.shorten(n, 60) for n in chosen))
 
 
 async def on_sources(update: Update, context: ChatContext) -> None:
@@ -118,4 +124,5 @@ async def on_source_button(update: Update, context: ChatContext) -> None:
         await message.edit_reply_markup(keyboard(names, chosen, tr))
     except TelegramError as err:  # the choice is stored; the old buttons stay
         log.info("editing the /sources buttons failed: %s", err)
+    # Telegram shows at most 200 characters of a press's answer.
     await query.answer(render.shorten(status(chosen, tr), 190))

@@ -31,9 +31,11 @@ async def on_latest(update: Update, context: ChatContext) -> None:
     engine = context.services.engine
     text = argument(message)
     first, _, rest = text.partition(" ")
-    counted = first.isascii() and first.isdigit()  # not "²": int() refuses it
-    count = max(1, min(int(first) if counted else 5, 20))
-    said = rest.strip() if counted else text
+    count = 5
+    said = text
+    if first.isascii() and first.isdigit():  # not "²": int() refuses it
+        count = max(1, min(int(first), 20))
+        said = rest.strip()
     tr = translator_for(message.from_user)
     if not engine.ready:
         await reply(message, escape(tr.say(UNAVAILABLE)))
@@ -66,9 +68,11 @@ async def on_subscribe(update: Update, context: ChatContext) -> None:
     user = message.from_user.id if message.from_user else None
     new = await asyncio.to_thread(state.subscribe, message.chat_id, user)
     tr = translator_for(message.from_user)
-    await reply(message, tr.say_html(N_("Subscribed: this chat gets a message for each new "
-                                        "article.")) if new
-                else tr.say_html(N_("This chat is already subscribed.")))
+    if new:
+        said = tr.say_html(N_("Subscribed: this chat gets a message for each new article."))
+    else:
+        said = tr.say_html(N_("This chat is already subscribed."))
+    await reply(message, said)
 
 
 async def on_unsubscribe(update: Update, context: ChatContext) -> None:
@@ -77,8 +81,11 @@ async def on_unsubscribe(update: Update, context: ChatContext) -> None:
         return
     removed = await asyncio.to_thread(context.services.state.unsubscribe, message.chat_id)
     tr = translator_for(message.from_user)
-    await reply(message, tr.say_html(N_("Unsubscribed.")) if removed
-                else tr.say_html(N_("This chat was not subscribed.")))
+    if removed:
+        said = tr.say_html(N_("Unsubscribed."))
+    else:
+        said = tr.say_html(N_("This chat was not subscribed."))
+    await reply(message, said)
 
 
 async def on_follow(update: Update, context: ChatContext) -> None:
@@ -134,8 +141,11 @@ async def on_unfollow(update: Update, context: ChatContext) -> None:
         return
     removed = await asyncio.to_thread(context.services.state.unfollow, message.chat_id, topic)
     tr = translator_for(message.from_user)
-    await reply(message, tr.say_html(N_("Stopped following “{topic}”."), topic=topic) if removed
-                else tr.say_html(N_("This chat does not follow “{topic}”."), topic=topic))
+    if removed:
+        said = tr.say_html(N_("Stopped following “{topic}”."), topic=topic)
+    else:
+        said = tr.say_html(N_("This chat does not follow “{topic}”."), topic=topic)
+    await reply(message, said)
 
 
 async def on_following(update: Update, context: ChatContext) -> None:
@@ -146,8 +156,10 @@ async def on_following(update: Update, context: ChatContext) -> None:
     topics = await asyncio.to_thread(state.following, message.chat_id)
     subscribed = await asyncio.to_thread(state.is_subscribed, message.chat_id)
     tr = translator_for(message.from_user)
-    lines = [tr.say_html(N_("Subscribed to all new articles.")) if subscribed
-             else tr.say_html(N_("Not subscribed to all new articles (/subscribe)."))]
+    if subscribed:
+        lines = [tr.say_html(N_("Subscribed to all new articles."))]
+    else:
+        lines = [tr.say_html(N_("Not subscribed to all new articles (/subscribe)."))]
     if topics:
         quoted = ", ".join(tr.say_html(N_("“{topic}”"), topic=t) for _, t in topics)
         lines.append(tr.say_html(N_("Following: {topics}"), topics=Html(quoted)))

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+from typing import Any
 from urllib.parse import urlparse
 
 import tornado.httpserver
@@ -56,11 +57,13 @@ class WebhookServer(InboxWorker):
 
     async def take_in(self) -> None:
         path = urlparse(self.settings.telegram_webhook_url or "").path or "/"
-        web = tornado.web.Application([
+        routes: list[tuple[str, type[tornado.web.RequestHandler], dict[str, Any]]] = [
             (path, UpdateHandler, {"worker": self}),
             (r"/healthz", HealthHandler, {"worker": self}),
-            *(article_routes(self.engine, self.state) if self.settings.public_url else []),
-        ], log_function=log_request)
+        ]
+        if self.settings.public_url:
+            routes += article_routes(self.engine, self.state)
+        web = tornado.web.Application(routes, log_function=log_request)
         self.server = tornado.httpserver.HTTPServer(web, max_body_size=4 * 1024 * 1024)
         self.server.listen(self.settings.telegram_webhook_port,
                            address=self.settings.telegram_webhook_listen)
@@ -72,6 +75,8 @@ class WebhookServer(InboxWorker):
                 await self._renew_and_sweep()
             except Exception as err:  # the database may be away for a while
                 log.warning("inbox sweep failed (%s); trying again", err)
+            # Three renewals per lease: a claim outlives a sweep that fails (the database
+            # away for a moment) rather than being taken over by another replica.
             await pause(self.lease / 3, self.stopping)
 
     async def _register(self) -> None:
@@ -94,8 +99,8 @@ class WebhookServer(InboxWorker):
         mine = list(self.claimed)
         if mine:
             await asyncio.to_thread(self.state.inbox.renew, self.worker, mine)
-        for update_id, payload in await asyncio.to_thread(
-                self.state.inbox.claim_stale, self.worker, self.lease):
+        stale = await asyncio.to_thread(self.state.inbox.claim_stale, self.worker, self.lease)
+        for update_id, payload in stale:
             log.info("taking over update %s (its claim ran out)", update_id)
             await self._spawn(update_id, payload)
 
@@ -131,8 +136,8 @@ class WebhookServer(InboxWorker):
         database = await asyncio.to_thread(self.state.ping)
         body: dict[str, object] = {"index": version, "database": database,
                                    "in_flight": len(self.in_flight)}
-        return (200 if version is not None and database and not self.stopping.is_set()
-                else 503), body
+        ready = version is not None and database and not self.stopping.is_set()
+        return (200 if ready else 503), body
 
 
 class UpdateHandler(tornado.web.RequestHandler):

@@ -23,7 +23,10 @@ CLAIMS = Claims(inbox)  # claimed_by, claimed_at
 def bot_id_from_token(token: str | None) -> int:
     """The bot's id: the number before ':' in its token (0 when the token has none)."""
     head = (token or "").split(":", 1)[0]
-    return int(head) if head.isascii() and head.isdigit() and len(head) <= 18 else 0
+    # ASCII digits only (int() takes "²" too), and few enough for the BIGINT column.
+    if head.isascii() and head.isdigit() and len(head) <= 18:
+        return int(head)
+    return 0
 
 
 def _body(payload: str) -> tuple[str, dict[str, Any]]:
@@ -32,7 +35,9 @@ def _body(payload: str) -> tuple[str, dict[str, Any]]:
         data = json.loads(payload)
     except ValueError:
         return "", {}
-    for key, value in data.items() if isinstance(data, dict) else ():
+    if not isinstance(data, dict):
+        return "", {}
+    for key, value in data.items():
         if key != "update_id" and isinstance(value, dict):
             return key, value
     return "", {}
@@ -42,8 +47,9 @@ def sender(payload: str) -> int | None:
     """The id of the user who sent an update (`from` of a message, a button press...)."""
     _, body = _body(payload)
     person = body.get("from") or body.get("user")
-    return person["id"] if isinstance(person, dict) and isinstance(person.get("id"), int) \
-        else None
+    if isinstance(person, dict) and isinstance(person.get("id"), int):
+        return person["id"]
+    return None
 
 
 def identity(payload: str) -> tuple[Any, ...]:
@@ -79,6 +85,7 @@ class Inbox:
     def _stored(self, conn: sa.Connection, update_ids: list[int]) -> dict[int, list[Any]]:
         """This bot's stored rows with these ids: id -> [(generation, payload)]."""
         found: dict[int, list[Any]] = {}
+        # In chunks of 500: SQLite limits the parameters bound in one statement.
         for start in range(0, len(update_ids), 500):
             rows = conn.execute(sa.select(inbox.c.update_id, inbox.c.generation,
                                           inbox.c.payload).where(

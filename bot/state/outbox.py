@@ -56,6 +56,7 @@ class Outbox:
         with self.engine.begin() as conn:
             first = conn.execute(sa.select(sa.func.count()).select_from(announced)).scalar() == 0
             known: set[str] = set()
+            # In chunks of 500: SQLite limits the parameters bound in one statement.
             for start in range(0, len(article_ids), 500):
                 chunk = [keys[a] for a in article_ids[start:start + 500]]
                 known.update(r[0] for r in conn.execute(sa.select(announced.c.article_id).where(
@@ -139,6 +140,8 @@ class Outbox:
     def claim_outbox(self, worker: str, limit: int = 200,
                      lease_seconds: float = 120.0) -> list[dict[str, Any]]:
         """Pending pushes for this worker; a claim older than the lease may be taken over."""
+        # A claim older than the lease is taken to be a sender that died mid-round; `attempts`
+        # counts how often each push was claimed.
         with self.engine.begin() as conn:
             query = (sa.select(outbox).where(
                 outbox.c.status == "pending", OUTBOX_CLAIMS.free(lease_seconds),

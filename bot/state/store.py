@@ -227,6 +227,7 @@ class State:
         already (then nothing changes)."""
         if len(topic) > TOPIC_CHARS:
             raise ValueError(f"a topic has at most {TOPIC_CHARS} characters")
+        # Letter case is compared in Python: SQLite's lower() folds ASCII letters only.
         with self.engine.begin() as conn:
             followed = [r[0] for r in conn.execute(sa.select(follows.c.topic).where(
                 follows.c.chat_id == chat_id))]  # a few: MAX_FOLLOWS_PER_CHAT bounds them
@@ -236,6 +237,7 @@ class State:
                 return "full"
             result = conn.execute(self._ignore(follows, ["chat_id", "topic"]).values(
                 chat_id=chat_id, topic=topic, created_by=user_id, created_at=now()))
+            # Ignored when the same chat's same topic got in first meanwhile (another replica).
             return "new" if result.first() is not None else "known"
 
     def unfollow(self, chat_id: int, topic: str) -> bool:
@@ -350,6 +352,8 @@ class State:
         for a day."""
         cutoff = now() - dt.timedelta(days=days)
         with self.engine.begin() as conn:
+            # What refers to an old answer goes first (its feedback, the messages that showed
+            # it), then the answers themselves.
             old = sa.select(answers.c.id).where(answers.c.created_at < cutoff)
             gone = conn.execute(feedback.delete().where(feedback.c.answer_id.in_(old))).rowcount
             gone += conn.execute(answer_messages.delete().where(
@@ -360,6 +364,7 @@ class State:
                 conversations.c.reset_at < cutoff)).rowcount
             gone += conn.execute(quote_links.delete().where(
                 quote_links.c.created_at < cutoff)).rowcount
+            # A pending push stays whatever its age: it is still to be sent.
             gone += conn.execute(outbox.delete().where(
                 outbox.c.status != "pending",
                 sa.func.coalesce(outbox.c.sent_at, outbox.c.created_at) < cutoff)).rowcount
@@ -374,6 +379,7 @@ class State:
             total = conn.execute(sa.select(sa.func.count()).select_from(answers)).scalar() or 0
             abstained = conn.execute(sa.select(sa.func.count()).select_from(answers).where(
                 answers.c.abstained.is_(True))).scalar() or 0
+            # The newest 5,000 answers: the percentiles describe the bot as it runs now.
             latencies = [r[0] for r in conn.execute(
                 sa.select(answers.c.latency_ms).order_by(answers.c.id.desc()).limit(5000))]
             up = conn.execute(sa.select(sa.func.count()).select_from(feedback).where(
@@ -381,12 +387,14 @@ class State:
             down = conn.execute(sa.select(sa.func.count()).select_from(feedback).where(
                 feedback.c.verdict < 0)).scalar() or 0
             subs = conn.execute(sa.select(sa.func.count()).select_from(subscriptions)).scalar()
-            followers = conn.execute(sa.select(sa.func.count(sa.distinct(follows.c.chat_id))))\
-                .scalar()
+            following = sa.select(sa.func.count(sa.distinct(follows.c.chat_id)))
+            followers = conn.execute(following).scalar()
         latencies.sort()
 
         def pct(q: float) -> float:
-            return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0.0
+            if not latencies:
+                return 0.0
+            return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
 
         return {"questions": total, "abstained": abstained, "p50_ms": pct(0.5),
                 "p95_ms": pct(0.95), "thumbs_up": up, "thumbs_down": down,

@@ -61,13 +61,18 @@ class Question:
     text: str  # as asked, stripped
     language: str | None  # the question's language ("ar"), None when undecided
     filters: Filters  # the period and publishers it is searched within
-    searched: str  # its words without the period and publishers (`filters.text`)
     words: tuple[str, ...]  # the content words of `searched`
     # The exchange it leans on, with that question's own period and publisher words taken out;
     # None when it stands alone.
     context: Exchange | None = None
     followed: str | None = None  # the question it follows up, as that was asked
     listing: bool = False  # a period or publisher and nothing else: "What happened today?"
+
+    @property
+    def searched(self) -> str:
+        """Its words without the period and publishers it names (a follow-up's inherited
+        filters change only the period and publishers, never these words)."""
+        return self.filters.text
 
     @property
     def small_talk(self) -> bool:
@@ -84,10 +89,10 @@ def read_question(asked: str, serving: Serving | None, context: Exchange | None,
     text = validate(asked, max_chars)
     language = detect_language(text)
     filters = filters_of(text, language, serving, today, sources)
-    searched = filters.text
-    leans = leans_on(context, searched) and not SMALL_TALK.match(searched)
+    words = tuple(terms(filters.text))
+    leans = leans_on(context, filters.text) and not SMALL_TALK.match(filters.text)
     if context is None or not leans:
-        return _standing_alone(text, language, filters)
+        return Question(text, language, filters, words, listing=_lists(filters, words))
     # A follow-up keeps the period and publishers of the question it follows ("What happened
     # in Libya last week?" then "And in Tripoli?"), unless it names its own; the earlier
     # question's date words are not searched for.
@@ -96,16 +101,9 @@ def read_question(asked: str, serving: Serving | None, context: Exchange | None,
     if not (filters.period or filters.sources or filters.unknown_source):
         filters = dataclasses.replace(filters, period=before.period, sources=before.sources,
                                       chat_sources=before.chat_sources)
-    words = tuple(terms(searched))
-    return Question(text, language, filters, searched, words,
+    return Question(text, language, filters, words,
                     context=dataclasses.replace(context, question=before.text),
                     followed=context.question, listing=_lists(filters, words))
-
-
-def _standing_alone(text: str, language: str | None, filters: Filters) -> Question:
-    words = tuple(terms(filters.text))
-    return Question(text, language, filters, filters.text, words,
-                    listing=_lists(filters, words))
 
 
 def _lists(filters: Filters, words: tuple[str, ...]) -> bool:

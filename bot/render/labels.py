@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from babel.dates import format_date, format_interval, format_skeleton
 
-from bot.engine import Answer, Filters, Period
+from bot.engine import Answer, Filters, Outcome, Period
 from bot.i18n import ENGLISH, Translator
 from bot.render.messages import (
     DIFFERENCES,
@@ -134,15 +134,18 @@ def _day(published: str | None) -> dt.date | None:
         return None
 
 
-def filtered_out(answer: Answer, tr: Translator = ENGLISH) -> list[str] | None:
-    """What to say when the filters left nothing to search: an unknown publisher (with the
-    ones there are) or a period no article is dated in (with the nearest dated articles);
-    None otherwise. The lines after the first are article titles with their dates."""
+def filtered_out(answer: Answer, tr: Translator = ENGLISH) -> list[str]:
+    """What to say when the filters left nothing to search (the outcomes UNKNOWN_SOURCE and
+    OUTSIDE_PERIOD): an unknown publisher (with the ones there are) or a period no article is
+    dated in (with the nearest dated articles). The lines after the first are article titles
+    with their dates."""
     filters = answer.filters
-    if filters is not None and filters.unknown_source is not None:
+    # Answer.outcome gives either outcome only with the filters that name it.
+    assert filters is not None
+    if answer.outcome is Outcome.UNKNOWN_SOURCE:
+        assert filters.unknown_source is not None
         return [_unknown_source(answer, filters.unknown_source, tr)]
-    if not answer.outside_period or filters is None or filters.period is None:
-        return None
+    assert filters.period is not None
     when = period_label(filters.period, tr)
     sources = _sources(filters.sources)
     if sources:

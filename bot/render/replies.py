@@ -82,7 +82,7 @@ def answer_html(answer: Answer, quotes: list[Quote] | None = None,
     if outcome.is_notice:
         return [escape(notice(answer, tr))]
     if outcome in (Outcome.UNKNOWN_SOURCE, Outcome.OUTSIDE_PERIOD):
-        return pack([_said(line) for line in filtered_out(answer, tr) or []], separator="\n")
+        return pack([_said(line) for line in filtered_out(answer, tr)], separator="\n")
     if outcome is Outcome.NOT_ANSWERED:
         pages = _abstention_html(answer, tr)
     else:

@@ -50,7 +50,7 @@ def as_text(answer: Answer, tr: Translator = ENGLISH) -> str:
     if outcome.is_notice:
         return notice(answer, tr)
     if outcome in (Outcome.UNKNOWN_SOURCE, Outcome.OUTSIDE_PERIOD):
-        return "\n".join(filtered_out(answer, tr) or [])
+        return "\n".join(filtered_out(answer, tr))
     if outcome is Outcome.NOT_ANSWERED:
         body = _abstention_text(answer, tr)
     else:
